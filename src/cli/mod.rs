@@ -1,0 +1,31 @@
+//! The command line: one module per subcommand, a thin dispatch here.
+
+pub mod common;
+pub mod generate;
+pub mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// Simulates AI-API usage traffic and writes it as CSV and Parquet for FinOps analysis.
+#[derive(Debug, Parser)]
+#[command(name = "trafficsim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate the calls dataset (CSV and a date-partitioned Parquet dataset).
+    Generate(generate::GenerateArgs),
+    /// Check a dataset against the invariants of the calls schema.
+    Validate(validate::ValidateArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Generate(args) => generate::run(args),
+        Command::Validate(args) => validate::run(args),
+    }
+}

@@ -1,0 +1,142 @@
+//! Loads `catalogue.toml`: market weights, providers, their models and prices.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::checks;
+use super::ConfigError;
+use crate::sim::catalogue::{Catalogue, Model, Provider};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogue {
+    market_weights: BTreeMap<String, f64>,
+    providers: BTreeMap<String, RawProvider>,
+    prices: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    latency_multipliers: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    models: Vec<String>,
+    regions: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrice {
+    input: f64,
+    output: f64,
+}
+
+/// Reads and validates a catalogue file.
+pub fn load_catalogue(path: &Path) -> Result<Catalogue, ConfigError> {
+    let raw: RawCatalogue = checks::read_toml(path)?;
+    build(path, raw)
+}
+
+fn build(path: &Path, raw: RawCatalogue) -> Result<Catalogue, ConfigError> {
+    if raw.providers.is_empty() {
+        return Err(ConfigError::invalid(path, "providers", "must define at least one provider"));
+    }
+    let provider_names = || raw.providers.keys().map(String::as_str);
+    for name in raw.market_weights.keys() {
+        if !raw.providers.contains_key(name) {
+            return Err(ConfigError::invalid(
+                path,
+                format!("market_weights.{name}"),
+                format!(
+                    "unknown provider `{name}`: allowed are the providers defined under [providers]: {}",
+                    checks::allowed(provider_names())
+                ),
+            ));
+        }
+    }
+    for name in raw.providers.keys() {
+        if !raw.market_weights.contains_key(name) {
+            return Err(ConfigError::invalid(
+                path,
+                "market_weights",
+                format!("provider `{name}` has no market weight: give every provider a weight"),
+            ));
+        }
+    }
+    checks::weights(path, "market_weights", &raw.market_weights)?;
+
+    let mut providers = Vec::new();
+    let mut models: Vec<Model> = Vec::new();
+    for (p_index, (p_name, p)) in raw.providers.iter().enumerate() {
+        if p.models.is_empty() {
+            return Err(ConfigError::invalid(
+                path,
+                format!("providers.{p_name}.models"),
+                "must list at least one model",
+            ));
+        }
+        let mut indices = Vec::new();
+        for m_name in &p.models {
+            if models.iter().any(|m| &m.name == m_name) {
+                return Err(ConfigError::invalid(
+                    path,
+                    format!("providers.{p_name}.models"),
+                    format!("model `{m_name}` is listed twice: a model belongs to exactly one provider"),
+                ));
+            }
+            let price = raw.prices.get(m_name).ok_or_else(|| {
+                ConfigError::invalid(
+                    path,
+                    format!("providers.{p_name}.models"),
+                    format!("model `{m_name}` has no price: add `\"{m_name}\" = {{ input = …, output = … }}` under [prices]"),
+                )
+            })?;
+            for (side, value) in [("input", price.input), ("output", price.output)] {
+                checks::in_range(path, &format!("prices.\"{m_name}\".{side}"), value, 0.0, 1000.0)?;
+            }
+            let multiplier = raw.latency_multipliers.get(m_name).copied().unwrap_or(1.0);
+            checks::in_range(
+                path,
+                &format!("latency_multipliers.\"{m_name}\""),
+                multiplier,
+                0.01,
+                100.0,
+            )?;
+            indices.push(models.len());
+            models.push(Model {
+                name: m_name.clone(),
+                provider: p_index,
+                input_per_1k: price.input,
+                output_per_1k: price.output,
+                latency_multiplier: multiplier,
+            });
+        }
+        providers.push(Provider {
+            name: p_name.clone(),
+            market_weight: raw.market_weights[p_name],
+            regions: p.regions.clone(),
+            models: indices,
+        });
+    }
+    let listed = || models.iter().map(|m| m.name.as_str());
+    for (table, names) in [
+        ("prices", raw.prices.keys().collect::<Vec<_>>()),
+        ("latency_multipliers", raw.latency_multipliers.keys().collect()),
+    ] {
+        for name in names {
+            if !listed().any(|m| m == name) {
+                return Err(ConfigError::invalid(
+                    path,
+                    format!("{table}.\"{name}\""),
+                    format!(
+                        "unknown model `{name}`: allowed are the models listed under [providers]: {}",
+                        checks::allowed(listed())
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Catalogue { providers, models })
+}

@@ -1,0 +1,198 @@
+//! Loads the run plan (`config/default.toml`): seed, window, size, outputs and cohorts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::checks;
+use super::size::parse_size;
+use super::ConfigError;
+use crate::batch::schema::COLUMN_NAMES;
+use crate::sim::scenario::Scenario;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRunPlan {
+    pub catalogue: PathBuf,
+    pub traffic: PathBuf,
+    run: RawRun,
+    cohorts: Vec<RawCohort>,
+    columns: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    seed: u64,
+    start_date: String,
+    days: i64,
+    target_size: Option<String>,
+    rows: Option<i64>,
+    formats: Vec<String>,
+    out: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCohort {
+    name: String,
+    scenario: String,
+    share: f64,
+}
+
+/// How big the run is: a CSV size in bytes, or an exact row count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeTarget {
+    CsvBytes(u64),
+    Rows(u64),
+}
+
+/// Which files a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Formats {
+    pub csv: bool,
+    pub parquet: bool,
+}
+
+impl Formats {
+    /// Parses a list such as `["csv", "parquet"]`.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Formats, String> {
+        let mut f = Formats {
+            csv: false,
+            parquet: false,
+        };
+        for name in names {
+            match name.trim() {
+                "csv" => f.csv = true,
+                "parquet" => f.parquet = true,
+                other => {
+                    return Err(format!("unknown format `{other}`: allowed are csv, parquet"));
+                }
+            }
+        }
+        if !f.csv && !f.parquet {
+            return Err("name at least one format: csv, parquet".to_string());
+        }
+        Ok(f)
+    }
+}
+
+/// A cohort of customers driven by one scenario, with its share of the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortSpec {
+    pub name: String,
+    pub scenario: Scenario,
+    pub share: f64,
+}
+
+/// The validated run plan settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    pub seed: u64,
+    pub start_date: NaiveDate,
+    pub days: u32,
+    pub size: SizeTarget,
+    pub formats: Formats,
+    pub out: PathBuf,
+    pub cohorts: Vec<CohortSpec>,
+    /// Indices into `COLUMN_NAMES` of the columns to write, in order.
+    pub columns: Vec<usize>,
+}
+
+/// Longest window a run may cover.
+pub const MAX_DAYS: i64 = 3660;
+
+pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, ConfigError> {
+    let p = path;
+    let r = &raw.run;
+    let start_date = parse_date(&r.start_date).map_err(|m| ConfigError::invalid(p, "run.start_date", m))?;
+    let days = checks::count(p, "run.days", r.days, 1, MAX_DAYS)?;
+    let size = match (&r.target_size, r.rows) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::invalid(p, "run", "set either `target_size` or `rows`, not both"));
+        }
+        (None, None) => {
+            return Err(ConfigError::invalid(p, "run", "set `target_size` (e.g. \"50MiB\") or `rows`"));
+        }
+        (Some(s), None) => SizeTarget::CsvBytes(parse_size(s).map_err(|m| ConfigError::invalid(p, "run.target_size", m))?),
+        (None, Some(n)) => SizeTarget::Rows(u64::from(checks::count(p, "run.rows", n, 1, i64::from(u32::MAX))?)),
+    };
+    let formats = Formats::parse(r.formats.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "run.formats", m))?;
+
+    if raw.cohorts.is_empty() {
+        return Err(ConfigError::invalid(p, "cohorts", "define at least one [[cohorts]] entry"));
+    }
+    let mut shares = BTreeMap::new();
+    let mut cohorts = Vec::new();
+    for (i, c) in raw.cohorts.iter().enumerate() {
+        let scenario = Scenario::parse(&c.scenario).ok_or_else(|| {
+            ConfigError::invalid(
+                p,
+                format!("cohorts[{i}].scenario"),
+                format!(
+                    "unknown scenario `{}`: allowed are {}",
+                    c.scenario,
+                    checks::allowed(Scenario::ALL.iter().map(|s| s.name()))
+                ),
+            )
+        })?;
+        if c.name.is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+            return Err(ConfigError::invalid(
+                p,
+                format!("cohorts[{i}].name"),
+                format!("\"{}\" is not allowed: use letters, digits, `_` and `-`", c.name),
+            ));
+        }
+        if shares.insert(c.name.clone(), c.share).is_some() {
+            return Err(ConfigError::invalid(p, format!("cohorts[{i}].name"), format!("cohort `{}` is defined twice", c.name)));
+        }
+        cohorts.push(CohortSpec {
+            name: c.name.clone(),
+            scenario,
+            share: c.share,
+        });
+    }
+    checks::weights(p, "cohorts (share)", &shares)?;
+
+    let columns = match &raw.columns {
+        None => (0..COLUMN_NAMES.len()).collect(),
+        Some(names) => parse_columns(names.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "columns", m))?,
+    };
+
+    Ok(RunSettings {
+        seed: r.seed,
+        start_date,
+        days,
+        size,
+        formats,
+        out: r.out.clone(),
+        cohorts,
+        columns,
+    })
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("\"{text}\" is not a date: use YYYY-MM-DD, e.g. \"2025-01-01\""))
+}
+
+/// Resolves column names to schema indices, rejecting unknown and repeated names.
+pub fn parse_columns<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        let i = COLUMN_NAMES.iter().position(|c| *c == name).ok_or_else(|| {
+            format!("unknown column `{name}`: allowed are {}", COLUMN_NAMES.join(", "))
+        })?;
+        if out.contains(&i) {
+            return Err(format!("column `{name}` is listed twice"));
+        }
+        out.push(i);
+    }
+    if out.is_empty() {
+        return Err("list at least one column".to_string());
+    }
+    Ok(out)
+}

@@ -1,0 +1,301 @@
+//! The generate stage: plan the run, generate units in parallel, write them in order.
+
+mod pipeline;
+pub mod summary;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use pipeline::ordered_map;
+use summary::{CohortSummary, RunSummary};
+
+use crate::batch::builder::CallBatchBuilder;
+use crate::config::{Config, SizeTarget};
+use crate::sim::calendar::Window;
+use crate::sim::plan::{sample_calls, GenerationPlan, PlanCohort, Planner};
+use crate::sim::traffic::TrafficGenerator;
+use crate::sink::atomic::{AtomicFile, StagedDir};
+use crate::sink::csv::{csv_bytes, csv_header};
+use crate::sink::parquet::{ParquetEncoder, PartitionWriter};
+
+/// Most calls in one work unit: one Parquet row group, one unit of parallel work.
+pub const UNIT_ROWS: u64 = 65_536;
+/// Rows a pilot samples to measure CSV bytes per row.
+const PILOT_ROWS: u64 = 20_000;
+/// Initial guess of CSV bytes per row, refined by the pilot.
+const GUESS_BYTES_PER_ROW: f64 = 360.0;
+
+/// How to run a generation, beyond the config.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub threads: usize,
+    /// Shard `k` of `n`, 1-based.
+    pub shard: Option<(u32, u32)>,
+    /// Show a progress bar (only honoured when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Paths of a run's outputs under `out`.
+pub struct OutputPaths {
+    pub data: PathBuf,
+    pub csv: PathBuf,
+    pub parquet: PathBuf,
+    pub summary: PathBuf,
+}
+
+impl OutputPaths {
+    pub fn new(out: &Path, shard: Option<(u32, u32)>) -> Self {
+        let data = out.join("data");
+        let suffix = shard.map(|(k, n)| format!("-shard-{k}-of-{n}")).unwrap_or_default();
+        OutputPaths {
+            csv: data.join(format!("simulated_calls{suffix}.csv")),
+            parquet: data.join("calls"),
+            summary: out.join(format!("run_summary{suffix}.json")),
+            data,
+        }
+    }
+}
+
+/// Builds the generator for a config: catalogue, traffic model and window.
+pub fn traffic_generator(config: &Config) -> TrafficGenerator {
+    let zones: Vec<_> = config.traffic.timezones.iter().map(|t| t.tz).collect();
+    let window = Window::new(config.run.start_date, config.run.days, &zones);
+    TrafficGenerator::new(config.run.seed, config.catalogue.clone(), config.traffic.clone(), window)
+}
+
+/// Plans a run: the population and units that give exactly the rows (or CSV size) asked for.
+pub fn plan_run(config: &Config, generator: &TrafficGenerator) -> Result<GenerationPlan> {
+    let cohorts = config
+        .run
+        .cohorts
+        .iter()
+        .map(|c| PlanCohort {
+            name: c.name.clone(),
+            scenario: c.scenario,
+            share: c.share,
+        })
+        .collect();
+    let mut planner = Planner::new(generator, cohorts)?;
+    let rows = match config.run.size {
+        SizeTarget::Rows(n) => n,
+        SizeTarget::CsvBytes(target) => {
+            let header = csv_header(&crate::batch::schema::projected_schema(&config.run.columns))?.len() as u64;
+            let body = target.saturating_sub(header).max(1);
+            planner.ensure(((body as f64 / GUESS_BYTES_PER_ROW).ceil() as u64).max(1))?;
+            let per_row = pilot_bytes_per_row(config, generator, &planner)?;
+            ((body as f64 / per_row).round() as u64).max(1)
+        }
+    };
+    planner.ensure(rows)?;
+    Ok(planner.finish(rows, UNIT_ROWS))
+}
+
+/// Measures CSV bytes per row on a sample of the counted customers' hours.
+fn pilot_bytes_per_row(config: &Config, generator: &TrafficGenerator, planner: &Planner) -> Result<f64> {
+    let customers: Vec<_> = planner.counted_customers().collect();
+    let stride = sample_stride(planner.counted_calls() / PILOT_ROWS);
+    let calls = sample_calls(generator, &customers, stride);
+    anyhow::ensure!(!calls.is_empty(), "the size pilot found no calls to measure; set `rows` instead of `target_size`");
+    let population: Vec<_> = customers.into_iter().cloned().collect();
+    let builder = CallBatchBuilder::new(&generator.catalogue, &generator.model, &population, &config.run.columns);
+    let bytes = csv_bytes(&builder.build(&calls), false)?.len();
+    Ok(bytes as f64 / calls.len() as f64)
+}
+
+/// A stride near `want` that is coprime with the 168 hours of a week, so the sample visits every
+/// hour of the day and every weekday.
+fn sample_stride(want: u64) -> u32 {
+    let mut s = want.clamp(1, 9973) as u32;
+    while s > 1 && (s % 2 == 0 || s % 3 == 0 || s % 7 == 0) {
+        s -= 1;
+    }
+    s
+}
+
+/// What one unit produced, ready for the writer.
+struct UnitOutput {
+    day: u32,
+    rows: u64,
+    csv: Option<Vec<u8>>,
+    parquet: Option<Vec<parquet::arrow::arrow_writer::ArrowColumnChunk>>,
+    /// Rows and cost per cohort.
+    cohorts: Vec<(u64, f64)>,
+}
+
+/// Runs the whole generate stage; returns the summary it also writes.
+pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let generator = traffic_generator(config);
+    let plan = pool.install(|| plan_run(config, &generator))?;
+    let units = match options.shard {
+        Some((k, n)) => &plan.units[plan.shard_units(k, n)],
+        None => &plan.units[..],
+    };
+    let shard_rows: u64 = units.iter().map(|u| u.rows).sum();
+
+    let run = &config.run;
+    let paths = OutputPaths::new(&run.out, options.shard);
+    std::fs::create_dir_all(&paths.data).with_context(|| format!("cannot create {}", paths.data.display()))?;
+    let builder = CallBatchBuilder::new(&generator.catalogue, &generator.model, &plan.population, &run.columns);
+    let encoder = ParquetEncoder::new(builder.schema().clone())?;
+
+    let mut csv = if run.formats.csv {
+        Some(AtomicFile::create(&paths.csv).with_context(|| format!("cannot create {}", paths.csv.display()))?)
+    } else {
+        None
+    };
+    // A whole run replaces the dataset at once; a shard adds its own files to a shared one.
+    let staged = match (run.formats.parquet, options.shard) {
+        (true, None) => Some(StagedDir::create(&paths.parquet).with_context(|| format!("cannot create {}", paths.parquet.display()))?),
+        _ => None,
+    };
+    let mut partitions = run.formats.parquet.then(|| {
+        let root = staged.as_ref().map_or(paths.parquet.as_path(), |s| s.staging());
+        PartitionWriter::new(root, &encoder, options.shard.map_or(0, |(k, _)| k - 1))
+    });
+
+    let progress = progress_bar(options.progress, shard_rows);
+    let first_unit = units.first().map(|u| u.index);
+    let mut rows = 0u64;
+    let mut csv_written = 0u64;
+    let mut per_cohort = vec![(0u64, 0f64); plan.cohorts.len()];
+    if units.is_empty() {
+        if let Some(f) = csv.as_mut() {
+            let header = csv_header(builder.schema())?;
+            f.write_all(&header)?;
+            csv_written += header.len() as u64;
+        }
+    }
+    ordered_map(
+        &pool,
+        units,
+        UNIT_ROWS * 2 * options.threads.max(1) as u64,
+        |u| u.calls,
+        |unit| -> Result<UnitOutput> {
+            let calls = plan.generate_unit(&generator, unit);
+            let batch = builder.build(&calls);
+            let mut cohorts = vec![(0u64, 0f64); plan.cohorts.len()];
+            for c in &calls {
+                let k = plan.population[c.customer as usize].cohort as usize;
+                cohorts[k].0 += 1;
+                cohorts[k].1 += c.cost_usd;
+            }
+            Ok(UnitOutput {
+                day: unit.day,
+                rows: calls.len() as u64,
+                csv: if run.formats.csv { Some(csv_bytes(&batch, Some(unit.index) == first_unit)?) } else { None },
+                parquet: if run.formats.parquet { Some(encoder.encode(&batch)?) } else { None },
+                cohorts,
+            })
+        },
+        |out| {
+            if let (Some(f), Some(bytes)) = (csv.as_mut(), &out.csv) {
+                f.write_all(bytes).context("cannot write the CSV file")?;
+                csv_written += bytes.len() as u64;
+            }
+            if let (Some(w), Some(chunks)) = (partitions.as_mut(), out.parquet) {
+                let date = run.start_date + chrono::Days::new(u64::from(out.day));
+                w.append(out.day, date, chunks).context("cannot write the Parquet dataset")?;
+            }
+            for (acc, (r, c)) in per_cohort.iter_mut().zip(&out.cohorts) {
+                acc.0 += r;
+                acc.1 += c;
+            }
+            rows += out.rows;
+            progress.set_message(crate::config::size::human_bytes(csv_written));
+            progress.inc(out.rows);
+            Ok(())
+        },
+    )?;
+    progress.finish_and_clear();
+
+    let mut files = Vec::new();
+    let csv_bytes_total = match csv {
+        Some(f) => {
+            files.push(f.path().to_path_buf());
+            f.commit().with_context(|| format!("cannot finish {}", paths.csv.display()))?;
+            Some(csv_written)
+        }
+        None => None,
+    };
+    let parquet_bytes = match partitions {
+        Some(w) => {
+            let written = w.finish().context("cannot finish the Parquet dataset")?;
+            let root = staged.as_ref().map_or(paths.parquet.clone(), |s| s.staging().to_path_buf());
+            let mut total = 0;
+            for f in &written {
+                total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                files.push(paths.parquet.join(f.strip_prefix(&root).unwrap_or(f)));
+            }
+            if let Some(s) = staged {
+                s.commit().with_context(|| format!("cannot move the Parquet dataset into {}", paths.parquet.display()))?;
+            }
+            Some(total)
+        }
+        None => None,
+    };
+
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = RunSummary {
+        trafficsim_version: env!("CARGO_PKG_VERSION"),
+        config: config.path.clone(),
+        seed: run.seed,
+        start_date: run.start_date.to_string(),
+        days: run.days,
+        target: match run.size {
+            SizeTarget::CsvBytes(b) => serde_json::json!({ "csv_bytes": b }),
+            SizeTarget::Rows(n) => serde_json::json!({ "rows": n }),
+        },
+        shard: options.shard.map(|(k, n)| format!("{k}/{n}")),
+        threads: options.threads,
+        rows,
+        csv_bytes: csv_bytes_total,
+        parquet_bytes,
+        size_deviation: match (run.size, csv_bytes_total, options.shard) {
+            (SizeTarget::CsvBytes(t), Some(b), None) => Some((b as f64 - t as f64) / t as f64),
+            _ => None,
+        },
+        seconds,
+        rows_per_second: rows as f64 / seconds.max(1e-9),
+        csv_megabytes_per_second: csv_bytes_total.map(|b| b as f64 / 1e6 / seconds.max(1e-9)),
+        cost_usd: (per_cohort.iter().map(|c| c.1).sum::<f64>() * 100.0).round() / 100.0,
+        cohorts: plan
+            .cohorts
+            .iter()
+            .zip(&per_cohort)
+            .map(|(c, (r, cost))| CohortSummary {
+                name: c.name.clone(),
+                scenario: c.scenario.name().to_string(),
+                customers: c.customers.len() as u32,
+                rows: *r,
+                cost_usd: (cost * 100.0).round() / 100.0,
+            })
+            .collect(),
+        files,
+    };
+    let mut f = AtomicFile::create(&paths.summary).with_context(|| format!("cannot create {}", paths.summary.display()))?;
+    serde_json::to_writer_pretty(&mut f, &summary)?;
+    f.write_all(b"\n")?;
+    f.commit()?;
+    Ok(summary)
+}
+
+fn progress_bar(wanted: bool, rows: u64) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(rows);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {human_pos}/{human_len} rows, CSV {msg}, ETA {eta}")
+            .expect("the template is valid"),
+    );
+    bar
+}

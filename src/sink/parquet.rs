@@ -1,0 +1,128 @@
+//! Parquet output: a Hive-partitioned dataset, `calls/date=YYYY-MM-DD/part-NNNNN.parquet`.
+//!
+//! Work units encode their row group's column chunks in parallel (`encode`); one writer appends
+//! them in plan order, one file per UTC day (per shard), so date filters prune whole files and
+//! DuckDB, Spark, pyarrow and Polars read the directory as one table.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use chrono::NaiveDate;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+
+use super::atomic::AtomicFile;
+use crate::batch::schema::UNIQUE_COLUMNS;
+
+/// Writer settings: zstd, dictionary-encoded strings but for the unique id columns.
+pub fn writer_properties(schema: &SchemaRef) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("1 is a valid zstd level")))
+        .set_dictionary_enabled(true)
+        .set_created_by(format!("trafficsim {}", env!("CARGO_PKG_VERSION")));
+    for name in UNIQUE_COLUMNS.iter().chain(["timestamp"].iter()) {
+        if schema.field_with_name(name).is_ok() {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
+        }
+    }
+    b.build()
+}
+
+/// Encodes record batches into row-group column chunks; shareable across threads.
+pub struct ParquetEncoder {
+    schema: SchemaRef,
+    props: WriterPropertiesPtr,
+    factory: ArrowRowGroupWriterFactory,
+}
+
+impl ParquetEncoder {
+    pub fn new(schema: SchemaRef) -> Result<Self, ParquetError> {
+        let props = writer_properties(&schema);
+        // The factory only carries schema and properties; build it against a throwaway writer.
+        let (_, factory) = ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))?.into_serialized_writer()?;
+        Ok(ParquetEncoder {
+            schema,
+            props: Arc::new(props),
+            factory,
+        })
+    }
+
+    /// The batch's row group, encoded and compressed, ready to append to a file.
+    pub fn encode(&self, batch: &RecordBatch) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+        let mut writers = self.factory.create_column_writers(0)?;
+        let mut leaves = writers.iter_mut();
+        for (array, field) in batch.columns().iter().zip(self.schema.fields()) {
+            for leaf in compute_leaves(field, array)? {
+                leaves.next().expect("one writer per leaf").write(&leaf)?;
+            }
+        }
+        writers.into_iter().map(|w| w.close()).collect()
+    }
+}
+
+/// Writes row groups into one file per day: `<root>/date=YYYY-MM-DD/part-NNNNN.parquet`.
+pub struct PartitionWriter {
+    root: PathBuf,
+    schema: SchemaRef,
+    props: WriterPropertiesPtr,
+    part: u32,
+    current: Option<(u32, SerializedFileWriter<AtomicFile>)>,
+    files: Vec<PathBuf>,
+}
+
+impl PartitionWriter {
+    /// `part` numbers this writer's files, so shards writing into one dataset never collide.
+    pub fn new(root: &Path, encoder: &ParquetEncoder, part: u32) -> Self {
+        PartitionWriter {
+            root: root.to_path_buf(),
+            schema: encoder.schema.clone(),
+            props: encoder.props.clone(),
+            part,
+            current: None,
+            files: Vec::new(),
+        }
+    }
+
+    /// Appends a row group to the file of `day` (days come in order).
+    pub fn append(&mut self, day: u32, date: NaiveDate, chunks: Vec<ArrowColumnChunk>) -> Result<(), ParquetError> {
+        if self.current.as_ref().is_none_or(|(d, _)| *d != day) {
+            self.close_current()?;
+            let dir = self.root.join(format!("date={}", date.format("%Y-%m-%d")));
+            fs::create_dir_all(&dir)?;
+            let path = dir.join(format!("part-{:05}.parquet", self.part));
+            let file = AtomicFile::create(&path)?;
+            let (writer, _) = ArrowWriter::try_new(file, self.schema.clone(), Some((*self.props).clone()))?.into_serialized_writer()?;
+            self.current = Some((day, writer));
+        }
+        let writer = &mut self.current.as_mut().expect("opened above").1;
+        let mut row_group = writer.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+        Ok(())
+    }
+
+    fn close_current(&mut self) -> Result<(), ParquetError> {
+        if let Some((_, writer)) = self.current.take() {
+            let file = writer.into_inner()?;
+            self.files.push(file.path().to_path_buf());
+            file.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the last file; returns every file written.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>, ParquetError> {
+        self.close_current()?;
+        Ok(std::mem::take(&mut self.files))
+    }
+}

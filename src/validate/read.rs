@@ -1,0 +1,90 @@
+//! Reads a `calls` dataset back: a CSV file, a Parquet file, or a directory of Parquet files.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::RecordBatch;
+use arrow::csv::reader::Format;
+use arrow::csv::ReaderBuilder;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::batch::schema::CALLS_SCHEMA;
+
+const BATCH_ROWS: usize = 65_536;
+
+/// Every Parquet file under `dir`, sorted by path (so `date=` partitions come in date order).
+pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The batches of a dataset, read lazily, in file order.
+pub fn read_dataset(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+    if path.is_dir() {
+        let files = parquet_files(path)?;
+        if files.is_empty() {
+            bail!("{}: no .parquet files in this directory", path.display());
+        }
+        let iter = files.into_iter().flat_map(|f| match read_parquet(&f) {
+            Ok(it) => it,
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        });
+        return Ok(Box::new(iter));
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("csv") => read_csv(path),
+        Some("parquet") => read_parquet(path),
+        _ => bail!("{}: not a dataset: give a .csv file, a .parquet file or a directory of Parquet files", path.display()),
+    }
+}
+
+fn read_parquet(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+        .with_batch_size(BATCH_ROWS)
+        .build()?;
+    let p = path.to_path_buf();
+    Ok(Box::new(reader.map(move |b| b.with_context(|| format!("{}: cannot read a row group", p.display())))))
+}
+
+/// The schema of a CSV file: its header's columns, typed as in the `calls` schema.
+pub fn csv_schema(path: &Path) -> Result<SchemaRef> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (header, _) = Format::default()
+        .with_header(true)
+        .infer_schema(file, Some(0))
+        .with_context(|| format!("{}: cannot read the CSV header", path.display()))?;
+    let fields: Vec<Field> = header
+        .fields()
+        .iter()
+        .map(|f| match CALLS_SCHEMA.field_with_name(f.name()) {
+            Ok(known) => known.clone().with_nullable(true),
+            Err(_) => Field::new(f.name(), arrow::datatypes::DataType::Utf8, true),
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+fn read_csv(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+    let schema = csv_schema(path)?;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader = ReaderBuilder::new(schema).with_header(true).with_batch_size(BATCH_ROWS).build(file)?;
+    let p = path.to_path_buf();
+    Ok(Box::new(reader.map(move |b| b.with_context(|| format!("{}: cannot parse the CSV", p.display())))))
+}
