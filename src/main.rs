@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use trafficsim::cli::{run, Cli};
+use trafficsim::cli::{Cli, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

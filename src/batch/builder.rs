@@ -7,10 +7,10 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
 use arrow::datatypes::SchemaRef;
 
-use super::schema::{projected_schema, COLUMN_NAMES, TIMESTAMP_TZ};
+use super::schema::{COLUMN_NAMES, TIMESTAMP_TZ, projected_schema};
 use crate::sim::catalogue::Catalogue;
 use crate::sim::model::TrafficModel;
-use crate::sim::population::{organization_id, Customer};
+use crate::sim::population::{Customer, organization_id};
 use crate::sim::traffic::Call;
 
 /// Turns calls into record batches of the chosen columns.
@@ -26,7 +26,12 @@ pub struct CallBatchBuilder<'a> {
 }
 
 impl<'a> CallBatchBuilder<'a> {
-    pub fn new(catalogue: &'a Catalogue, model: &'a TrafficModel, population: &'a [Customer], columns: &[usize]) -> Self {
+    pub fn new(
+        catalogue: &'a Catalogue,
+        model: &'a TrafficModel,
+        population: &'a [Customer],
+        columns: &[usize],
+    ) -> Self {
         let used_orgs = population.iter().map(|c| c.organization + 1).max().unwrap_or(0);
         let regions = catalogue
             .providers
@@ -50,7 +55,11 @@ impl<'a> CallBatchBuilder<'a> {
 
     /// One record batch holding `calls`, in order.
     pub fn build(&self, calls: &[Call]) -> RecordBatch {
-        let arrays: Vec<ArrayRef> = self.columns.iter().map(|&c| self.column(COLUMN_NAMES[c], calls)).collect();
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter()
+            .map(|&c| self.column(COLUMN_NAMES[c], calls))
+            .collect();
         RecordBatch::try_new(self.schema.clone(), arrays).expect("columns match the schema by construction")
     }
 
@@ -67,7 +76,9 @@ impl<'a> CallBatchBuilder<'a> {
                 Arc::new(b.finish())
             }
             "call_id" => hex_column(calls, 21, |b, c| write!(b, "call_{:016x}", c.call_id)),
-            "provider" => strings(calls, |c| cat.providers[cat.models[c.model as usize].provider].name.as_str()),
+            "provider" => strings(calls, |c| {
+                cat.providers[cat.models[c.model as usize].provider].name.as_str()
+            }),
             "model" => strings(calls, |c| cat.models[c.model as usize].name.as_str()),
             "input_tokens" => ints(calls, |c| i64::from(c.input_tokens)),
             "output_tokens" => ints(calls, |c| i64::from(c.output_tokens)),
@@ -77,7 +88,9 @@ impl<'a> CallBatchBuilder<'a> {
             "customer_id" => strings(calls, |c| customer(c).id.as_str()),
             "subscription_tier" => strings(calls, |c| m.tiers[customer(c).tier as usize].name.as_str()),
             "tier_price_usd" => floats(calls, |c| m.tiers[customer(c).tier as usize].monthly_price_usd),
-            "organization_id" => strings(calls, |c| self.organizations[customer(c).organization as usize].as_str()),
+            "organization_id" => strings(calls, |c| {
+                self.organizations[customer(c).organization as usize].as_str()
+            }),
             "product_id" => strings(calls, |c| m.products[customer(c).product as usize].id.as_str()),
             "feature_id" => strings(calls, |c| m.features[c.feature as usize].id.as_str()),
             "task_type" => strings(calls, |c| m.tasks[c.task as usize].name.as_str()),

@@ -67,5 +67,9 @@ pub fn projected_schema(columns: &[usize]) -> SchemaRef {
     if columns.len() == COLUMN_NAMES.len() && columns.iter().enumerate().all(|(i, c)| i == *c) {
         return CALLS_SCHEMA.clone();
     }
-    Arc::new(CALLS_SCHEMA.project(columns).expect("column indices are validated by config"))
+    Arc::new(
+        CALLS_SCHEMA
+            .project(columns)
+            .expect("column indices are validated by config"),
+    )
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::size::parse_size;
-use crate::config::{parse_columns, parse_date, Config, ConfigError, Formats, SizeTarget, MAX_DAYS};
+use crate::config::{Config, ConfigError, Formats, MAX_DAYS, SizeTarget, parse_columns, parse_date};
 
 /// The default run plan, relative to the working directory.
 pub const DEFAULT_CONFIG: &str = "config/default.toml";
@@ -60,22 +60,25 @@ impl CommonArgs {
         }
         if let Some(out) = &self.out {
             run.out = out.clone();
-        } else {
-            // The plan's `out` is relative to where trafficsim runs, like every other path flag.
-            run.out = run.out.clone();
         }
         if let Some(size) = &self.target_size {
             run.size = SizeTarget::CsvBytes(parse_size(size).map_err(|m| ConfigError::flag("--target-size", m))?);
         }
         if let Some(rows) = self.rows {
             if rows == 0 || rows > u64::from(u32::MAX) {
-                return Err(ConfigError::flag("--rows", format!("{rows} is not allowed: a whole number from 1 to {}", u32::MAX)));
+                return Err(ConfigError::flag(
+                    "--rows",
+                    format!("{rows} is not allowed: a whole number from 1 to {}", u32::MAX),
+                ));
             }
             run.size = SizeTarget::Rows(rows);
         }
         if let Some(days) = self.days {
             if !(1..=MAX_DAYS).contains(&days) {
-                return Err(ConfigError::flag("--days", format!("{days} is not allowed: a whole number from 1 to {MAX_DAYS}")));
+                return Err(ConfigError::flag(
+                    "--days",
+                    format!("{days} is not allowed: a whole number from 1 to {MAX_DAYS}"),
+                ));
             }
             run.days = days as u32;
         }
@@ -83,10 +86,12 @@ impl CommonArgs {
             run.start_date = parse_date(date).map_err(|m| ConfigError::flag("--start-date", m))?;
         }
         if let Some(formats) = &self.format {
-            run.formats = Formats::parse(formats.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--format", m))?;
+            run.formats =
+                Formats::parse(formats.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--format", m))?;
         }
         if let Some(columns) = &self.columns {
-            run.columns = parse_columns(columns.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--columns", m))?;
+            run.columns =
+                parse_columns(columns.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--columns", m))?;
         }
         Ok(config)
     }
@@ -103,9 +108,17 @@ impl CommonArgs {
     /// The shard, parsed from `K/N`.
     pub fn shard(&self) -> Result<Option<(u32, u32)>, ConfigError> {
         let Some(text) = &self.shard else { return Ok(None) };
-        let bad = || ConfigError::flag("--shard", format!("\"{text}\" is not allowed: K/N with 1 <= K <= N, e.g. 2/4"));
+        let bad = || {
+            ConfigError::flag(
+                "--shard",
+                format!("\"{text}\" is not allowed: K/N with 1 <= K <= N, e.g. 2/4"),
+            )
+        };
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (k, n): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if k == 0 || n == 0 || k > n {
             return Err(bad());
         }

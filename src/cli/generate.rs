@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::common::CommonArgs;
-use crate::generate::{generate, GenerateOptions};
+use crate::generate::{GenerateOptions, generate};
 
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {

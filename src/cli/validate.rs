@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use clap::Args;
 
 use super::common::DEFAULT_CONFIG;
@@ -31,7 +31,11 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         print!("{}", report.render(&args.path));
     }
     if !report.passed() {
-        bail!("{}: the dataset violates {} invariant(s)", args.path.display(), report.checks.iter().filter(|c| c.violations > 0).count());
+        bail!(
+            "{}: the dataset violates {} invariant(s)",
+            args.path.display(),
+            report.checks.iter().filter(|c| c.violations > 0).count()
+        );
     }
     Ok(())
 }

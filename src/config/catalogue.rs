@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::checks;
 use super::ConfigError;
+use super::checks;
 use crate::sim::catalogue::{Catalogue, Model, Provider};
 
 #[derive(Debug, Deserialize)]
@@ -41,7 +41,11 @@ pub fn load_catalogue(path: &Path) -> Result<Catalogue, ConfigError> {
 
 fn build(path: &Path, raw: RawCatalogue) -> Result<Catalogue, ConfigError> {
     if raw.providers.is_empty() {
-        return Err(ConfigError::invalid(path, "providers", "must define at least one provider"));
+        return Err(ConfigError::invalid(
+            path,
+            "providers",
+            "must define at least one provider",
+        ));
     }
     let provider_names = || raw.providers.keys().map(String::as_str);
     for name in raw.market_weights.keys() {
@@ -90,7 +94,9 @@ fn build(path: &Path, raw: RawCatalogue) -> Result<Catalogue, ConfigError> {
                 ConfigError::invalid(
                     path,
                     format!("providers.{p_name}.models"),
-                    format!("model `{m_name}` has no price: add `\"{m_name}\" = {{ input = …, output = … }}` under [prices]"),
+                    format!(
+                        "model `{m_name}` has no price: add `\"{m_name}\" = {{ input = …, output = … }}` under [prices]"
+                    ),
                 )
             })?;
             for (side, value) in [("input", price.input), ("output", price.output)] {

@@ -59,13 +59,7 @@ pub fn count(path: &Path, key: &str, value: i64, lo: i64, hi: i64) -> Result<u32
 }
 
 /// A `[lo, hi]` pair with `min <= lo <= hi <= max`.
-pub fn range_pair(
-    path: &Path,
-    key: &str,
-    pair: [f64; 2],
-    min: f64,
-    max: f64,
-) -> Result<(f64, f64), ConfigError> {
+pub fn range_pair(path: &Path, key: &str, pair: [f64; 2], min: f64, max: f64) -> Result<(f64, f64), ConfigError> {
     let [lo, hi] = pair;
     if !(lo.is_finite() && hi.is_finite()) || lo < min || hi > max || lo > hi {
         return Err(ConfigError::invalid(

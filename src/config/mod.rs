@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub use catalogue::load_catalogue;
 pub use error::ConfigError;
-pub use run_plan::{parse_columns, parse_date, CohortSpec, Formats, RunSettings, SizeTarget, MAX_DAYS};
+pub use run_plan::{CohortSpec, Formats, MAX_DAYS, RunSettings, SizeTarget, parse_columns, parse_date};
 pub use traffic::load_traffic;
 
 use crate::sim::catalogue::Catalogue;

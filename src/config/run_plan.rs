@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::ConfigError;
 use super::checks;
 use super::size::parse_size;
-use super::ConfigError;
 use crate::batch::schema::COLUMN_NAMES;
 use crate::sim::scenario::Scenario;
 
@@ -19,7 +19,6 @@ pub(super) struct RawRunPlan {
     pub traffic: PathBuf,
     run: RawRun,
     cohorts: Vec<RawCohort>,
-    columns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +30,7 @@ struct RawRun {
     target_size: Option<String>,
     rows: Option<i64>,
     formats: Vec<String>,
+    columns: Option<Vec<String>>,
     out: PathBuf,
 }
 
@@ -111,18 +111,33 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
     let days = checks::count(p, "run.days", r.days, 1, MAX_DAYS)?;
     let size = match (&r.target_size, r.rows) {
         (Some(_), Some(_)) => {
-            return Err(ConfigError::invalid(p, "run", "set either `target_size` or `rows`, not both"));
+            return Err(ConfigError::invalid(
+                p,
+                "run",
+                "set either `target_size` or `rows`, not both",
+            ));
         }
         (None, None) => {
-            return Err(ConfigError::invalid(p, "run", "set `target_size` (e.g. \"50MiB\") or `rows`"));
+            return Err(ConfigError::invalid(
+                p,
+                "run",
+                "set `target_size` (e.g. \"50MiB\") or `rows`",
+            ));
         }
-        (Some(s), None) => SizeTarget::CsvBytes(parse_size(s).map_err(|m| ConfigError::invalid(p, "run.target_size", m))?),
+        (Some(s), None) => {
+            SizeTarget::CsvBytes(parse_size(s).map_err(|m| ConfigError::invalid(p, "run.target_size", m))?)
+        }
         (None, Some(n)) => SizeTarget::Rows(u64::from(checks::count(p, "run.rows", n, 1, i64::from(u32::MAX))?)),
     };
-    let formats = Formats::parse(r.formats.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "run.formats", m))?;
+    let formats =
+        Formats::parse(r.formats.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "run.formats", m))?;
 
     if raw.cohorts.is_empty() {
-        return Err(ConfigError::invalid(p, "cohorts", "define at least one [[cohorts]] entry"));
+        return Err(ConfigError::invalid(
+            p,
+            "cohorts",
+            "define at least one [[cohorts]] entry",
+        ));
     }
     let mut shares = BTreeMap::new();
     let mut cohorts = Vec::new();
@@ -138,7 +153,12 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
                 ),
             )
         })?;
-        if c.name.is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+        if c.name.is_empty()
+            || !c
+                .name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
             return Err(ConfigError::invalid(
                 p,
                 format!("cohorts[{i}].name"),
@@ -146,7 +166,11 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
             ));
         }
         if shares.insert(c.name.clone(), c.share).is_some() {
-            return Err(ConfigError::invalid(p, format!("cohorts[{i}].name"), format!("cohort `{}` is defined twice", c.name)));
+            return Err(ConfigError::invalid(
+                p,
+                format!("cohorts[{i}].name"),
+                format!("cohort `{}` is defined twice", c.name),
+            ));
         }
         cohorts.push(CohortSpec {
             name: c.name.clone(),
@@ -156,9 +180,11 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
     }
     checks::weights(p, "cohorts (share)", &shares)?;
 
-    let columns = match &raw.columns {
+    let columns = match &r.columns {
         None => (0..COLUMN_NAMES.len()).collect(),
-        Some(names) => parse_columns(names.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "columns", m))?,
+        Some(names) => {
+            parse_columns(names.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "run.columns", m))?
+        }
     };
 
     Ok(RunSettings {
@@ -183,9 +209,10 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
 pub fn parse_columns<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<usize>, String> {
     let mut out = Vec::new();
     for name in names {
-        let i = COLUMN_NAMES.iter().position(|c| *c == name).ok_or_else(|| {
-            format!("unknown column `{name}`: allowed are {}", COLUMN_NAMES.join(", "))
-        })?;
+        let i = COLUMN_NAMES
+            .iter()
+            .position(|c| *c == name)
+            .ok_or_else(|| format!("unknown column `{name}`: allowed are {}", COLUMN_NAMES.join(", ")))?;
         if out.contains(&i) {
             return Err(format!("column `{name}` is listed twice"));
         }

@@ -5,11 +5,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::checks;
 use super::ConfigError;
+use super::checks;
 use crate::sim::model::{
-    Archetype, Calendar, Feature, Latency, Product, Status, TaskType, Tier, TimeZoneShare,
-    TokenLimits, TrafficModel,
+    Archetype, Calendar, Feature, Latency, Product, Status, TaskType, Tier, TimeZoneShare, TokenLimits, TrafficModel,
 };
 
 #[derive(Debug, Deserialize)]
@@ -136,7 +135,13 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
     let mut archetypes = Vec::new();
     for (name, a) in &raw.archetypes {
         let key = format!("archetypes.{name}");
-        let calls = checks::range_pair(p, &format!("{key}.calls_per_day"), a.calls_per_day, 0.0, MAX_CALLS_PER_DAY)?;
+        let calls = checks::range_pair(
+            p,
+            &format!("{key}.calls_per_day"),
+            a.calls_per_day,
+            0.0,
+            MAX_CALLS_PER_DAY,
+        )?;
         for tier in a.tiers.keys() {
             if !raw.tiers.contains_key(tier) {
                 return Err(ConfigError::invalid(
@@ -151,7 +156,10 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
             name: name.clone(),
             weight: a.weight,
             calls_per_day: calls,
-            tier_weights: tiers.iter().map(|t| a.tiers.get(&t.name).copied().unwrap_or(0.0)).collect(),
+            tier_weights: tiers
+                .iter()
+                .map(|t| a.tiers.get(&t.name).copied().unwrap_or(0.0))
+                .collect(),
         });
     }
 
@@ -184,7 +192,10 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
             ConfigError::invalid(
                 p,
                 format!("timezones[{i}].name"),
-                format!("unknown time zone `{}`: use an IANA name such as \"Europe/Paris\"", tz.name),
+                format!(
+                    "unknown time zone `{}`: use an IANA name such as \"Europe/Paris\"",
+                    tz.name
+                ),
             )
         })?;
         if tz_weights.insert(tz.name.clone(), tz.weight).is_some() {
@@ -217,11 +228,19 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
         let key = format!("tasks.{name}");
         let [lo, mode, hi] = t.input_tokens;
         let (min, max) = (f64::from(limits.input.0), f64::from(limits.input.1));
-        if !(lo.is_finite() && mode.is_finite() && hi.is_finite()) || lo < min || hi > max || lo > mode || mode > hi || lo >= hi {
+        if !(lo.is_finite() && mode.is_finite() && hi.is_finite())
+            || lo < min
+            || hi > max
+            || lo > mode
+            || mode > hi
+            || lo >= hi
+        {
             return Err(ConfigError::invalid(
                 p,
                 format!("{key}.input_tokens"),
-                format!("[{lo}, {mode}, {hi}] is not allowed: [min, mode, max] with {min} <= min <= mode <= max <= {max} and min < max"),
+                format!(
+                    "[{lo}, {mode}, {hi}] is not allowed: [min, mode, max] with {min} <= min <= mode <= max <= {max} and min < max"
+                ),
             ));
         }
         let ratio = checks::range_pair(p, &format!("{key}.output_ratio"), t.output_ratio, 0.0, 100.0)?;
@@ -239,7 +258,11 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
             ConfigError::invalid(
                 p,
                 format!("{key}.task"),
-                format!("unknown task type `{}`: allowed are {}", f.task, checks::allowed(task_names())),
+                format!(
+                    "unknown task type `{}`: allowed are {}",
+                    f.task,
+                    checks::allowed(task_names())
+                ),
             )
         })?;
         checks::in_range(p, &format!("{key}.weight"), f.weight, 0.0, 1e6)?;
@@ -272,7 +295,11 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
                 )
             })?;
             if features[i].weight <= 0.0 {
-                return Err(ConfigError::invalid(p, format!("features.{f}.weight"), "must be above 0 for a feature a product offers"));
+                return Err(ConfigError::invalid(
+                    p,
+                    format!("features.{f}.weight"),
+                    "must be above 0 for a feature a product offers",
+                ));
             }
             idx.push(i);
         }
@@ -333,7 +360,11 @@ fn token_pair(p: &Path, key: &str, pair: [i64; 2]) -> Result<(u32, u32), ConfigE
     let lo = checks::count(p, &format!("{key}[0]"), pair[0], 1, 10_000_000)?;
     let hi = checks::count(p, &format!("{key}[1]"), pair[1], 1, 10_000_000)?;
     if lo > hi {
-        return Err(ConfigError::invalid(p, key, format!("[{lo}, {hi}] is not allowed: [min, max] with min <= max")));
+        return Err(ConfigError::invalid(
+            p,
+            key,
+            format!("[{lo}, {hi}] is not allowed: [min, max] with min <= max"),
+        ));
     }
     Ok((lo, hi))
 }

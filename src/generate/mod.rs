@@ -16,16 +16,18 @@ use summary::{CohortSummary, RunSummary};
 use crate::batch::builder::CallBatchBuilder;
 use crate::config::{Config, SizeTarget};
 use crate::sim::calendar::Window;
-use crate::sim::plan::{sample_calls, GenerationPlan, PlanCohort, Planner};
+use crate::sim::plan::{GenerationPlan, PlanCohort, Planner, sample_calls};
 use crate::sim::traffic::TrafficGenerator;
 use crate::sink::atomic::{AtomicFile, StagedDir};
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::parquet::{ParquetEncoder, PartitionWriter};
 
 /// Most calls in one work unit: one Parquet row group, one unit of parallel work.
-pub const UNIT_ROWS: u64 = 65_536;
+pub const UNIT_ROWS: u64 = 32_768;
 /// Rows a pilot samples to measure CSV bytes per row.
 const PILOT_ROWS: u64 = 20_000;
+/// Most pilot rounds; each measures the population the previous round's row count implies.
+const PILOT_ROUNDS: usize = 4;
 /// Initial guess of CSV bytes per row, refined by the pilot.
 const GUESS_BYTES_PER_ROW: f64 = 360.0;
 
@@ -64,7 +66,12 @@ impl OutputPaths {
 pub fn traffic_generator(config: &Config) -> TrafficGenerator {
     let zones: Vec<_> = config.traffic.timezones.iter().map(|t| t.tz).collect();
     let window = Window::new(config.run.start_date, config.run.days, &zones);
-    TrafficGenerator::new(config.run.seed, config.catalogue.clone(), config.traffic.clone(), window)
+    TrafficGenerator::new(
+        config.run.seed,
+        config.catalogue.clone(),
+        config.traffic.clone(),
+        window,
+    )
 }
 
 /// Plans a run: the population and units that give exactly the rows (or CSV size) asked for.
@@ -84,22 +91,37 @@ pub fn plan_run(config: &Config, generator: &TrafficGenerator) -> Result<Generat
         SizeTarget::Rows(n) => n,
         SizeTarget::CsvBytes(target) => {
             let header = csv_header(&crate::batch::schema::projected_schema(&config.run.columns))?.len() as u64;
-            let body = target.saturating_sub(header).max(1);
-            planner.ensure(((body as f64 / GUESS_BYTES_PER_ROW).ceil() as u64).max(1))?;
-            let per_row = pilot_bytes_per_row(config, generator, &planner)?;
-            ((body as f64 / per_row).round() as u64).max(1)
+            let body = target.saturating_sub(header).max(1) as f64;
+            // Bytes per row depend on who the customers are (time zone names, features…), and
+            // who they are depends on the row count: iterate to a fixed point on the very
+            // population the run will use.
+            let mut rows = ((body / GUESS_BYTES_PER_ROW).ceil() as u64).max(1);
+            for _ in 0..PILOT_ROUNDS {
+                planner.ensure(rows)?;
+                let per_row = pilot_bytes_per_row(config, generator, &planner, rows)?;
+                let next = ((body / per_row).round() as u64).max(1);
+                let settled = next.abs_diff(rows) * 2000 <= rows;
+                rows = next;
+                if settled {
+                    break;
+                }
+            }
+            rows
         }
     };
     planner.ensure(rows)?;
     Ok(planner.finish(rows, UNIT_ROWS))
 }
 
-/// Measures CSV bytes per row on a sample of the counted customers' hours.
-fn pilot_bytes_per_row(config: &Config, generator: &TrafficGenerator, planner: &Planner) -> Result<f64> {
-    let customers: Vec<_> = planner.counted_customers().collect();
-    let stride = sample_stride(planner.counted_calls() / PILOT_ROWS);
+/// Measures CSV bytes per row on a sample of the hours of the customers a run of `rows` uses.
+fn pilot_bytes_per_row(config: &Config, generator: &TrafficGenerator, planner: &Planner, rows: u64) -> Result<f64> {
+    let (customers, calls) = planner.customers_for(rows);
+    let stride = sample_stride(calls / PILOT_ROWS);
     let calls = sample_calls(generator, &customers, stride);
-    anyhow::ensure!(!calls.is_empty(), "the size pilot found no calls to measure; set `rows` instead of `target_size`");
+    anyhow::ensure!(
+        !calls.is_empty(),
+        "the size pilot found no calls to measure; set `rows` instead of `target_size`"
+    );
     let population: Vec<_> = customers.into_iter().cloned().collect();
     let builder = CallBatchBuilder::new(&generator.catalogue, &generator.model, &population, &config.run.columns);
     let bytes = csv_bytes(&builder.build(&calls), false)?.len();
@@ -154,7 +176,9 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
     };
     // A whole run replaces the dataset at once; a shard adds its own files to a shared one.
     let staged = match (run.formats.parquet, options.shard) {
-        (true, None) => Some(StagedDir::create(&paths.parquet).with_context(|| format!("cannot create {}", paths.parquet.display()))?),
+        (true, None) => Some(
+            StagedDir::create(&paths.parquet).with_context(|| format!("cannot create {}", paths.parquet.display()))?,
+        ),
         _ => None,
     };
     let mut partitions = run.formats.parquet.then(|| {
@@ -191,8 +215,16 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
             Ok(UnitOutput {
                 day: unit.day,
                 rows: calls.len() as u64,
-                csv: if run.formats.csv { Some(csv_bytes(&batch, Some(unit.index) == first_unit)?) } else { None },
-                parquet: if run.formats.parquet { Some(encoder.encode(&batch)?) } else { None },
+                csv: if run.formats.csv {
+                    Some(csv_bytes(&batch, Some(unit.index) == first_unit)?)
+                } else {
+                    None
+                },
+                parquet: if run.formats.parquet {
+                    Some(encoder.encode(&batch)?)
+                } else {
+                    None
+                },
                 cohorts,
             })
         },
@@ -203,7 +235,8 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
             }
             if let (Some(w), Some(chunks)) = (partitions.as_mut(), out.parquet) {
                 let date = run.start_date + chrono::Days::new(u64::from(out.day));
-                w.append(out.day, date, chunks).context("cannot write the Parquet dataset")?;
+                w.append(out.day, date, chunks)
+                    .context("cannot write the Parquet dataset")?;
             }
             for (acc, (r, c)) in per_cohort.iter_mut().zip(&out.cohorts) {
                 acc.0 += r;
@@ -221,7 +254,8 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
     let csv_bytes_total = match csv {
         Some(f) => {
             files.push(f.path().to_path_buf());
-            f.commit().with_context(|| format!("cannot finish {}", paths.csv.display()))?;
+            f.commit()
+                .with_context(|| format!("cannot finish {}", paths.csv.display()))?;
             Some(csv_written)
         }
         None => None,
@@ -229,14 +263,17 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
     let parquet_bytes = match partitions {
         Some(w) => {
             let written = w.finish().context("cannot finish the Parquet dataset")?;
-            let root = staged.as_ref().map_or(paths.parquet.clone(), |s| s.staging().to_path_buf());
+            let root = staged
+                .as_ref()
+                .map_or(paths.parquet.clone(), |s| s.staging().to_path_buf());
             let mut total = 0;
             for f in &written {
                 total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
                 files.push(paths.parquet.join(f.strip_prefix(&root).unwrap_or(f)));
             }
             if let Some(s) = staged {
-                s.commit().with_context(|| format!("cannot move the Parquet dataset into {}", paths.parquet.display()))?;
+                s.commit()
+                    .with_context(|| format!("cannot move the Parquet dataset into {}", paths.parquet.display()))?;
             }
             Some(total)
         }
@@ -281,7 +318,8 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
             .collect(),
         files,
     };
-    let mut f = AtomicFile::create(&paths.summary).with_context(|| format!("cannot create {}", paths.summary.display()))?;
+    let mut f =
+        AtomicFile::create(&paths.summary).with_context(|| format!("cannot create {}", paths.summary.display()))?;
     serde_json::to_writer_pretty(&mut f, &summary)?;
     f.write_all(b"\n")?;
     f.commit()?;
@@ -294,8 +332,10 @@ fn progress_bar(wanted: bool, rows: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(rows);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {human_pos}/{human_len} rows, CSV {msg}, ETA {eta}")
-            .expect("the template is valid"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {human_pos}/{human_len} rows, CSV {msg}, ETA {eta}",
+        )
+        .expect("the template is valid"),
     );
     bar
 }

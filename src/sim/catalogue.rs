@@ -37,10 +37,7 @@ impl Catalogue {
     /// The cost of a successful call, rounded to 6 decimal places as the product documents do.
     pub fn cost_usd(&self, model: usize, input_tokens: u32, output_tokens: u32) -> f64 {
         let m = &self.models[model];
-        round6(
-            f64::from(input_tokens) * m.input_per_1k / 1000.0
-                + f64::from(output_tokens) * m.output_per_1k / 1000.0,
-        )
+        round6(f64::from(input_tokens) * m.input_per_1k / 1000.0 + f64::from(output_tokens) * m.output_per_1k / 1000.0)
     }
 
     pub fn model_index(&self, name: &str) -> Option<usize> {

@@ -17,7 +17,9 @@ use super::traffic::{Call, DayFactors, TrafficGenerator};
 /// A problem that makes a plan impossible.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("cohort `{cohort}` cannot reach {needed} rows: {customers} customers make only {calls} calls in the window; lengthen the window or raise the archetypes' calls_per_day")]
+    #[error(
+        "cohort `{cohort}` cannot reach {needed} rows: {customers} customers make only {calls} calls in the window; lengthen the window or raise the archetypes' calls_per_day"
+    )]
     Unreachable {
         cohort: String,
         needed: u64,
@@ -70,7 +72,11 @@ impl<'a> Planner<'a> {
         let mut out: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
         let mut rest = rows - out.iter().sum::<u64>();
         let mut order: Vec<usize> = (0..exact.len()).collect();
-        order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            (exact[b] - exact[b].floor())
+                .total_cmp(&(exact[a] - exact[a].floor()))
+                .then(a.cmp(&b))
+        });
         for i in order.into_iter().cycle() {
             if rest == 0 {
                 break;
@@ -115,7 +121,14 @@ impl<'a> Planner<'a> {
 
     fn count(&self, cohort: usize, index: u32) -> Counted {
         let g = self.generator;
-        let customer = Customer::generate(g.seed, cohort as u16, index, self.cohorts[cohort].scenario, &g.model, &g.catalogue);
+        let customer = Customer::generate(
+            g.seed,
+            cohort as u16,
+            index,
+            self.cohorts[cohort].scenario,
+            &g.model,
+            &g.catalogue,
+        );
         let days = g.day_counts(&customer);
         let total = days.iter().map(|&d| u64::from(d)).sum();
         Counted { customer, days, total }
@@ -124,39 +137,58 @@ impl<'a> Planner<'a> {
     /// The analytic mean of a customer's calls over the window, to size the first batch.
     fn expected_calls_per_customer(&self) -> f64 {
         let m = &self.generator.model;
-        let per_weekday: f64 = m.archetypes.iter().map(|a| a.weight * (a.calls_per_day.0 + a.calls_per_day.1) / 2.0).sum();
+        let per_weekday: f64 = m
+            .archetypes
+            .iter()
+            .map(|a| a.weight * (a.calls_per_day.0 + a.calls_per_day.1) / 2.0)
+            .sum();
         let week = (5.0 + 2.0 * m.calendar.weekend_factor) / 7.0;
         (per_weekday * week * f64::from(self.generator.window.days)).max(1.0)
     }
 
-    /// Customers counted so far, cohort by cohort (for the size pilot).
-    pub fn counted_customers(&self) -> impl Iterator<Item = &Customer> {
-        self.counted.iter().flatten().map(|c| &c.customer)
+    /// How many of each cohort's counted customers a run of `rows` rows uses: the shortest
+    /// prefix that holds the cohort's share. `ensure(rows)` must have been called.
+    fn prefix_lengths(&self, rows: u64) -> Vec<usize> {
+        let targets = self.cohort_targets(rows);
+        self.counted
+            .iter()
+            .zip(targets)
+            .map(|(counted, target)| {
+                let mut acc = 0u64;
+                counted
+                    .iter()
+                    .position(|c| {
+                        acc += c.total;
+                        acc >= target
+                    })
+                    .map_or(0, |i| i + 1)
+            })
+            .collect()
     }
 
-    /// Calls counted so far.
-    pub fn counted_calls(&self) -> u64 {
-        self.counted.iter().flatten().map(|c| c.total).sum()
+    /// The customers a run of `rows` rows uses, and the calls they make before thinning.
+    pub fn customers_for(&self, rows: u64) -> (Vec<&Customer>, u64) {
+        let mut customers = Vec::new();
+        let mut calls = 0;
+        for (counted, n) in self.counted.iter().zip(self.prefix_lengths(rows)) {
+            for c in &counted[..n] {
+                customers.push(&c.customer);
+                calls += c.total;
+            }
+        }
+        (customers, calls)
     }
 
     /// The plan for exactly `rows` rows, in units of at most about `unit_rows` calls.
     /// `ensure(rows)` must have been called.
     pub fn finish(self, rows: u64, unit_rows: u64) -> GenerationPlan {
         let targets = self.cohort_targets(rows);
+        let prefixes = self.prefix_lengths(rows);
         let days = self.generator.window.days;
         let mut population = Vec::new();
         let mut day_counts: Vec<Vec<u32>> = Vec::new();
         let mut cohorts = Vec::new();
-        for (k, counted) in self.counted.into_iter().enumerate() {
-            // The shortest prefix of the cohort that holds its target.
-            let mut acc = 0u64;
-            let keep = counted
-                .iter()
-                .position(|c| {
-                    acc += c.total;
-                    acc >= targets[k]
-                })
-                .map_or(0, |i| i + 1);
+        for (k, (counted, keep)) in self.counted.into_iter().zip(prefixes).enumerate() {
             let start = population.len() as u32;
             let calls = counted[..keep].iter().map(|c| c.total).sum();
             for c in counted.into_iter().take(keep) {
@@ -175,7 +207,12 @@ impl<'a> Planner<'a> {
         // Units: each UTC day, customers in order, cut when a unit would pass `unit_rows` calls.
         let mut units = Vec::new();
         let mut seen = vec![0u64; cohorts.len()];
-        let cohort_of = |c: u32| cohorts.iter().position(|k| k.customers.contains(&c)).expect("every customer is in a cohort");
+        let cohort_of = |c: u32| {
+            cohorts
+                .iter()
+                .position(|k| k.customers.contains(&c))
+                .expect("every customer is in a cohort")
+        };
         for day in 0..days {
             let mut start = 0u32;
             while (start as usize) < population.len() {
@@ -366,7 +403,10 @@ mod tests {
         assert_eq!(kept.iter().filter(|k| **k).count(), 97);
         // The three dropped calls are spread, not bunched at the end.
         let dropped: Vec<usize> = kept.iter().enumerate().filter(|(_, k)| !**k).map(|(i, _)| i).collect();
-        assert!(dropped[1] - dropped[0] > 20 && dropped[2] - dropped[1] > 20, "{dropped:?}");
+        assert!(
+            dropped[1] - dropped[0] > 20 && dropped[2] - dropped[1] > 20,
+            "{dropped:?}"
+        );
     }
 
     #[test]
@@ -377,8 +417,14 @@ mod tests {
         };
         let mut t1 = Thinning::new(1000, 1234, 0);
         let mut t2 = Thinning::new(1000, 1234, 600);
-        let split: Vec<bool> = (0..600).map(|_| t1.keep()).chain((600..1234).map(|_| t2.keep())).collect();
+        let split: Vec<bool> = (0..600)
+            .map(|_| t1.keep())
+            .chain((600..1234).map(|_| t2.keep()))
+            .collect();
         assert_eq!(whole, split);
-        assert_eq!(kept_between(0, 600, 1000, 1234) + kept_between(600, 1234, 1000, 1234), 1000);
+        assert_eq!(
+            kept_between(0, 600, 1000, 1234) + kept_between(600, 1234, 1000, 1234),
+            1000
+        );
     }
 }

@@ -9,7 +9,7 @@ use rand::RngExt;
 
 use super::catalogue::Catalogue;
 use super::model::TrafficModel;
-use super::rng::{self, cumulative, pick, Domain};
+use super::rng::{self, Domain, cumulative, pick};
 use super::scenario::Scenario;
 
 /// Most customers a cohort may have (ids pack the index into 20 bits).
@@ -96,9 +96,12 @@ impl Customer {
         let market: Vec<f64> = catalogue.providers.iter().map(|p| p.market_weight).collect();
         let preferred = pick(&cumulative(market.iter().copied()), r.random());
         let loyalty = model.provider_loyalty;
-        let provider_cdf = cumulative(market.iter().enumerate().map(|(i, w)| {
-            (1.0 - loyalty) * w + if i == preferred { loyalty } else { 0.0 }
-        }));
+        let provider_cdf = cumulative(
+            market
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (1.0 - loyalty) * w + if i == preferred { loyalty } else { 0.0 }),
+        );
 
         Customer {
             id: format!("cust-{cohort:02}-{index:05}"),

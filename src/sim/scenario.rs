@@ -21,9 +21,7 @@ impl Scenario {
 
     pub fn description(self) -> &'static str {
         match self {
-            Scenario::BaseTraffic => {
-                "baseline usage: light/power/heavy archetypes, business hours, weekends at 70%"
-            }
+            Scenario::BaseTraffic => "baseline usage: light/power/heavy archetypes, business hours, weekends at 70%",
         }
     }
 

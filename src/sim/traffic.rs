@@ -12,7 +12,7 @@ use super::calendar::{Segment, Window};
 use super::catalogue::Catalogue;
 use super::model::{Status, TrafficModel};
 use super::population::Customer;
-use super::rng::{self, cumulative, permute, pick, Domain, SimRng};
+use super::rng::{self, Domain, SimRng, cumulative, permute, pick};
 
 /// Most calls one customer makes in one UTC hour (ids pack the sequence number in 16 bits).
 pub const MAX_CALLS_PER_HOUR: u32 = u16::MAX as u32;
@@ -143,7 +143,14 @@ impl TrafficGenerator {
             for offset in offsets {
                 let id_key = (customer.key() << 36) | (u64::from(hour) << 16) | seq;
                 seq += 1;
-                let call = self.call_content(&mut r, customer, index, hour_ms + i64::from(offset), id_key, seg.local_day);
+                let call = self.call_content(
+                    &mut r,
+                    customer,
+                    index,
+                    hour_ms + i64::from(offset),
+                    id_key,
+                    seg.local_day,
+                );
                 if keep() {
                     out.push(call);
                 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use chrono::NaiveDate;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
@@ -25,7 +25,9 @@ use crate::batch::schema::UNIQUE_COLUMNS;
 /// Writer settings: zstd, dictionary-encoded strings but for the unique id columns.
 pub fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("1 is a valid zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("1 is a valid zstd level"),
+        ))
         .set_dictionary_enabled(true)
         .set_created_by(format!("trafficsim {}", env!("CARGO_PKG_VERSION")));
     for name in UNIQUE_COLUMNS.iter().chain(["timestamp"].iter()) {
@@ -47,7 +49,8 @@ impl ParquetEncoder {
     pub fn new(schema: SchemaRef) -> Result<Self, ParquetError> {
         let props = writer_properties(&schema);
         // The factory only carries schema and properties; build it against a throwaway writer.
-        let (_, factory) = ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))?.into_serialized_writer()?;
+        let (_, factory) =
+            ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))?.into_serialized_writer()?;
         Ok(ParquetEncoder {
             schema,
             props: Arc::new(props),
@@ -99,7 +102,8 @@ impl PartitionWriter {
             fs::create_dir_all(&dir)?;
             let path = dir.join(format!("part-{:05}.parquet", self.part));
             let file = AtomicFile::create(&path)?;
-            let (writer, _) = ArrowWriter::try_new(file, self.schema.clone(), Some((*self.props).clone()))?.into_serialized_writer()?;
+            let (writer, _) = ArrowWriter::try_new(file, self.schema.clone(), Some((*self.props).clone()))?
+                .into_serialized_writer()?;
             self.current = Some((day, writer));
         }
         let writer = &mut self.current.as_mut().expect("opened above").1;

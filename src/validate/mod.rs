@@ -14,7 +14,7 @@ use arrow::datatypes::{Float64Type, Int64Type};
 use serde::Serialize;
 
 use crate::batch::schema::{CALLS_SCHEMA, COLUMN_NAMES};
-use crate::sim::catalogue::{round6, Catalogue};
+use crate::sim::catalogue::{Catalogue, round6};
 use crate::sim::model::{Status, TrafficModel};
 
 /// Most example rows a check reports.
@@ -78,7 +78,13 @@ impl Report {
 }
 
 /// Attributes that must be constant per customer.
-const PER_CUSTOMER: [&str; 5] = ["subscription_tier", "customer_archetype", "organization_id", "product_id", "timezone"];
+const PER_CUSTOMER: [&str; 5] = [
+    "subscription_tier",
+    "customer_archetype",
+    "organization_id",
+    "product_id",
+    "timezone",
+];
 
 struct State<'a> {
     catalogue: &'a Catalogue,
@@ -115,11 +121,23 @@ impl<'a> State<'a> {
             checks: vec![
                 check("no_nulls", "no null or empty value in any column"),
                 check("unique_call_id", "every call_id is unique"),
-                check("one_per_customer", "one tier, archetype, org, product, time zone per customer"),
-                check("model_of_provider", "every model is in the catalogue under its provider"),
-                check("cost_matches_prices", "cost_usd = price table × tokens (6 places); 0 unless success"),
+                check(
+                    "one_per_customer",
+                    "one tier, archetype, org, product, time zone per customer",
+                ),
+                check(
+                    "model_of_provider",
+                    "every model is in the catalogue under its provider",
+                ),
+                check(
+                    "cost_matches_prices",
+                    "cost_usd = price table × tokens (6 places); 0 unless success",
+                ),
                 check("ranges", "tokens, total_tokens and latency within their ranges"),
-                check("allowed_values", "status, environment, tier, archetype and tier price are known"),
+                check(
+                    "allowed_values",
+                    "status, environment, tier, archetype and tier price are known",
+                ),
                 check("known_columns", "every column belongs to the calls schema"),
             ],
             rows: 0,
@@ -141,16 +159,33 @@ impl<'a> State<'a> {
         let base = self.rows;
         let n = batch.num_rows();
         let str_col = |name: &str| batch.column_by_name(name).and_then(|a| a.as_string_opt::<i32>());
-        let int_col = |name: &str| batch.column_by_name(name).and_then(|a| a.as_primitive_opt::<Int64Type>());
-        let f64_col = |name: &str| batch.column_by_name(name).and_then(|a| a.as_primitive_opt::<Float64Type>());
+        let int_col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|a| a.as_primitive_opt::<Int64Type>())
+        };
+        let f64_col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|a| a.as_primitive_opt::<Float64Type>())
+        };
 
         for field in batch.schema().fields() {
             let col = batch.column_by_name(field.name()).expect("field of this batch");
-            let empty = col.as_string_opt::<i32>().map_or(0, |s| s.iter().filter(|v| v.is_some_and(str::is_empty)).count());
+            let empty = col
+                .as_string_opt::<i32>()
+                .map_or(0, |s| s.iter().filter(|v| v.is_some_and(str::is_empty)).count());
             let nulls = col.null_count() + empty;
             if nulls > 0 {
                 self.checks[NO_NULLS].violations += nulls as u64 - 1;
-                self.fail(NO_NULLS, || format!("column {}: {nulls} null or empty value(s) in rows {}..{}", field.name(), base + 1, base + n as u64));
+                self.fail(NO_NULLS, || {
+                    format!(
+                        "column {}: {nulls} null or empty value(s) in rows {}..{}",
+                        field.name(),
+                        base + 1,
+                        base + n as u64
+                    )
+                });
             }
         }
 
@@ -158,7 +193,9 @@ impl<'a> State<'a> {
             for (i, id) in ids.iter().enumerate() {
                 let Some(id) = id else { continue };
                 if !self.call_ids.insert(id_key(id)) {
-                    self.fail(UNIQUE_IDS, || format!("row {}: call_id {id} seen before", base + 1 + i as u64));
+                    self.fail(UNIQUE_IDS, || {
+                        format!("row {}: call_id {id} seen before", base + 1 + i as u64)
+                    });
                 }
             }
         }
@@ -166,8 +203,15 @@ impl<'a> State<'a> {
         if let Some(customers) = str_col("customer_id") {
             let attrs: Vec<_> = PER_CUSTOMER.iter().map(|a| str_col(a)).collect();
             for i in 0..n {
-                let Some(cust) = customers.is_valid(i).then(|| customers.value(i)) else { continue };
-                let values: [String; 5] = std::array::from_fn(|k| attrs[k].filter(|a| a.is_valid(i)).map(|a| a.value(i).to_string()).unwrap_or_default());
+                let Some(cust) = customers.is_valid(i).then(|| customers.value(i)) else {
+                    continue;
+                };
+                let values: [String; 5] = std::array::from_fn(|k| {
+                    attrs[k]
+                        .filter(|a| a.is_valid(i))
+                        .map(|a| a.value(i).to_string())
+                        .unwrap_or_default()
+                });
                 match self.customers.get(cust) {
                     None => {
                         self.customers.insert(cust.to_string(), values);
@@ -175,9 +219,18 @@ impl<'a> State<'a> {
                     Some(first) => {
                         let first = first.clone();
                         for k in 0..PER_CUSTOMER.len() {
-                            if attrs[k].is_some() && first[k] != values[k] && self.reported.insert((cust.to_string(), k)) {
+                            if attrs[k].is_some()
+                                && first[k] != values[k]
+                                && self.reported.insert((cust.to_string(), k))
+                            {
                                 self.fail(ONE_PER_CUSTOMER, || {
-                                    format!("row {}: customer {cust} has {} `{}` and also `{}`", base + 1 + i as u64, PER_CUSTOMER[k], first[k], values[k])
+                                    format!(
+                                        "row {}: customer {cust} has {} `{}` and also `{}`",
+                                        base + 1 + i as u64,
+                                        PER_CUSTOMER[k],
+                                        first[k],
+                                        values[k]
+                                    )
                                 });
                             }
                         }
@@ -187,7 +240,11 @@ impl<'a> State<'a> {
         }
 
         let (provider, model) = (str_col("provider"), str_col("model"));
-        let (input, output, total) = (int_col("input_tokens"), int_col("output_tokens"), int_col("total_tokens"));
+        let (input, output, total) = (
+            int_col("input_tokens"),
+            int_col("output_tokens"),
+            int_col("total_tokens"),
+        );
         let (cost, latency, status) = (f64_col("cost_usd"), int_col("latency_ms"), str_col("status"));
         let limits = &self.model.token_limits;
         let max_latency = i64::from(self.model.latency.timeout_ms).max(60_000);
@@ -196,16 +253,26 @@ impl<'a> State<'a> {
             let m = model.filter(|a| a.is_valid(i)).map(|a| a.value(i));
             let model_index = m.and_then(|m| self.catalogue.model_index(m));
             if let (Some(p), Some(m)) = (provider.filter(|a| a.is_valid(i)).map(|a| a.value(i)), m) {
-                let ok = model_index.is_some_and(|mi| self.catalogue.providers[self.catalogue.models[mi].provider].name == p);
+                let ok = model_index
+                    .is_some_and(|mi| self.catalogue.providers[self.catalogue.models[mi].provider].name == p);
                 if !ok {
-                    self.fail(MODEL_PROVIDER, || format!("row {row}: model `{m}` is not a model of provider `{p}`"));
+                    self.fail(MODEL_PROVIDER, || {
+                        format!("row {row}: model `{m}` is not a model of provider `{p}`")
+                    });
                 }
             }
             let st = status.filter(|a| a.is_valid(i)).map(|a| a.value(i));
             let success = st == Some(Status::Success.as_str());
-            let get = |a: Option<&arrow::array::PrimitiveArray<Int64Type>>| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
+            let get =
+                |a: Option<&arrow::array::PrimitiveArray<Int64Type>>| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
             let (tin, tout) = (get(input), get(output));
-            if let (Some(c), Some(mi), Some(tin), Some(tout), Some(_)) = (cost.filter(|a| a.is_valid(i)).map(|a| a.value(i)), model_index, tin, tout, st) {
+            if let (Some(c), Some(mi), Some(tin), Some(tout), Some(_)) = (
+                cost.filter(|a| a.is_valid(i)).map(|a| a.value(i)),
+                model_index,
+                tin,
+                tout,
+                st,
+            ) {
                 let expected = if success && tin >= 0 && tout >= 0 {
                     round6(self.catalogue.cost_usd(mi, tin as u32, tout as u32))
                 } else {
@@ -217,13 +284,27 @@ impl<'a> State<'a> {
             }
             if let Some(t) = tin {
                 if t < i64::from(limits.input.0) || t > i64::from(limits.input.1) {
-                    self.fail(RANGES, || format!("row {row}: input_tokens {t} outside {}..={}", limits.input.0, limits.input.1));
+                    self.fail(RANGES, || {
+                        format!(
+                            "row {row}: input_tokens {t} outside {}..={}",
+                            limits.input.0, limits.input.1
+                        )
+                    });
                 }
             }
             if let (Some(t), Some(_)) = (tout, st) {
-                let ok = if success { t >= i64::from(limits.output.0) && t <= i64::from(limits.output.1) } else { t == 0 };
+                let ok = if success {
+                    t >= i64::from(limits.output.0) && t <= i64::from(limits.output.1)
+                } else {
+                    t == 0
+                };
                 if !ok {
-                    self.fail(RANGES, || format!("row {row}: output_tokens {t} not allowed for status {}", st.unwrap_or("?")));
+                    self.fail(RANGES, || {
+                        format!(
+                            "row {row}: output_tokens {t} not allowed for status {}",
+                            st.unwrap_or("?")
+                        )
+                    });
                 }
             }
             if let (Some(a), Some(b), Some(t)) = (tin, tout, get(total)) {
@@ -233,7 +314,9 @@ impl<'a> State<'a> {
             }
             if let Some(l) = get(latency) {
                 if l < 1 || l > max_latency {
-                    self.fail(RANGES, || format!("row {row}: latency_ms {l} outside 1..={max_latency}"));
+                    self.fail(RANGES, || {
+                        format!("row {row}: latency_ms {l} outside 1..={max_latency}")
+                    });
                 }
             }
             if let Some(s) = st {
@@ -276,7 +359,12 @@ impl<'a> State<'a> {
                         .map(|a| a.value(i));
                     if let Some(p) = price {
                         if (p - tier.monthly_price_usd).abs() > 1e-9 {
-                            self.fail(VALUES, || format!("row {row}: tier `{t}` costs {} but tier_price_usd is {p}", tier.monthly_price_usd));
+                            self.fail(VALUES, || {
+                                format!(
+                                    "row {row}: tier `{t}` costs {} but tier_price_usd is {p}",
+                                    tier.monthly_price_usd
+                                )
+                            });
                         }
                     }
                 }
@@ -288,7 +376,9 @@ impl<'a> State<'a> {
         let present = |c: &str| columns.iter().any(|x| x == c);
         for c in &columns {
             if CALLS_SCHEMA.field_with_name(c).is_err() {
-                self.fail(COLUMNS, || format!("unknown column `{c}`: allowed are {}", COLUMN_NAMES.join(", ")));
+                self.fail(COLUMNS, || {
+                    format!("unknown column `{c}`: allowed are {}", COLUMN_NAMES.join(", "))
+                });
             }
         }
         let needs: [(usize, &[&str]); 6] = [
@@ -341,7 +431,11 @@ pub fn validate(path: &Path, catalogue: &Catalogue, model: &TrafficModel) -> Res
     }
     let columns = match columns {
         Some(c) => c,
-        None if path.extension().is_some_and(|e| e == "csv") => read::csv_schema(path)?.fields().iter().map(|f| f.name().clone()).collect(),
+        None if path.extension().is_some_and(|e| e == "csv") => read::csv_schema(path)?
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
         None => Vec::new(),
     };
     Ok(state.finish(columns))

@@ -4,10 +4,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
-use arrow::csv::reader::Format;
 use arrow::csv::ReaderBuilder;
+use arrow::csv::reader::Format;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -49,7 +49,10 @@ pub fn read_dataset(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Record
     match path.extension().and_then(|e| e.to_str()) {
         Some("csv") => read_csv(path),
         Some("parquet") => read_parquet(path),
-        _ => bail!("{}: not a dataset: give a .csv file, a .parquet file or a directory of Parquet files", path.display()),
+        _ => bail!(
+            "{}: not a dataset: give a .csv file, a .parquet file or a directory of Parquet files",
+            path.display()
+        ),
     }
 }
 
@@ -60,7 +63,9 @@ fn read_parquet(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatc
         .with_batch_size(BATCH_ROWS)
         .build()?;
     let p = path.to_path_buf();
-    Ok(Box::new(reader.map(move |b| b.with_context(|| format!("{}: cannot read a row group", p.display())))))
+    Ok(Box::new(reader.map(move |b| {
+        b.with_context(|| format!("{}: cannot read a row group", p.display()))
+    })))
 }
 
 /// The schema of a CSV file: its header's columns, typed as in the `calls` schema.
@@ -84,7 +89,12 @@ pub fn csv_schema(path: &Path) -> Result<SchemaRef> {
 fn read_csv(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
     let schema = csv_schema(path)?;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let reader = ReaderBuilder::new(schema).with_header(true).with_batch_size(BATCH_ROWS).build(file)?;
+    let reader = ReaderBuilder::new(schema)
+        .with_header(true)
+        .with_batch_size(BATCH_ROWS)
+        .build(file)?;
     let p = path.to_path_buf();
-    Ok(Box::new(reader.map(move |b| b.with_context(|| format!("{}: cannot parse the CSV", p.display())))))
+    Ok(Box::new(reader.map(move |b| {
+        b.with_context(|| format!("{}: cannot parse the CSV", p.display()))
+    })))
 }

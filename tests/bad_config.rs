@@ -1,0 +1,201 @@
+//! Bad input gets a message naming the file, the key and what is allowed; nothing is written.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use predicates::prelude::*;
+
+/// A copy of the shipped config in `dir`, with `edit` applied to one of its files.
+fn config_with(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let cfg = dir.join("config");
+    fs::create_dir_all(&cfg).unwrap();
+    for name in ["default.toml", "catalogue.toml", "traffic.toml"] {
+        let text = fs::read_to_string(repo().join("config").join(name)).unwrap();
+        let text = if name == file { edit(text.clone()) } else { text };
+        fs::write(cfg.join(name), text).unwrap();
+    }
+    cfg.join("default.toml")
+}
+
+/// Runs generate with a broken config and checks the message and that no output appeared.
+fn rejects(file: &str, edit: impl Fn(String) -> String, expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), file, edit);
+    let out = dir.path().join("out");
+    let mut cmd = assert_cmd::Command::cargo_bin("trafficsim").unwrap();
+    let mut assert = cmd
+        .args(["generate", "--quiet", "--rows", "100", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .failure();
+    for needle in expected {
+        assert = assert.stderr(predicate::str::contains(*needle));
+    }
+    assert!(!out.exists(), "nothing may be written for a bad config");
+}
+
+fn replace(from: &'static str, to: &'static str) -> impl Fn(String) -> String {
+    move |text: String| {
+        assert!(text.contains(from), "fixture text `{from}` not found");
+        text.replacen(from, to, 1)
+    }
+}
+
+#[test]
+fn unknown_provider_in_the_weight_table() {
+    rejects(
+        "catalogue.toml",
+        replace("cohere = 0.02\n", "cohere = 0.02\ndeepseek = 0.0\n"),
+        &[
+            "catalogue.toml",
+            "market_weights.deepseek",
+            "unknown provider `deepseek`",
+            "allowed are",
+            "openai",
+        ],
+    );
+}
+
+#[test]
+fn weights_that_do_not_sum_to_one() {
+    rejects(
+        "catalogue.toml",
+        replace("openai = 0.40", "openai = 0.50"),
+        &["catalogue.toml", "`market_weights`", "sum to 1.1", "must sum to 1"],
+    );
+    rejects(
+        "traffic.toml",
+        replace("weight = 0.70", "weight = 0.60"),
+        &["traffic.toml", "archetypes", "must sum to 1"],
+    );
+}
+
+#[test]
+fn negative_counts() {
+    rejects(
+        "default.toml",
+        replace("days = 30", "days = -5"),
+        &["default.toml", "`run.days`", "-5 is not allowed", "from 1 to"],
+    );
+    rejects(
+        "traffic.toml",
+        replace("count = 10", "count = -3"),
+        &["traffic.toml", "`organizations.count`", "-3 is not allowed"],
+    );
+    rejects(
+        "traffic.toml",
+        replace("calls_per_day = [5, 20]", "calls_per_day = [-5, 20]"),
+        &["traffic.toml", "archetypes.light.calls_per_day", "not allowed"],
+    );
+}
+
+#[test]
+fn a_model_listed_without_a_price() {
+    rejects(
+        "catalogue.toml",
+        replace("\"command-r\" = { input = 0.0005, output = 0.0015 }\n", ""),
+        &[
+            "catalogue.toml",
+            "providers.cohere.models",
+            "model `command-r` has no price",
+        ],
+    );
+}
+
+#[test]
+fn a_malformed_date() {
+    rejects(
+        "default.toml",
+        replace("2025-01-01", "2025-13-45"),
+        &[
+            "default.toml",
+            "`run.start_date`",
+            "\"2025-13-45\" is not a date",
+            "YYYY-MM-DD",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_column() {
+    rejects(
+        "default.toml",
+        replace("# columns = [", "columns = [\"timestamp\", \"cost_in_euros\"]\n# ["),
+        &[
+            "default.toml",
+            "`run.columns`",
+            "unknown column `cost_in_euros`",
+            "allowed are timestamp, call_id",
+        ],
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_values_elsewhere() {
+    rejects(
+        "default.toml",
+        replace("seed = 42", "seed = 42\nsede = 1"),
+        &["default.toml", "unknown field `sede`"],
+    );
+    rejects(
+        "traffic.toml",
+        replace("name = \"Asia/Tokyo\"", "name = \"Mars/Olympus\""),
+        &["traffic.toml", "timezones[4].name", "unknown time zone `Mars/Olympus`"],
+    );
+    rejects(
+        "traffic.toml",
+        replace("timeout = 0.005", "timeout = 0.005\nteapot = 0.0"),
+        &["traffic.toml", "statuses.teapot", "allowed are success, rate_limited"],
+    );
+    rejects(
+        "default.toml",
+        replace("scenario = \"base_traffic\"", "scenario = \"zombie_apocalypse\""),
+        &["default.toml", "cohorts[0].scenario", "allowed are base_traffic"],
+    );
+    rejects(
+        "default.toml",
+        replace("target_size = \"50MiB\"", "target_size = \"50 parsecs\""),
+        &["`run.target_size`", "not a size"],
+    );
+}
+
+#[test]
+fn missing_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = assert_cmd::Command::cargo_bin("trafficsim").unwrap();
+    cmd.args(["generate", "--config", "no/such/plan.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no/such/plan.toml: cannot read the file"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_flags_name_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for (args, needle) in [
+        (&["--shard", "5/4"][..], "--shard: \"5/4\" is not allowed"),
+        (&["--format", "xlsx"][..], "--format: unknown format `xlsx`"),
+        (&["--threads", "0"][..], "--threads: 0 is not allowed"),
+        (&["--target-size", "lots"][..], "--target-size: \"lots\" is not a size"),
+        (&["--columns", "timestamp,nope"][..], "--columns: unknown column `nope`"),
+        (
+            &["--start-date", "yesterday"][..],
+            "--start-date: \"yesterday\" is not a date",
+        ),
+    ] {
+        trafficsim(&out, args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(needle));
+        assert!(!out.exists(), "{args:?} wrote output");
+    }
+}

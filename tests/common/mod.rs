@@ -1,0 +1,95 @@
+//! Helpers shared by the integration tests: run the binary, read what it wrote.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
+
+/// The repository root (where `config/` lives).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn default_config() -> PathBuf {
+    repo().join("config/default.toml")
+}
+
+/// `trafficsim` with the default config and `--out out --quiet`, plus `args`.
+pub fn trafficsim(out: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("trafficsim").expect("binary is built");
+    cmd.arg("generate")
+        .arg("--config")
+        .arg(default_config())
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(args);
+    cmd
+}
+
+/// Runs a generation and asserts it succeeded.
+pub fn generate(out: &Path, args: &[&str]) {
+    trafficsim(out, args).assert().success();
+}
+
+/// Every batch of a dataset (CSV, Parquet file or directory), concatenated.
+pub fn read_all(path: &Path) -> RecordBatch {
+    let batches: Vec<RecordBatch> = trafficsim::validate::read::read_dataset(path)
+        .expect("dataset opens")
+        .collect::<anyhow::Result<_>>()
+        .expect("dataset reads");
+    let schema = batches.first().expect("at least one batch").schema();
+    concat_batches(&schema, &batches).expect("batches share a schema")
+}
+
+pub fn strings<'a>(b: &'a RecordBatch, name: &str) -> Vec<&'a str> {
+    let a = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name}"))
+        .as_string::<i32>();
+    (0..a.len()).map(|i| a.value(i)).collect()
+}
+
+pub fn ints(b: &RecordBatch, name: &str) -> Vec<i64> {
+    b.column_by_name(name)
+        .unwrap()
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec()
+}
+
+pub fn floats(b: &RecordBatch, name: &str) -> Vec<f64> {
+    b.column_by_name(name)
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .values()
+        .to_vec()
+}
+
+pub fn timestamps_us(b: &RecordBatch) -> Vec<i64> {
+    b.column_by_name("timestamp")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>()
+        .values()
+        .to_vec()
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
