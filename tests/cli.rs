@@ -57,7 +57,7 @@ fn validate_reports_each_broken_invariant_and_fails() {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     // Row 1: a wrong price; row 2: a model under the wrong provider; row 3: a duplicate id of
     // row 4; row 5: a customer changing tier.
-    let mut fields = |row: usize| lines[row].split(',').map(str::to_string).collect::<Vec<_>>();
+    let fields = |row: usize| lines[row].split(',').map(str::to_string).collect::<Vec<_>>();
     let mut r1 = fields(1);
     r1[6] = "123.0".into();
     let mut r2 = fields(2);

@@ -22,7 +22,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         _ => return Err(not_a_size(text)),
     };
     let bytes = (number * multiplier).round();
-    if !bytes.is_finite() || bytes < 1.0 || bytes > 1e15 {
+    if !bytes.is_finite() || !(1.0..=1e15).contains(&bytes) {
         return Err(format!("\"{text}\" is out of range: allowed is 1 byte to 1 PB"));
     }
     Ok(bytes as u64)

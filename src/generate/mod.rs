@@ -132,7 +132,7 @@ fn pilot_bytes_per_row(config: &Config, generator: &TrafficGenerator, planner: &
 /// hour of the day and every weekday.
 fn sample_stride(want: u64) -> u32 {
     let mut s = want.clamp(1, 9973) as u32;
-    while s > 1 && (s % 2 == 0 || s % 3 == 0 || s % 7 == 0) {
+    while s > 1 && (s.is_multiple_of(2) || s.is_multiple_of(3) || s.is_multiple_of(7)) {
         s -= 1;
     }
     s
@@ -191,12 +191,12 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
     let mut rows = 0u64;
     let mut csv_written = 0u64;
     let mut per_cohort = vec![(0u64, 0f64); plan.cohorts.len()];
-    if units.is_empty() {
-        if let Some(f) = csv.as_mut() {
-            let header = csv_header(builder.schema())?;
-            f.write_all(&header)?;
-            csv_written += header.len() as u64;
-        }
+    if units.is_empty()
+        && let Some(f) = csv.as_mut()
+    {
+        let header = csv_header(builder.schema())?;
+        f.write_all(&header)?;
+        csv_written += header.len() as u64;
     }
     ordered_map(
         &pool,

@@ -282,15 +282,15 @@ impl<'a> State<'a> {
                     self.fail(COST, || format!("row {row}: cost_usd {c} but the price table gives {expected} for {tin} in / {tout} out on {}", m.unwrap_or("?")));
                 }
             }
-            if let Some(t) = tin {
-                if t < i64::from(limits.input.0) || t > i64::from(limits.input.1) {
-                    self.fail(RANGES, || {
-                        format!(
-                            "row {row}: input_tokens {t} outside {}..={}",
-                            limits.input.0, limits.input.1
-                        )
-                    });
-                }
+            if let Some(t) = tin
+                && (t < i64::from(limits.input.0) || t > i64::from(limits.input.1))
+            {
+                self.fail(RANGES, || {
+                    format!(
+                        "row {row}: input_tokens {t} outside {}..={}",
+                        limits.input.0, limits.input.1
+                    )
+                });
             }
             if let (Some(t), Some(_)) = (tout, st) {
                 let ok = if success {
@@ -307,22 +307,22 @@ impl<'a> State<'a> {
                     });
                 }
             }
-            if let (Some(a), Some(b), Some(t)) = (tin, tout, get(total)) {
-                if a + b != t {
-                    self.fail(RANGES, || format!("row {row}: total_tokens {t} != {a} + {b}"));
-                }
+            if let (Some(a), Some(b), Some(t)) = (tin, tout, get(total))
+                && a + b != t
+            {
+                self.fail(RANGES, || format!("row {row}: total_tokens {t} != {a} + {b}"));
             }
-            if let Some(l) = get(latency) {
-                if l < 1 || l > max_latency {
-                    self.fail(RANGES, || {
-                        format!("row {row}: latency_ms {l} outside 1..={max_latency}")
-                    });
-                }
+            if let Some(l) = get(latency)
+                && (l < 1 || l > max_latency)
+            {
+                self.fail(RANGES, || {
+                    format!("row {row}: latency_ms {l} outside 1..={max_latency}")
+                });
             }
-            if let Some(s) = st {
-                if Status::parse(s).is_none() {
-                    self.fail(VALUES, || format!("row {row}: unknown status `{s}`"));
-                }
+            if let Some(s) = st
+                && Status::parse(s).is_none()
+            {
+                self.fail(VALUES, || format!("row {row}: unknown status `{s}`"));
             }
             self.value_checks(batch, i, row);
         }
@@ -338,15 +338,15 @@ impl<'a> State<'a> {
                 .map(|a| a.value(i).to_string())
         };
         let m = self.model;
-        if let Some(e) = value("environment") {
-            if !m.environments.iter().any(|(name, _)| *name == e) {
-                self.fail(VALUES, || format!("row {row}: unknown environment `{e}`"));
-            }
+        if let Some(e) = value("environment")
+            && !m.environments.iter().any(|(name, _)| *name == e)
+        {
+            self.fail(VALUES, || format!("row {row}: unknown environment `{e}`"));
         }
-        if let Some(a) = value("customer_archetype") {
-            if !m.archetypes.iter().any(|x| x.name == a) {
-                self.fail(VALUES, || format!("row {row}: unknown archetype `{a}`"));
-            }
+        if let Some(a) = value("customer_archetype")
+            && !m.archetypes.iter().any(|x| x.name == a)
+        {
+            self.fail(VALUES, || format!("row {row}: unknown archetype `{a}`"));
         }
         if let Some(t) = value("subscription_tier") {
             match m.tiers.iter().find(|x| x.name == t) {
@@ -357,15 +357,15 @@ impl<'a> State<'a> {
                         .and_then(|a| a.as_primitive_opt::<Float64Type>())
                         .filter(|a| a.is_valid(i))
                         .map(|a| a.value(i));
-                    if let Some(p) = price {
-                        if (p - tier.monthly_price_usd).abs() > 1e-9 {
-                            self.fail(VALUES, || {
-                                format!(
-                                    "row {row}: tier `{t}` costs {} but tier_price_usd is {p}",
-                                    tier.monthly_price_usd
-                                )
-                            });
-                        }
+                    if let Some(p) = price
+                        && (p - tier.monthly_price_usd).abs() > 1e-9
+                    {
+                        self.fail(VALUES, || {
+                            format!(
+                                "row {row}: tier `{t}` costs {} but tier_price_usd is {p}",
+                                tier.monthly_price_usd
+                            )
+                        });
                     }
                 }
             }
@@ -406,12 +406,11 @@ impl<'a> State<'a> {
 
 /// A compact key for a call id: the 64-bit value of trafficsim's own ids, a hash of others.
 fn id_key(id: &str) -> u64 {
-    if let Some(hex) = id.strip_prefix("call_") {
-        if hex.len() == 16 {
-            if let Ok(v) = u64::from_str_radix(hex, 16) {
-                return v;
-            }
-        }
+    if let Some(hex) = id.strip_prefix("call_")
+        && hex.len() == 16
+        && let Ok(v) = u64::from_str_radix(hex, 16)
+    {
+        return v;
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut h);
