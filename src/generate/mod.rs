@@ -25,7 +25,7 @@ use crate::sink::parquet::{ParquetEncoder, PartitionWriter};
 /// Most calls in one work unit: one Parquet row group, one unit of parallel work.
 pub const UNIT_ROWS: u64 = 32_768;
 /// Rows a pilot samples to measure CSV bytes per row.
-const PILOT_ROWS: u64 = 20_000;
+const PILOT_ROWS: u64 = 4_000;
 /// Most pilot rounds; each measures the population the previous round's row count implies.
 const PILOT_ROUNDS: usize = 4;
 /// Initial guess of CSV bytes per row, refined by the pilot.

@@ -1,0 +1,25 @@
+# trafficsim tasks; each is one line over the CLI or cargo. `just --list` shows them.
+
+# Generate the calls dataset (CSV + Parquet) with config/default.toml; extra flags pass through.
+generate *FLAGS:
+    cargo run --release -- generate {{FLAGS}}
+
+# Check a dataset's invariants (default: the Parquet dataset under output/data/calls).
+validate *FLAGS:
+    cargo run --release -- validate {{FLAGS}}
+
+# The main job: today, generation (the analyzers will join it).
+run *FLAGS:
+    cargo run --release -- generate {{FLAGS}}
+
+# The whole test suite, in the release profile the runs use, so dependencies compile once.
+test:
+    cargo test --release
+
+# Speed and memory figures with the machine facts (see BENCHMARKS.md).
+bench:
+    bash scripts/bench.sh
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --check && cargo clippy --all-targets -- -D warnings

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmarks the generator: wall time, rows/s, MB/s and peak memory of whole runs, with the
+# machine facts. Prints a Markdown table and saves JSON under output/bench/ to compare commits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/trafficsim"
+[ -x "$bin" ] || bin="target/release/trafficsim"
+gnu_time=/usr/bin/time
+[ -x "$gnu_time" ] || { echo "bench needs GNU time at /usr/bin/time (Debian package: time)" >&2; exit 1; }
+runs="${BENCH_RUNS:-3}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+dirty="$(git status --porcelain 2>/dev/null | grep -q . && echo "+dirty" || true)"
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "## trafficsim bench — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo
+echo "- commit: ${commit}${dirty}; $("$bin" --version); $(rustc --version)"
+echo "- machine: $(nproc) CPUs ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+echo "- each figure: the median wall time of $runs whole-process runs; peak RSS of that run"
+echo
+echo "| case | threads | rows | output | wall s | rows/s | MB/s | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+
+json="["
+bench() { # name threads output-kind flags...
+    local name="$1" threads="$2" kind="$3"; shift 3
+    local results=()
+    for _ in $(seq "$runs"); do
+        rm -rf "$work/out"
+        "$gnu_time" -f "%e %M" -o "$work/time" "$bin" generate --quiet --threads "$threads" --out "$work/out" "$@" >/dev/null
+        results+=("$(cat "$work/time")")
+    done
+    local median
+    median="$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")"
+    local wall="${median% *}" rss_kb="${median#* }"
+    local rows bytes
+    rows="$(sed -n 's/^  "rows": \([0-9]*\),/\1/p' "$work/out/run_summary.json")"
+    bytes="$(sed -n "s/^  \"${kind}_bytes\": \([0-9]*\),/\1/p" "$work/out/run_summary.json")"
+    local rps mbps rss
+    rps="$(awk -v r="$rows" -v w="$wall" 'BEGIN {printf "%.0f", r / (w > 0 ? w : 0.001)}')"
+    mbps="$(awk -v b="$bytes" -v w="$wall" 'BEGIN {printf "%.0f", b / 1e6 / (w > 0 ? w : 0.001)}')"
+    rss="$(awk -v k="$rss_kb" 'BEGIN {printf "%.0f", k / 1024}')"
+    echo "| $name | $threads | $rows | $kind $(awk -v b="$bytes" 'BEGIN {printf "%.1f MB", b / 1e6}') | $wall | $rps | $mbps | $rss |"
+    json+="{\"case\":\"$name\",\"threads\":$threads,\"rows\":$rows,\"${kind}_bytes\":$bytes,\"wall_s\":$wall,\"peak_rss_kib\":$rss_kb},"
+}
+
+bench "default 50 MiB CSV" 2 csv --format csv
+bench "default 50 MiB CSV" 1 csv --format csv
+bench "default run (CSV + Parquet)" 2 csv
+bench "1M rows Parquet" 2 parquet --rows 1000000 --format parquet
+bench "10M rows Parquet" 2 parquet --rows 10000000 --format parquet
+bench "10M rows Parquet" 1 parquet --rows 10000000 --format parquet
+
+mkdir -p output/bench
+echo "${json%,}]" > "output/bench/bench-${commit}${dirty}.json"
+echo
+echo "saved output/bench/bench-${commit}${dirty}.json"
