@@ -6,7 +6,6 @@ use std::fs;
 use std::path::Path;
 
 use common::*;
-use predicates::prelude::*;
 
 /// A copy of the shipped config in `dir`, with `edit` applied to one of its files.
 fn config_with(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
@@ -25,16 +24,19 @@ fn rejects(file: &str, edit: impl Fn(String) -> String, expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with(dir.path(), file, edit);
     let out = dir.path().join("out");
-    let mut cmd = assert_cmd::Command::cargo_bin("trafficsim").unwrap();
-    let mut assert = cmd
-        .args(["generate", "--quiet", "--rows", "100", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .failure();
+    let mut run = run_bin([
+        "generate".as_ref(),
+        "--quiet".as_ref(),
+        "--rows".as_ref(),
+        "100".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ] as [&std::ffi::OsStr; 8])
+    .failure();
     for needle in expected {
-        assert = assert.stderr(predicate::str::contains(*needle));
+        run = run.stderr_has(needle);
     }
     assert!(!out.exists(), "nothing may be written for a bad config");
 }
@@ -168,12 +170,15 @@ fn unknown_keys_and_bad_values_elsewhere() {
 fn missing_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let mut cmd = assert_cmd::Command::cargo_bin("trafficsim").unwrap();
-    cmd.args(["generate", "--config", "no/such/plan.toml", "--out"])
-        .arg(&out)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("no/such/plan.toml: cannot read the file"));
+    run_bin([
+        "generate".as_ref(),
+        "--config".as_ref(),
+        "no/such/plan.toml".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ] as [&std::ffi::OsStr; 5])
+    .failure()
+    .stderr_has("no/such/plan.toml: cannot read the file");
     assert!(!out.exists());
 }
 
@@ -192,10 +197,7 @@ fn bad_flags_name_the_flag() {
             "--start-date: \"yesterday\" is not a date",
         ),
     ] {
-        trafficsim(&out, args)
-            .assert()
-            .failure()
-            .stderr(predicate::str::contains(needle));
+        trafficsim(&out, args).failure().stderr_has(needle);
         assert!(!out.exists(), "{args:?} wrote output");
     }
 }

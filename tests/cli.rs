@@ -5,30 +5,27 @@ mod common;
 use std::fs;
 
 use common::*;
-use predicates::prelude::*;
 
-fn validate(path: &std::path::Path) -> assert_cmd::assert::Assert {
-    assert_cmd::Command::cargo_bin("trafficsim")
-        .unwrap()
-        .arg("validate")
-        .arg(path)
-        .arg("--config")
-        .arg(default_config())
-        .assert()
+fn validate(path: &std::path::Path) -> Run {
+    run_bin([
+        std::ffi::OsStr::new("validate"),
+        path.as_os_str(),
+        "--config".as_ref(),
+        default_config().as_os_str(),
+    ])
 }
 
 #[test]
 fn a_generated_dataset_passes_every_invariant_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
     trafficsim(dir.path(), &["--rows", "30000", "--days", "10"])
-        .assert()
         .success()
-        .stdout(predicate::str::contains("generated 30000 rows"));
+        .stdout_has("generated 30000 rows");
     for path in ["data/simulated_calls.csv", "data/calls"] {
         validate(&dir.path().join(path))
             .success()
-            .stdout(predicate::str::contains("30000 rows, 26 columns"))
-            .stdout(predicate::str::contains("all checks passed"));
+            .stdout_has("30000 rows, 26 columns")
+            .stdout_has("all checks passed");
     }
     // The summary tells what was done.
     let summary: serde_json::Value =
@@ -93,14 +90,14 @@ fn validate_reports_each_broken_invariant_and_fails() {
 
     validate(&path)
         .failure()
-        .stdout(predicate::str::contains("cost_matches_prices").and(predicate::str::contains("row 1: cost_usd 123")))
-        .stdout(predicate::str::contains("row 2: model"))
-        .stdout(predicate::str::contains("unique_call_id").and(predicate::str::contains("seen before")))
-        .stdout(predicate::str::contains(format!(
-            "customer {customer} has subscription_tier"
-        )))
-        .stdout(predicate::str::contains("4 check(s) failed"))
-        .stderr(predicate::str::contains("violates 4 invariant(s)"));
+        .stdout_has("cost_matches_prices")
+        .stdout_has("row 1: cost_usd 123")
+        .stdout_has("row 2: model")
+        .stdout_has("unique_call_id")
+        .stdout_has("seen before")
+        .stdout_has(format!("customer {customer} has subscription_tier"))
+        .stdout_has("4 check(s) failed")
+        .stderr_has("violates 4 invariant(s)");
 }
 
 #[test]
@@ -108,12 +105,8 @@ fn validate_rejects_what_is_not_a_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.txt");
     fs::write(&junk, "hello").unwrap();
-    validate(&junk)
-        .failure()
-        .stderr(predicate::str::contains("not a dataset"));
-    validate(dir.path())
-        .failure()
-        .stderr(predicate::str::contains("no .parquet files"));
+    validate(&junk).failure().stderr_has("not a dataset");
+    validate(dir.path()).failure().stderr_has("no .parquet files");
 }
 
 #[test]
@@ -131,7 +124,7 @@ fn chosen_columns_are_written_in_order() {
     // validate runs what it can and says what it skipped.
     validate(&dir.path().join("data/calls"))
         .success()
-        .stdout(predicate::str::contains("skipped (no column"));
+        .stdout_has("skipped (no column");
 }
 
 #[test]

@@ -243,7 +243,9 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
                 acc.1 += c;
             }
             rows += out.rows;
-            progress.set_message(crate::config::size::human_bytes(csv_written));
+            if run.formats.csv {
+                progress.set_message(format!(", CSV {}", crate::config::size::human_bytes(csv_written)));
+            }
             progress.inc(out.rows);
             Ok(())
         },
@@ -333,7 +335,7 @@ fn progress_bar(wanted: bool, rows: u64) -> ProgressBar {
     let bar = ProgressBar::new(rows);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {human_pos}/{human_len} rows, CSV {msg}, ETA {eta}",
+            "{spinner} [{elapsed_precise}] {bar:40} {human_pos}/{human_len} rows{msg}, ETA {eta}",
         )
         .expect("the template is valid"),
     );

@@ -428,3 +428,116 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{load_catalogue, load_traffic};
+    use crate::sim::calendar::Window;
+
+    fn generator(days: u32) -> TrafficGenerator {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let catalogue = load_catalogue(&dir.join("catalogue.toml")).unwrap();
+        let model = load_traffic(&dir.join("traffic.toml")).unwrap();
+        let zones: Vec<_> = model.timezones.iter().map(|t| t.tz).collect();
+        let window = Window::new(chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), days, &zones);
+        TrafficGenerator::new(42, catalogue, model, window)
+    }
+
+    fn cohorts() -> Vec<PlanCohort> {
+        [("a", 0.5), ("b", 0.3), ("c", 0.2)]
+            .into_iter()
+            .map(|(name, share)| PlanCohort {
+                name: name.into(),
+                scenario: Scenario::BaseTraffic,
+                share,
+            })
+            .collect()
+    }
+
+    fn plan(rows: u64, unit_rows: u64) -> (TrafficGenerator, GenerationPlan) {
+        let g = generator(5);
+        let mut planner = Planner::new(&g, cohorts()).unwrap();
+        planner.ensure(rows).unwrap();
+        let p = planner.finish(rows, unit_rows);
+        (g, p)
+    }
+
+    #[test]
+    fn cohort_targets_follow_shares_and_sum_exactly() {
+        let g = generator(1);
+        let planner = Planner::new(&g, cohorts()).unwrap();
+        assert_eq!(planner.cohort_targets(1001), vec![501, 300, 200]);
+        assert_eq!(planner.cohort_targets(7).iter().sum::<u64>(), 7);
+    }
+
+    #[test]
+    fn units_cover_every_customer_day_once_and_hold_exactly_the_rows() {
+        let (_, p) = plan(40_000, 3_000);
+        assert_eq!(p.units.iter().map(|u| u.rows).sum::<u64>(), 40_000);
+        for c in &p.cohorts {
+            assert!(c.calls >= c.rows, "{}: {} calls for {} rows", c.name, c.calls, c.rows);
+        }
+        assert_eq!(
+            p.cohorts.iter().map(|c| c.rows).collect::<Vec<_>>(),
+            vec![20_000, 12_000, 8_000]
+        );
+        for day in 0..5 {
+            let mut next = 0;
+            for u in p.units.iter().filter(|u| u.day == day) {
+                assert_eq!(u.customers.start, next, "day {day}: contiguous customer ranges");
+                next = u.customers.end;
+                assert!(u.calls <= 3_000 || u.customers.len() == 1, "unit over the cap: {u:?}");
+            }
+            assert_eq!(next as usize, p.population.len());
+        }
+        // Days come in order, so partitions are written one after another.
+        assert!(p.units.windows(2).all(|w| w[0].day <= w[1].day));
+    }
+
+    #[test]
+    fn generating_a_unit_gives_its_planned_rows() {
+        let (g, p) = plan(8_000, 1_000);
+        let mut total = 0;
+        for u in &p.units {
+            let calls = p.generate_unit(&g, u);
+            assert_eq!(calls.len() as u64, u.rows);
+            assert!(calls.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+            assert!(calls.iter().all(|c| u.customers.contains(&c.customer)));
+            total += calls.len();
+        }
+        assert_eq!(total, 8_000);
+    }
+
+    #[test]
+    fn shards_partition_the_units() {
+        let (_, p) = plan(40_000, 3_000);
+        for n in [1, 2, 3, 7, 100] {
+            let mut next = 0;
+            let mut rows = 0;
+            for k in 1..=n {
+                let r = p.shard_units(k, n);
+                assert_eq!(r.start, next, "shard {k}/{n} starts where the last ended");
+                next = r.end;
+                rows += p.units[r].iter().map(|u| u.rows).sum::<u64>();
+            }
+            assert_eq!(next, p.units.len());
+            assert_eq!(rows, 40_000);
+        }
+    }
+
+    #[test]
+    fn a_bigger_run_keeps_the_smaller_runs_customers() {
+        let (_, small) = plan(5_000, 100_000);
+        let (_, large) = plan(50_000, 100_000);
+        for c in &small.cohorts {
+            let big = large.cohorts.iter().find(|b| b.name == c.name).unwrap();
+            assert!(big.customers.len() > c.customers.len());
+            let a = &small.population[c.customers.start as usize..c.customers.end as usize];
+            let b = &large.population[big.customers.start as usize..big.customers.start as usize + a.len()];
+            assert_eq!(a, b, "cohort {} grew by adding customers, not by changing them", c.name);
+        }
+    }
+}

@@ -16,22 +16,91 @@ pub fn default_config() -> PathBuf {
     repo().join("config/default.toml")
 }
 
-/// `trafficsim` with the default config and `--out out --quiet`, plus `args`.
-pub fn trafficsim(out: &Path, args: &[&str]) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("trafficsim").expect("binary is built");
-    cmd.arg("generate")
-        .arg("--config")
-        .arg(default_config())
-        .arg("--out")
-        .arg(out)
-        .arg("--quiet")
-        .args(args);
-    cmd
+/// What a run of the binary printed and how it ended.
+pub struct Run {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn success(self) -> Self {
+        assert!(
+            self.status.success(),
+            "expected success, got {}\nstdout: {}\nstderr: {}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn failure(self) -> Self {
+        assert!(
+            !self.status.success(),
+            "expected failure\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        assert_eq!(
+            self.status.code(),
+            Some(1),
+            "errors exit with code 1, not a panic or a signal"
+        );
+        self
+    }
+
+    pub fn stdout_has(self, needle: impl AsRef<str>) -> Self {
+        let needle = needle.as_ref();
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks `{needle}`:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn stderr_has(self, needle: impl AsRef<str>) -> Self {
+        let needle = needle.as_ref();
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks `{needle}`:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs the `trafficsim` binary with `args`.
+pub fn run_bin<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trafficsim"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    Run {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `trafficsim generate` with the default config and `--out out --quiet`, plus `args`.
+pub fn trafficsim(out: &Path, args: &[&str]) -> Run {
+    let mut all = vec![
+        "generate".into(),
+        "--config".into(),
+        default_config().into_os_string(),
+        "--out".into(),
+        out.as_os_str().to_os_string(),
+        "--quiet".into(),
+    ];
+    all.extend(args.iter().map(|a| a.into()));
+    run_bin(all)
 }
 
 /// Runs a generation and asserts it succeeded.
 pub fn generate(out: &Path, args: &[&str]) {
-    trafficsim(out, args).assert().success();
+    trafficsim(out, args).success();
 }
 
 /// Every batch of a dataset (CSV, Parquet file or directory), concatenated.
