@@ -40,7 +40,6 @@ pub struct Customer {
     /// distribution of its calls over them.
     pub features: Vec<u16>,
     pub feature_cdf: Vec<f64>,
-    pub preferred_provider: u8,
     /// Cumulative distribution of the customer's calls over providers.
     pub provider_cdf: Vec<f64>,
 }
@@ -117,7 +116,6 @@ impl Customer {
             base_rate,
             features,
             feature_cdf,
-            preferred_provider: preferred as u8,
             provider_cdf,
         }
     }
