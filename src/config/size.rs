@@ -15,6 +15,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mb" | "m" => 1e6,
         "gb" | "g" => 1e9,
         "tb" | "t" => 1e12,
+        "pb" | "p" => 1e15,
         "kib" => 1024.0,
         "mib" => 1024.0 * 1024.0,
         "gib" => 1024.0 * 1024.0 * 1024.0,

@@ -293,6 +293,15 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
             SizeTarget::CsvBytes(b) => serde_json::json!({ "csv_bytes": b }),
             SizeTarget::Rows(n) => serde_json::json!({ "rows": n }),
         },
+        formats: [("csv", run.formats.csv), ("parquet", run.formats.parquet)]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect(),
+        columns: run
+            .columns
+            .iter()
+            .map(|&c| crate::batch::schema::COLUMN_NAMES[c])
+            .collect(),
         shard: options.shard.map(|(k, n)| format!("{k}/{n}")),
         threads: options.threads,
         rows,
@@ -314,6 +323,7 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
                 name: c.name.clone(),
                 scenario: c.scenario.name().to_string(),
                 customers: c.customers.len() as u32,
+                simulated_calls: c.calls,
                 rows: *r,
                 cost_usd: (cost * 100.0).round() / 100.0,
             })

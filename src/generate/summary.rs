@@ -12,6 +12,8 @@ pub struct CohortSummary {
     pub name: String,
     pub scenario: String,
     pub customers: u32,
+    /// Calls its customers make in the window; `rows` of them are kept (even thinning).
+    pub simulated_calls: u64,
     pub rows: u64,
     pub cost_usd: f64,
 }
@@ -26,6 +28,8 @@ pub struct RunSummary {
     pub days: u32,
     /// `{"csv_bytes": N}` or `{"rows": N}`.
     pub target: serde_json::Value,
+    pub formats: Vec<&'static str>,
+    pub columns: Vec<&'static str>,
     pub shard: Option<String>,
     pub threads: usize,
     pub rows: u64,

@@ -18,13 +18,13 @@ use super::traffic::{Call, DayFactors, TrafficGenerator};
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error(
-        "cohort `{cohort}` cannot reach {needed} rows: {customers} customers make only {calls} calls in the window; lengthen the window or raise the archetypes' calls_per_day"
+        "cohort `{cohort}` cannot reach {needed} rows: at {per_customer:.1} calls per customer in the window it would need about {customers} customers, and a cohort holds at most {MAX_CUSTOMERS_PER_COHORT}; lower the size, lengthen the window (--days) or raise the archetypes' calls_per_day"
     )]
     Unreachable {
         cohort: String,
         needed: u64,
-        customers: u32,
-        calls: u64,
+        customers: u64,
+        per_customer: f64,
     },
     #[error("at most {MAX_COHORTS} cohorts are supported, got {0}")]
     TooManyCohorts(usize),
@@ -100,16 +100,26 @@ impl<'a> Planner<'a> {
                 let per_customer = if n == 0 {
                     self.expected_calls_per_customer()
                 } else {
-                    (have as f64 / f64::from(n)).max(1.0)
+                    have as f64 / f64::from(n)
                 };
-                let more = (((needed - have) as f64 / per_customer) * 1.1).ceil() as u32 + 1;
-                let end = (n + more).min(MAX_CUSTOMERS_PER_COHORT);
+                // Fail fast rather than count a million customers that cannot make the rows.
+                let projected = f64::from(n) + (needed - have) as f64 / per_customer.max(f64::MIN_POSITIVE);
+                if (n > 0 && have == 0) || projected > 1.5 * f64::from(MAX_CUSTOMERS_PER_COHORT) {
+                    return Err(PlanError::Unreachable {
+                        cohort: self.cohorts[k].name.clone(),
+                        needed,
+                        customers: projected.min(1e18) as u64,
+                        per_customer,
+                    });
+                }
+                let more = ((needed - have) as f64 / per_customer * 1.1).ceil() as u32 + 1;
+                let end = n.saturating_add(more).min(MAX_CUSTOMERS_PER_COHORT);
                 if end == n {
                     return Err(PlanError::Unreachable {
                         cohort: self.cohorts[k].name.clone(),
                         needed,
-                        customers: n,
-                        calls: have,
+                        customers: u64::from(n) + 1,
+                        per_customer,
                     });
                 }
                 let fresh: Vec<Counted> = (n..end).into_par_iter().map(|i| self.count(k, i)).collect();
@@ -463,6 +473,19 @@ mod plan_tests {
         planner.ensure(rows).unwrap();
         let p = planner.finish(rows, unit_rows);
         (g, p)
+    }
+
+    #[test]
+    fn an_impossible_size_fails_fast_with_the_reason() {
+        let g = generator(1);
+        let mut planner = Planner::new(&g, cohorts()).unwrap();
+        let err = planner.ensure(1_000_000_000_000).unwrap_err();
+        assert!(
+            matches!(err, PlanError::Unreachable { ref cohort, .. } if cohort == "a"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("at most 1048576"), "{err}");
+        assert!(planner.counted.iter().all(Vec::is_empty), "nothing was counted");
     }
 
     #[test]
