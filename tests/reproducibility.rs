@@ -109,8 +109,32 @@ fn a_size_target_plans_the_same_run_at_any_thread_count() {
     // The size pilot and the planner run in parallel too; their result must not depend on it.
     let one = tempfile::tempdir().unwrap();
     let two = tempfile::tempdir().unwrap();
-    generate(one.path(), &["--target-size", "8MB", "--days", "5", "--format", "csv", "--threads", "1"]);
-    generate(two.path(), &["--target-size", "8MB", "--days", "5", "--format", "csv", "--threads", "2"]);
+    generate(
+        one.path(),
+        &[
+            "--target-size",
+            "8MB",
+            "--days",
+            "5",
+            "--format",
+            "csv",
+            "--threads",
+            "1",
+        ],
+    );
+    generate(
+        two.path(),
+        &[
+            "--target-size",
+            "8MB",
+            "--days",
+            "5",
+            "--format",
+            "csv",
+            "--threads",
+            "2",
+        ],
+    );
     let csv = |d: &tempfile::TempDir| fs::read(d.path().join("data/simulated_calls.csv")).unwrap();
     assert!(csv(&one) == csv(&two), "the 8MB run differs between 1 and 2 threads");
 }

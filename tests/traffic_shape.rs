@@ -194,7 +194,19 @@ fn local_business_hours_hold_across_a_daylight_saving_change() {
     // US clocks move forward on 2025-03-09. Were local time a fixed offset, the week after would
     // put business hours one hour off and their share would fall to about 0.79.
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), &["--rows", "200000", "--days", "14", "--start-date", "2025-03-03", "--format", "parquet"]);
+    generate(
+        dir.path(),
+        &[
+            "--rows",
+            "200000",
+            "--days",
+            "14",
+            "--start-date",
+            "2025-03-03",
+            "--format",
+            "parquet",
+        ],
+    );
     let b = read_all(&dir.path().join("data/calls"));
     let zones = strings(&b, "timezone");
     let change = NaiveDate::from_ymd_opt(2025, 3, 9).unwrap();
@@ -208,7 +220,10 @@ fn local_business_hours_hold_across_a_daylight_saving_change() {
                 .collect();
             let s = share(hours.iter().filter(|h| (8..20).contains(*h)).count(), hours.len());
             assert!(hours.len() > 5_000, "{zone} {label}: {} calls", hours.len());
-            assert!((s - 0.85).abs() <= 0.025, "{zone} {label} the change: business-hours share {s:.4}");
+            assert!(
+                (s - 0.85).abs() <= 0.025,
+                "{zone} {label} the change: business-hours share {s:.4}"
+            );
         }
     }
 }

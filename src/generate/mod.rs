@@ -4,7 +4,6 @@ mod pipeline;
 pub mod summary;
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -18,9 +17,10 @@ use crate::config::{Config, SizeTarget};
 use crate::sim::calendar::Window;
 use crate::sim::plan::{GenerationPlan, PlanCohort, Planner, sample_calls};
 use crate::sim::traffic::TrafficGenerator;
-use crate::sink::atomic::{AtomicFile, StagedDir};
+use crate::sink::atomic::AtomicFile;
 use crate::sink::csv::{csv_bytes, csv_header};
-use crate::sink::parquet::{ParquetEncoder, PartitionWriter};
+use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit};
+use crate::sink::parquet::ParquetEncoder;
 
 /// Most calls in one work unit: one Parquet row group, one unit of parallel work.
 pub const UNIT_ROWS: u64 = 32_768;
@@ -39,27 +39,6 @@ pub struct GenerateOptions {
     pub shard: Option<(u32, u32)>,
     /// Show a progress bar (only honoured when stderr is a terminal).
     pub progress: bool,
-}
-
-/// Paths of a run's outputs under `out`.
-pub struct OutputPaths {
-    pub data: PathBuf,
-    pub csv: PathBuf,
-    pub parquet: PathBuf,
-    pub summary: PathBuf,
-}
-
-impl OutputPaths {
-    pub fn new(out: &Path, shard: Option<(u32, u32)>) -> Self {
-        let data = out.join("data");
-        let suffix = shard.map(|(k, n)| format!("-shard-{k}-of-{n}")).unwrap_or_default();
-        OutputPaths {
-            csv: data.join(format!("simulated_calls{suffix}.csv")),
-            parquet: data.join("calls"),
-            summary: out.join(format!("run_summary{suffix}.json")),
-            data,
-        }
-    }
 }
 
 /// Builds the generator for a config: catalogue, traffic model and window.
@@ -138,13 +117,9 @@ fn sample_stride(want: u64) -> u32 {
     s
 }
 
-/// What one unit produced, ready for the writer.
+/// What one unit produced: its encoded data and, per cohort, rows and cost.
 struct UnitOutput {
-    day: u32,
-    rows: u64,
-    csv: Option<Vec<u8>>,
-    parquet: Option<Vec<parquet::arrow::arrow_writer::ArrowColumnChunk>>,
-    /// Rows and cost per cohort.
+    encoded: EncodedUnit,
     cohorts: Vec<(u64, f64)>,
 }
 
@@ -164,40 +139,17 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
     let shard_rows: u64 = units.iter().map(|u| u.rows).sum();
 
     let run = &config.run;
-    let paths = OutputPaths::new(&run.out, options.shard);
-    std::fs::create_dir_all(&paths.data).with_context(|| format!("cannot create {}", paths.data.display()))?;
+    let paths = DatasetPaths::new(&run.out, options.shard);
     let builder = CallBatchBuilder::new(&generator.catalogue, &generator.model, &plan.population, &run.columns);
     let encoder = ParquetEncoder::new(builder.schema().clone())?;
-
-    let mut csv = if run.formats.csv {
-        Some(AtomicFile::create(&paths.csv).with_context(|| format!("cannot create {}", paths.csv.display()))?)
-    } else {
-        None
-    };
-    // A whole run replaces the dataset at once; a shard adds its own files to a shared one.
-    let staged = match (run.formats.parquet, options.shard) {
-        (true, None) => Some(
-            StagedDir::create(&paths.parquet).with_context(|| format!("cannot create {}", paths.parquet.display()))?,
-        ),
-        _ => None,
-    };
-    let mut partitions = run.formats.parquet.then(|| {
-        let root = staged.as_ref().map_or(paths.parquet.as_path(), |s| s.staging());
-        PartitionWriter::new(root, &encoder, options.shard.map_or(0, |(k, _)| k - 1))
-    });
+    let mut writer = DatasetWriter::create(&paths, run.formats, options.shard, &encoder)?;
+    if units.is_empty() {
+        writer.write_csv_header(builder.schema())?;
+    }
 
     let progress = progress_bar(options.progress, shard_rows);
     let first_unit = units.first().map(|u| u.index);
-    let mut rows = 0u64;
-    let mut csv_written = 0u64;
     let mut per_cohort = vec![(0u64, 0f64); plan.cohorts.len()];
-    if units.is_empty()
-        && let Some(f) = csv.as_mut()
-    {
-        let header = csv_header(builder.schema())?;
-        f.write_all(&header)?;
-        csv_written += header.len() as u64;
-    }
     ordered_map(
         &pool,
         units,
@@ -212,75 +164,38 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
                 cohorts[k].0 += 1;
                 cohorts[k].1 += c.cost_usd;
             }
+            let header = Some(unit.index) == first_unit;
             Ok(UnitOutput {
-                day: unit.day,
-                rows: calls.len() as u64,
-                csv: if run.formats.csv {
-                    Some(csv_bytes(&batch, Some(unit.index) == first_unit)?)
-                } else {
-                    None
-                },
-                parquet: if run.formats.parquet {
-                    Some(encoder.encode(&batch)?)
-                } else {
-                    None
+                encoded: EncodedUnit {
+                    day: unit.day,
+                    date: run.start_date + chrono::Days::new(u64::from(unit.day)),
+                    csv: run.formats.csv.then(|| csv_bytes(&batch, header)).transpose()?,
+                    parquet: run.formats.parquet.then(|| encoder.encode(&batch)).transpose()?,
                 },
                 cohorts,
             })
         },
         |out| {
-            if let (Some(f), Some(bytes)) = (csv.as_mut(), &out.csv) {
-                f.write_all(bytes).context("cannot write the CSV file")?;
-                csv_written += bytes.len() as u64;
-            }
-            if let (Some(w), Some(chunks)) = (partitions.as_mut(), out.parquet) {
-                let date = run.start_date + chrono::Days::new(u64::from(out.day));
-                w.append(out.day, date, chunks)
-                    .context("cannot write the Parquet dataset")?;
-            }
+            writer.append(out.encoded)?;
+            let mut unit_rows = 0;
             for (acc, (r, c)) in per_cohort.iter_mut().zip(&out.cohorts) {
                 acc.0 += r;
                 acc.1 += c;
+                unit_rows += r;
             }
-            rows += out.rows;
             if run.formats.csv {
-                progress.set_message(format!(", CSV {}", crate::config::size::human_bytes(csv_written)));
+                progress.set_message(format!(
+                    ", CSV {}",
+                    crate::config::size::human_bytes(writer.csv_bytes())
+                ));
             }
-            progress.inc(out.rows);
+            progress.inc(unit_rows);
             Ok(())
         },
     )?;
     progress.finish_and_clear();
-
-    let mut files = Vec::new();
-    let csv_bytes_total = match csv {
-        Some(f) => {
-            files.push(f.path().to_path_buf());
-            f.commit()
-                .with_context(|| format!("cannot finish {}", paths.csv.display()))?;
-            Some(csv_written)
-        }
-        None => None,
-    };
-    let parquet_bytes = match partitions {
-        Some(w) => {
-            let written = w.finish().context("cannot finish the Parquet dataset")?;
-            let root = staged
-                .as_ref()
-                .map_or(paths.parquet.clone(), |s| s.staging().to_path_buf());
-            let mut total = 0;
-            for f in &written {
-                total += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-                files.push(paths.parquet.join(f.strip_prefix(&root).unwrap_or(f)));
-            }
-            if let Some(s) = staged {
-                s.commit()
-                    .with_context(|| format!("cannot move the Parquet dataset into {}", paths.parquet.display()))?;
-            }
-            Some(total)
-        }
-        None => None,
-    };
+    let written = writer.finish()?;
+    let rows: u64 = per_cohort.iter().map(|c| c.0).sum();
 
     let seconds = started.elapsed().as_secs_f64();
     let summary = RunSummary {
@@ -305,15 +220,15 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
         shard: options.shard.map(|(k, n)| format!("{k}/{n}")),
         threads: options.threads,
         rows,
-        csv_bytes: csv_bytes_total,
-        parquet_bytes,
-        size_deviation: match (run.size, csv_bytes_total, options.shard) {
+        csv_bytes: written.csv_bytes,
+        parquet_bytes: written.parquet_bytes,
+        size_deviation: match (run.size, written.csv_bytes, options.shard) {
             (SizeTarget::CsvBytes(t), Some(b), None) => Some((b as f64 - t as f64) / t as f64),
             _ => None,
         },
         seconds,
         rows_per_second: rows as f64 / seconds.max(1e-9),
-        csv_megabytes_per_second: csv_bytes_total.map(|b| b as f64 / 1e6 / seconds.max(1e-9)),
+        csv_megabytes_per_second: written.csv_bytes.map(|b| b as f64 / 1e6 / seconds.max(1e-9)),
         cost_usd: (per_cohort.iter().map(|c| c.1).sum::<f64>() * 100.0).round() / 100.0,
         cohorts: plan
             .cohorts
@@ -328,7 +243,7 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
                 cost_usd: (cost * 100.0).round() / 100.0,
             })
             .collect(),
-        files,
+        files: written.files,
     };
     let mut f =
         AtomicFile::create(&paths.summary).with_context(|| format!("cannot create {}", paths.summary.display()))?;

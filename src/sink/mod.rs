@@ -1,5 +1,6 @@
-//! Output stage: CSV and Parquet encoders and the atomic files they are written through.
+//! Output stage: CSV and Parquet encoders, the dataset writer, and the atomic files they use.
 
 pub mod atomic;
 pub mod csv;
+pub mod dataset;
 pub mod parquet;
