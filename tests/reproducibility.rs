@@ -93,15 +93,21 @@ fn csv_and_parquet_hold_the_same_rows() {
 }
 
 #[test]
-fn rows_are_in_time_order_within_each_day() {
+fn a_large_run_is_time_ordered_in_csv_and_parquet() {
+    // 100,000 rows a day: several units per day, written in order, each sorted.
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), &["--rows", "20000", "--format", "csv"]);
-    let b = read_all(&dir.path().join("data/simulated_calls.csv"));
-    let ts = timestamps_us(&b);
-    assert!(
-        ts.windows(2).all(|w| w[0] <= w[1]),
-        "one unit per day at this size: the file is sorted"
-    );
+    generate(dir.path(), &["--rows", "300000", "--days", "3"]);
+    for path in ["data/simulated_calls.csv", "data/calls"] {
+        let ts = timestamps_us(&read_all(&dir.path().join(path)));
+        assert_eq!(ts.len(), 300_000);
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{path} is not in time order");
+    }
+    // Each Parquet row group covers a narrow time range: many row groups per day file.
+    let file = std::fs::File::open(dir.path().join("data/calls/date=2025-01-02/part-00000.parquet")).unwrap();
+    let meta =
+        parquet::file::reader::FileReader::metadata(&parquet::file::reader::SerializedFileReader::new(file).unwrap())
+            .clone();
+    assert!(meta.num_row_groups() >= 4, "{} row groups", meta.num_row_groups());
 }
 
 #[test]

@@ -4,7 +4,13 @@
 //! streams), adds customers to each cohort until it holds its share of the rows, then thins the
 //! surplus evenly so the run has exactly the rows asked for. Thinning keeps the j-th call of a
 //! cohort iff ⌊(j+1)·R/T⌋ > ⌊j·R/T⌋ (R rows kept of T calls): an even, Bresenham-style spread
-//! of at most one customer's worth of calls per cohort, decided by plan position alone.
+//! of at most one customer's worth of calls per cohort, decided by plan position alone. A
+//! cohort's calls are numbered in time order of hours: (UTC hour, customer, call).
+//!
+//! Work units are time slices: consecutive UTC hours of one day, for every customer, of at most
+//! `unit_rows` calls, so units written in order make a time-ordered dataset and each Parquet row
+//! group covers a narrow time range. Only an hour with more calls than that is split further, by
+//! customer range.
 
 use std::ops::Range;
 
@@ -42,7 +48,6 @@ pub struct PlanCohort {
 #[derive(Debug, Clone)]
 struct Counted {
     customer: Customer,
-    days: Vec<u32>,
     total: u64,
 }
 
@@ -139,9 +144,8 @@ impl<'a> Planner<'a> {
             &g.model,
             &g.catalogue,
         );
-        let days = g.day_counts(&customer);
-        let total = days.iter().map(|&d| u64::from(d)).sum();
-        Counted { customer, days, total }
+        let total = g.hourly_calls(&customer).map(u64::from).sum();
+        Counted { customer, total }
     }
 
     /// The analytic mean of a customer's calls over the window, to size the first batch.
@@ -192,19 +196,15 @@ impl<'a> Planner<'a> {
     /// The plan for exactly `rows` rows, in units of at most about `unit_rows` calls.
     /// `ensure(rows)` must have been called.
     pub fn finish(self, rows: u64, unit_rows: u64) -> GenerationPlan {
+        let generator = self.generator;
         let targets = self.cohort_targets(rows);
         let prefixes = self.prefix_lengths(rows);
-        let days = self.generator.window.days;
         let mut population = Vec::new();
-        let mut day_counts: Vec<Vec<u32>> = Vec::new();
         let mut cohorts = Vec::new();
         for (k, (counted, keep)) in self.counted.into_iter().zip(prefixes).enumerate() {
             let start = population.len() as u32;
             let calls = counted[..keep].iter().map(|c| c.total).sum();
-            for c in counted.into_iter().take(keep) {
-                population.push(c.customer);
-                day_counts.push(c.days);
-            }
+            population.extend(counted.into_iter().take(keep).map(|c| c.customer));
             cohorts.push(CohortPlan {
                 name: self.cohorts[k].name.clone(),
                 scenario: self.cohorts[k].scenario,
@@ -213,54 +213,7 @@ impl<'a> Planner<'a> {
                 rows: targets[k],
             });
         }
-
-        // Units: each UTC day, customers in order, cut when a unit would pass `unit_rows` calls.
-        let mut units = Vec::new();
-        let mut seen = vec![0u64; cohorts.len()];
-        let cohort_of = |c: u32| {
-            cohorts
-                .iter()
-                .position(|k| k.customers.contains(&c))
-                .expect("every customer is in a cohort")
-        };
-        for day in 0..days {
-            let mut start = 0u32;
-            while (start as usize) < population.len() {
-                let mut end = start;
-                let mut calls = 0u64;
-                while (end as usize) < population.len() {
-                    let add = u64::from(day_counts[end as usize][day as usize]);
-                    if calls > 0 && calls + add > unit_rows {
-                        break;
-                    }
-                    calls += add;
-                    end += 1;
-                }
-                if calls > 0 {
-                    let mut offsets = Vec::new();
-                    let mut rows_in_unit = 0;
-                    for c in start..end {
-                        let k = cohort_of(c);
-                        if offsets.last().is_none_or(|&(last, _)| last != k) {
-                            offsets.push((k, seen[k]));
-                        }
-                        let n = u64::from(day_counts[c as usize][day as usize]);
-                        let t = &cohorts[k];
-                        rows_in_unit += kept_between(seen[k], seen[k] + n, t.rows, t.calls);
-                        seen[k] += n;
-                    }
-                    units.push(Unit {
-                        index: units.len(),
-                        day,
-                        customers: start..end,
-                        calls,
-                        rows: rows_in_unit,
-                        cohort_offsets: offsets,
-                    });
-                }
-                start = end;
-            }
-        }
+        let units = plan_units(generator, &population, &cohorts, unit_rows);
         GenerationPlan {
             population,
             cohorts,
@@ -268,6 +221,116 @@ impl<'a> Planner<'a> {
             rows,
         }
     }
+}
+
+/// Cuts the window into time-slice units of at most `unit_rows` calls, with each cohort's
+/// position in its call sequence at the start of every unit.
+fn plan_units(
+    generator: &TrafficGenerator,
+    population: &[Customer],
+    cohorts: &[CohortPlan],
+    unit_rows: u64,
+) -> Vec<Unit> {
+    let hours = generator.window.hours() as usize;
+    // Calls per cohort per UTC hour (summed in parallel; integer sums do not depend on order).
+    let hour_calls: Vec<Vec<u64>> = population
+        .par_iter()
+        .fold(
+            || vec![vec![0u64; hours]; cohorts.len()],
+            |mut acc, customer| {
+                for (h, n) in generator.hourly_calls(customer).enumerate() {
+                    acc[customer.cohort as usize][h] += u64::from(n);
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![vec![0u64; hours]; cohorts.len()],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    for (p, q) in x.iter_mut().zip(y) {
+                        *p += q;
+                    }
+                }
+                a
+            },
+        );
+    let total = |h: usize| hour_calls.iter().map(|c| c[h]).sum::<u64>();
+    let everyone = 0..population.len() as u32;
+    let mut units = Vec::new();
+    let mut seen = vec![0u64; cohorts.len()];
+    let mut push = |units: &mut Vec<Unit>, day: u32, hours: Range<u32>, customers: Range<u32>, per_cohort: &[u64]| {
+        let calls: u64 = per_cohort.iter().sum();
+        if calls == 0 {
+            return;
+        }
+        let offsets = seen.clone();
+        let mut rows = 0;
+        for (k, n) in per_cohort.iter().enumerate() {
+            rows += kept_between(seen[k], seen[k] + n, cohorts[k].rows, cohorts[k].calls);
+            seen[k] += n;
+        }
+        units.push(Unit {
+            index: units.len(),
+            day,
+            hours,
+            customers,
+            calls,
+            rows,
+            cohort_offsets: offsets,
+        });
+    };
+    for day in 0..generator.window.days {
+        let (first, end) = (day as usize * 24, day as usize * 24 + 24);
+        let mut h = first;
+        while h < end {
+            if total(h) > unit_rows {
+                // One hour too big for a unit: split it by customer range, in customer order.
+                let per_customer: Vec<u64> = population
+                    .par_iter()
+                    .map(|c| {
+                        let mut days = DayFactors::default();
+                        generator
+                            .hour_counts(c, h as u32, &mut days)
+                            .iter()
+                            .map(|&n| u64::from(n))
+                            .sum()
+                    })
+                    .collect();
+                let mut c0 = 0usize;
+                while c0 < population.len() {
+                    let mut c1 = c0;
+                    let mut per_cohort = vec![0u64; cohorts.len()];
+                    let mut calls = 0;
+                    while c1 < population.len() && (calls == 0 || calls + per_customer[c1] <= unit_rows) {
+                        calls += per_customer[c1];
+                        per_cohort[population[c1].cohort as usize] += per_customer[c1];
+                        c1 += 1;
+                    }
+                    push(
+                        &mut units,
+                        day,
+                        h as u32..h as u32 + 1,
+                        c0 as u32..c1 as u32,
+                        &per_cohort,
+                    );
+                    c0 = c1;
+                }
+                h += 1;
+                continue;
+            }
+            // Consecutive hours while they fit.
+            let h0 = h;
+            let mut calls = 0;
+            while h < end && total(h) <= unit_rows && (h == h0 || calls + total(h) <= unit_rows) {
+                calls += total(h);
+                h += 1;
+            }
+            let per_cohort: Vec<u64> = hour_calls.iter().map(|c| c[h0..h].iter().sum()).collect();
+            push(&mut units, day, h0 as u32..h as u32, everyone.clone(), &per_cohort);
+        }
+    }
+    units
 }
 
 /// Calls kept among a cohort's calls number `from..to` when `kept` of `total` are kept.
@@ -289,18 +352,21 @@ pub struct CohortPlan {
     pub rows: u64,
 }
 
-/// One work unit: one UTC day of a contiguous range of customers.
+/// One work unit: consecutive UTC hours of one day, for a range of customers (all of them
+/// unless a single hour is too big for one unit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
     pub index: usize,
     pub day: u32,
+    /// UTC hours of the window.
+    pub hours: Range<u32>,
     pub customers: Range<u32>,
     /// Calls before thinning.
     pub calls: u64,
     /// Rows the unit produces.
     pub rows: u64,
-    /// For each cohort the unit touches, in order: how many of the cohort's calls come before.
-    pub cohort_offsets: Vec<(usize, u64)>,
+    /// For each cohort: how many of its calls come before this unit.
+    pub cohort_offsets: Vec<u64>,
 }
 
 /// What a run generates: the population, the cohorts and the work units, in order.
@@ -337,21 +403,18 @@ impl GenerationPlan {
     /// Generates one unit's rows, sorted by time.
     pub fn generate_unit(&self, generator: &TrafficGenerator, unit: &Unit) -> Vec<Call> {
         let mut out = Vec::with_capacity(unit.calls as usize);
-        let mut offsets = unit.cohort_offsets.iter();
-        let mut current: Option<(usize, Thinning)> = None;
-        for c in unit.customers.clone() {
-            let customer = &self.population[c as usize];
-            let k = customer.cohort as usize;
-            if current.as_ref().is_none_or(|(ck, _)| *ck != k) {
-                let &(ok, offset) = offsets.next().expect("the plan lists every cohort of the unit");
-                debug_assert_eq!(ok, k);
-                let cohort = &self.cohorts[k];
-                current = Some((k, Thinning::new(cohort.rows, cohort.calls, offset)));
-            }
-            let thinning = &mut current.as_mut().expect("set above").1;
-            let mut days = DayFactors::default();
-            for hour in unit.day * 24..unit.day * 24 + 24 {
-                generator.customer_hour(customer, c, hour, &mut days, || thinning.keep(), &mut out);
+        let mut thinning: Vec<Thinning> = self
+            .cohorts
+            .iter()
+            .zip(&unit.cohort_offsets)
+            .map(|(c, &offset)| Thinning::new(c.rows, c.calls, offset))
+            .collect();
+        let customers = &self.population[unit.customers.start as usize..unit.customers.end as usize];
+        let mut days: Vec<DayFactors> = customers.iter().map(|_| DayFactors::default()).collect();
+        for hour in unit.hours.clone() {
+            for ((customer, index), days) in customers.iter().zip(unit.customers.clone()).zip(&mut days) {
+                let thin = &mut thinning[customer.cohort as usize];
+                generator.customer_hour(customer, index, hour, days, || thin.keep(), &mut out);
             }
         }
         out.sort_unstable_by_key(|call| (call.timestamp_ms, call.customer, call.call_id));
@@ -497,7 +560,7 @@ mod plan_tests {
     }
 
     #[test]
-    fn units_cover_every_customer_day_once_and_hold_exactly_the_rows() {
+    fn units_tile_each_day_in_time_and_hold_exactly_the_rows() {
         let (_, p) = plan(40_000, 3_000);
         assert_eq!(p.units.iter().map(|u| u.rows).sum::<u64>(), 40_000);
         for c in &p.cohorts {
@@ -507,17 +570,55 @@ mod plan_tests {
             p.cohorts.iter().map(|c| c.rows).collect::<Vec<_>>(),
             vec![20_000, 12_000, 8_000]
         );
-        for day in 0..5 {
-            let mut next = 0;
-            for u in p.units.iter().filter(|u| u.day == day) {
-                assert_eq!(u.customers.start, next, "day {day}: contiguous customer ranges");
-                next = u.customers.end;
-                assert!(u.calls <= 3_000 || u.customers.len() == 1, "unit over the cap: {u:?}");
-            }
-            assert_eq!(next as usize, p.population.len());
+        let everyone = 0..p.population.len() as u32;
+        let mut next_hour = 0;
+        for u in &p.units {
+            // Consecutive hours of one day, for every customer, under the cap.
+            assert_eq!(u.hours.start, next_hour, "units follow each other in time: {u:?}");
+            next_hour = u.hours.end;
+            assert!(u.hours.start / 24 == u.day && (u.hours.end - 1) / 24 == u.day, "{u:?}");
+            assert_eq!(u.customers, everyone);
+            assert!(u.calls <= 3_000 || u.hours.len() == 1, "unit over the cap: {u:?}");
         }
-        // Days come in order, so partitions are written one after another.
-        assert!(p.units.windows(2).all(|w| w[0].day <= w[1].day));
+        assert_eq!(next_hour, 5 * 24, "no hour is left out");
+        assert!(p.units.len() > 5, "several units per day at this cap");
+    }
+
+    #[test]
+    fn an_hour_bigger_than_a_unit_is_split_by_customer() {
+        let (g, p) = plan(40_000, 200);
+        let split: Vec<&Unit> = p
+            .units
+            .iter()
+            .filter(|u| u.customers.len() < p.population.len())
+            .collect();
+        assert!(!split.is_empty(), "busy hours exceed 200 calls");
+        for u in &split {
+            assert_eq!(u.hours.len(), 1);
+        }
+        // Every unit still generates exactly its rows, and the whole plan its total.
+        let total: usize = p
+            .units
+            .iter()
+            .map(|u| {
+                let calls = p.generate_unit(&g, u);
+                assert_eq!(calls.len() as u64, u.rows);
+                calls.len()
+            })
+            .sum();
+        assert_eq!(total, 40_000);
+    }
+
+    #[test]
+    fn units_in_order_give_a_time_ordered_run() {
+        let (g, p) = plan(20_000, 1_000);
+        let mut last = i64::MIN;
+        for u in &p.units {
+            for call in p.generate_unit(&g, u) {
+                assert!(call.timestamp_ms >= last, "unit {} goes back in time", u.index);
+                last = call.timestamp_ms;
+            }
+        }
     }
 
     #[test]

@@ -105,16 +105,11 @@ impl TrafficGenerator {
         counts
     }
 
-    /// Calls of `customer` on each UTC day of the window.
-    pub fn day_counts(&self, customer: &Customer) -> Vec<u32> {
+    /// Calls of `customer` in each UTC hour of the window, in order.
+    pub fn hourly_calls(&self, customer: &Customer) -> impl Iterator<Item = u32> + '_ {
         let mut days = DayFactors::default();
-        (0..self.window.days)
-            .map(|d| {
-                (d * 24..d * 24 + 24)
-                    .map(|h| self.hour_counts(customer, h, &mut days).iter().sum::<u32>())
-                    .sum()
-            })
-            .collect()
+        let customer = customer.clone();
+        (0..self.window.hours()).map(move |h| self.hour_counts(&customer, h, &mut days).iter().sum())
     }
 
     /// Generates the calls of customer `index` in UTC hour `hour`, in time order, and pushes
