@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
-use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesPtr};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
@@ -33,6 +33,14 @@ pub fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     for name in UNIQUE_COLUMNS.iter().chain(["timestamp"].iter()) {
         if schema.field_with_name(name).is_ok() {
             b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
+        }
+    }
+    // Every row group is a time slice over all customers, so the min/max of a string column
+    // (ids, names, categories) spans nearly everything and never prunes; computing it costs a
+    // string compare per row. Statistics stay on the sorted timestamp and the numbers.
+    for field in schema.fields() {
+        if field.data_type() == &DataType::Utf8 {
+            b = b.set_column_statistics_enabled(ColumnPath::from(field.name().as_str()), EnabledStatistics::None);
         }
     }
     b.build()
