@@ -108,6 +108,17 @@ fn a_large_run_is_time_ordered_in_csv_and_parquet() {
         parquet::file::reader::FileReader::metadata(&parquet::file::reader::SerializedFileReader::new(file).unwrap())
             .clone();
     assert!(meta.num_row_groups() >= 4, "{} row groups", meta.num_row_groups());
+    // Their timestamp statistics are present and do not overlap, so time filters prune them.
+    let mut last_max = i64::MIN;
+    for rg in meta.row_groups() {
+        let stats = rg.column(0).statistics().expect("timestamp statistics");
+        let (min, max) = match stats {
+            parquet::file::statistics::Statistics::Int64(s) => (*s.min_opt().unwrap(), *s.max_opt().unwrap()),
+            other => panic!("timestamp statistics of another type: {other:?}"),
+        };
+        assert!(min >= last_max && max >= min, "row groups overlap in time");
+        last_max = max;
+    }
 }
 
 #[test]
