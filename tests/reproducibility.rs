@@ -9,12 +9,20 @@ use common::*;
 /// Enough rows for several units per day, so threads really interleave work.
 const ROWS: &str = "150000";
 
+/// The same generation run at 1 and at 2 threads, each in its own directory.
+fn at_one_and_two_threads(args: &[&str]) -> [tempfile::TempDir; 2] {
+    ["1", "2"].map(|threads| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = args.to_vec();
+        all.extend(["--threads", threads]);
+        generate(dir.path(), &all);
+        dir
+    })
+}
+
 #[test]
 fn one_and_two_threads_write_identical_bytes() {
-    let one = tempfile::tempdir().unwrap();
-    let two = tempfile::tempdir().unwrap();
-    generate(one.path(), &["--rows", ROWS, "--days", "3", "--threads", "1"]);
-    generate(two.path(), &["--rows", ROWS, "--days", "3", "--threads", "2"]);
+    let [one, two] = at_one_and_two_threads(&["--rows", ROWS, "--days", "3"]);
     let files = files_under(&one.path().join("data"));
     assert_eq!(files, files_under(&two.path().join("data")));
     assert!(files.len() > 3, "{files:?}");
@@ -124,34 +132,7 @@ fn a_large_run_is_time_ordered_in_csv_and_parquet() {
 #[test]
 fn a_size_target_plans_the_same_run_at_any_thread_count() {
     // The size pilot and the planner run in parallel too; their result must not depend on it.
-    let one = tempfile::tempdir().unwrap();
-    let two = tempfile::tempdir().unwrap();
-    generate(
-        one.path(),
-        &[
-            "--target-size",
-            "8MB",
-            "--days",
-            "5",
-            "--format",
-            "csv",
-            "--threads",
-            "1",
-        ],
-    );
-    generate(
-        two.path(),
-        &[
-            "--target-size",
-            "8MB",
-            "--days",
-            "5",
-            "--format",
-            "csv",
-            "--threads",
-            "2",
-        ],
-    );
+    let [one, two] = at_one_and_two_threads(&["--target-size", "8MB", "--days", "5", "--format", "csv"]);
     let csv = |d: &tempfile::TempDir| fs::read(d.path().join("data/simulated_calls.csv")).unwrap();
     assert!(csv(&one) == csv(&two), "the 8MB run differs between 1 and 2 threads");
 }
