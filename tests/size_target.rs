@@ -32,18 +32,7 @@ fn default_run_is_within_one_percent_of_50_mib_and_keeps_the_market_mix() {
         .sum();
     assert_eq!(cohort_rows, summary["rows"].as_u64().unwrap());
     // At 150k rows the provider mix is the market's within 2 points, even with only ~90 customers.
-    let data = read_all(&dir.path().join("data/simulated_calls.csv"));
-    let providers = strings(&data, "provider");
-    for (name, weight) in [
-        ("openai", 0.40),
-        ("anthropic", 0.25),
-        ("google", 0.15),
-        ("bedrock", 0.10),
-        ("azure", 0.05),
-    ] {
-        let share = providers.iter().filter(|p| **p == name).count() as f64 / providers.len() as f64;
-        assert!((share - weight).abs() <= 0.02, "{name}: {share:.4} in the default run");
-    }
+    assert_market_mix(&read_all(&dir.path().join("data/simulated_calls.csv")), 0.02);
 }
 
 #[test]

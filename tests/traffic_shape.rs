@@ -63,24 +63,7 @@ fn archetype_shares_of_customers_match_the_weights() {
 
 #[test]
 fn provider_shares_of_calls_match_market_weights() {
-    let b = dataset();
-    let providers = strings(b, "provider");
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in &providers {
-        *counts.entry(p).or_default() += 1;
-    }
-    for (name, weight) in [
-        ("openai", 0.40),
-        ("anthropic", 0.25),
-        ("google", 0.15),
-        ("bedrock", 0.10),
-        ("azure", 0.05),
-        ("mistral", 0.03),
-        ("cohere", 0.02),
-    ] {
-        let s = share(counts[name], providers.len());
-        assert!((s - weight).abs() <= 0.02, "{name}: {s:.4}, expected {weight} ± 0.02");
-    }
+    assert_market_mix(dataset(), 0.02);
 }
 
 #[test]

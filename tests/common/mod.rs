@@ -162,3 +162,26 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The catalogue's market weights, by provider.
+pub const MARKET_WEIGHTS: [(&str, f64); 7] = [
+    ("openai", 0.40),
+    ("anthropic", 0.25),
+    ("google", 0.15),
+    ("bedrock", 0.10),
+    ("azure", 0.05),
+    ("mistral", 0.03),
+    ("cohere", 0.02),
+];
+
+/// Asserts that each provider's share of the rows is its market weight within `tolerance`.
+pub fn assert_market_mix(b: &RecordBatch, tolerance: f64) {
+    let providers = strings(b, "provider");
+    for (name, weight) in MARKET_WEIGHTS {
+        let share = providers.iter().filter(|p| **p == name).count() as f64 / providers.len() as f64;
+        assert!(
+            (share - weight).abs() <= tolerance,
+            "{name}: {share:.4}, expected {weight} ± {tolerance}"
+        );
+    }
+}
