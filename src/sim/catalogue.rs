@@ -43,10 +43,6 @@ impl Catalogue {
     pub fn model_index(&self, name: &str) -> Option<usize> {
         self.models.iter().position(|m| m.name == name)
     }
-
-    pub fn provider_index(&self, name: &str) -> Option<usize> {
-        self.providers.iter().position(|p| p.name == name)
-    }
 }
 
 /// Rounds half away from zero to 6 decimal places.

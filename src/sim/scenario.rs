@@ -19,12 +19,6 @@ impl Scenario {
         }
     }
 
-    pub fn description(self) -> &'static str {
-        match self {
-            Scenario::BaseTraffic => "baseline usage: light/power/heavy archetypes, business hours, weekends at 70%",
-        }
-    }
-
     pub fn parse(name: &str) -> Option<Scenario> {
         Scenario::ALL.into_iter().find(|s| s.name() == name)
     }

@@ -106,10 +106,9 @@ impl TrafficGenerator {
     }
 
     /// Calls of `customer` in each UTC hour of the window, in order.
-    pub fn hourly_calls(&self, customer: &Customer) -> impl Iterator<Item = u32> + '_ {
+    pub fn hourly_calls<'a>(&'a self, customer: &'a Customer) -> impl Iterator<Item = u32> + 'a {
         let mut days = DayFactors::default();
-        let customer = customer.clone();
-        (0..self.window.hours()).map(move |h| self.hour_counts(&customer, h, &mut days).iter().sum())
+        (0..self.window.hours()).map(move |h| self.hour_counts(customer, h, &mut days).iter().sum())
     }
 
     /// Generates the calls of customer `index` in UTC hour `hour`, in time order, and pushes

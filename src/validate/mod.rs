@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use anyhow::Result;
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 use serde::Serialize;
 
@@ -202,38 +202,32 @@ impl<'a> State<'a> {
 
         if let Some(customers) = str_col("customer_id") {
             let attrs: Vec<_> = PER_CUSTOMER.iter().map(|a| str_col(a)).collect();
+            let attr = |k: usize, i: usize| attrs[k].filter(|a| a.is_valid(i)).map_or("", |a| a.value(i));
             for i in 0..n {
-                let Some(cust) = customers.is_valid(i).then(|| customers.value(i)) else {
+                if !customers.is_valid(i) {
+                    continue;
+                }
+                let cust = customers.value(i);
+                let Some(first) = self.customers.get(cust) else {
+                    let values = std::array::from_fn(|k| attr(k, i).to_string());
+                    self.customers.insert(cust.to_string(), values);
                     continue;
                 };
-                let values: [String; 5] = std::array::from_fn(|k| {
-                    attrs[k]
-                        .filter(|a| a.is_valid(i))
-                        .map(|a| a.value(i).to_string())
-                        .unwrap_or_default()
-                });
-                match self.customers.get(cust) {
-                    None => {
-                        self.customers.insert(cust.to_string(), values);
-                    }
-                    Some(first) => {
-                        let first = first.clone();
-                        for k in 0..PER_CUSTOMER.len() {
-                            if attrs[k].is_some()
-                                && first[k] != values[k]
-                                && self.reported.insert((cust.to_string(), k))
-                            {
-                                self.fail(ONE_PER_CUSTOMER, || {
-                                    format!(
-                                        "row {}: customer {cust} has {} `{}` and also `{}`",
-                                        base + 1 + i as u64,
-                                        PER_CUSTOMER[k],
-                                        first[k],
-                                        values[k]
-                                    )
-                                });
-                            }
-                        }
+                // Compare in place; only a (rare) mismatch allocates.
+                let mismatches: Vec<(usize, String)> = (0..PER_CUSTOMER.len())
+                    .filter(|&k| attrs[k].is_some() && first[k] != attr(k, i))
+                    .map(|k| (k, first[k].clone()))
+                    .collect();
+                for (k, was) in mismatches {
+                    if self.reported.insert((cust.to_string(), k)) {
+                        self.fail(ONE_PER_CUSTOMER, || {
+                            format!(
+                                "row {}: customer {cust} has {} `{was}` and also `{}`",
+                                base + 1 + i as u64,
+                                PER_CUSTOMER[k],
+                                attr(k, i)
+                            )
+                        });
                     }
                 }
             }
@@ -246,6 +240,12 @@ impl<'a> State<'a> {
             int_col("total_tokens"),
         );
         let (cost, latency, status) = (f64_col("cost_usd"), int_col("latency_ms"), str_col("status"));
+        let values = ValueColumns {
+            environment: str_col("environment"),
+            archetype: str_col("customer_archetype"),
+            tier: str_col("subscription_tier"),
+            tier_price: f64_col("tier_price_usd"),
+        };
         let limits = &self.model.token_limits;
         let max_latency = i64::from(self.model.latency.timeout_ms).max(60_000);
         for i in 0..n {
@@ -324,40 +324,28 @@ impl<'a> State<'a> {
             {
                 self.fail(VALUES, || format!("row {row}: unknown status `{s}`"));
             }
-            self.value_checks(batch, i, row);
+            self.value_checks(&values, i, row);
         }
         self.rows += n as u64;
     }
 
-    fn value_checks(&mut self, batch: &RecordBatch, i: usize, row: u64) {
-        let value = |name: &str| {
-            batch
-                .column_by_name(name)
-                .and_then(|a| a.as_string_opt::<i32>())
-                .filter(|a| a.is_valid(i))
-                .map(|a| a.value(i).to_string())
-        };
+    fn value_checks(&mut self, cols: &ValueColumns, i: usize, row: u64) {
         let m = self.model;
-        if let Some(e) = value("environment")
-            && !m.environments.iter().any(|(name, _)| *name == e)
+        if let Some(e) = valid_str(cols.environment, i)
+            && !m.environments.iter().any(|(name, _)| name == e)
         {
             self.fail(VALUES, || format!("row {row}: unknown environment `{e}`"));
         }
-        if let Some(a) = value("customer_archetype")
+        if let Some(a) = valid_str(cols.archetype, i)
             && !m.archetypes.iter().any(|x| x.name == a)
         {
             self.fail(VALUES, || format!("row {row}: unknown archetype `{a}`"));
         }
-        if let Some(t) = value("subscription_tier") {
+        if let Some(t) = valid_str(cols.tier, i) {
             match m.tiers.iter().find(|x| x.name == t) {
                 None => self.fail(VALUES, || format!("row {row}: unknown tier `{t}`")),
                 Some(tier) => {
-                    let price = batch
-                        .column_by_name("tier_price_usd")
-                        .and_then(|a| a.as_primitive_opt::<Float64Type>())
-                        .filter(|a| a.is_valid(i))
-                        .map(|a| a.value(i));
-                    if let Some(p) = price
+                    if let Some(p) = cols.tier_price.filter(|a| a.is_valid(i)).map(|a| a.value(i))
                         && (p - tier.monthly_price_usd).abs() > 1e-9
                     {
                         self.fail(VALUES, || {
@@ -402,6 +390,19 @@ impl<'a> State<'a> {
             checks: self.checks,
         }
     }
+}
+
+/// The columns the value checks read, resolved once per batch.
+struct ValueColumns<'b> {
+    environment: Option<&'b StringArray>,
+    archetype: Option<&'b StringArray>,
+    tier: Option<&'b StringArray>,
+    tier_price: Option<&'b PrimitiveArray<Float64Type>>,
+}
+
+/// The value of row `i`, if the column exists and the row is not null.
+fn valid_str(col: Option<&StringArray>, i: usize) -> Option<&str> {
+    col.filter(|a| a.is_valid(i)).map(|a| a.value(i))
 }
 
 /// A compact key for a call id: the 64-bit value of trafficsim's own ids, a hash of others.
