@@ -8,9 +8,13 @@ generate *FLAGS:
 validate *FLAGS:
     cargo run --release -- validate {{FLAGS}}
 
-# The main job: today, generation (the analyzers will join it).
+# Run every analyzer over output/data and write the reports to output/reports; extra flags pass through.
+analyze *FLAGS:
+    cargo run --release -- analyze {{FLAGS}}
+
+# The main job: generate the dataset, then analyze it (output/data, output/reports).
 run *FLAGS:
-    cargo run --release -- generate {{FLAGS}}
+    cargo run --release -- run {{FLAGS}}
 
 # The whole test suite, in the release profile the runs use, so dependencies compile once.
 test:

@@ -2,13 +2,16 @@
 //!
 //! Stages, one module each: `config` (TOML → validated settings), `sim` (the simulation core:
 //! population, traffic model, plan), `batch` (Arrow schema and builder), `sink` (CSV, Parquet,
-//! atomic files), `generate` (the parallel, ordered pipeline), `validate` (dataset invariants)
+//! atomic files), `generate` (the parallel, ordered pipeline), `validate` (dataset invariants),
+//! `analyze` (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest)
 //! and `cli` (the command line).
 
+pub mod analyze;
 pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod generate;
+pub mod report;
 pub mod sim;
 pub mod sink;
 pub mod validate;

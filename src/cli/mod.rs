@@ -1,7 +1,9 @@
 //! The command line: one module per subcommand, a thin dispatch here.
 
+pub mod analyze;
 pub mod common;
 pub mod generate;
+pub mod run;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Generate the calls dataset (CSV and a date-partitioned Parquet dataset).
     Generate(generate::GenerateArgs),
+    /// Analyze a dataset: every analyzer's JSON result, HTML page and SVG charts, an index and a manifest.
+    Analyze(analyze::AnalyzeArgs),
+    /// The main job: generate the dataset, then analyze it (data in OUT/data, reports in OUT/reports).
+    Run(run::RunArgs),
     /// Check a dataset against the invariants of the calls schema.
     Validate(validate::ValidateArgs),
 }
@@ -26,6 +32,8 @@ pub enum Command {
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Analyze(args) => analyze::run(args),
+        Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::run(args),
     }
 }

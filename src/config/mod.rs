@@ -1,6 +1,7 @@
 //! Configuration: the run plan, the price catalogue and the traffic model, read from TOML and
 //! validated before anything is generated or written.
 
+pub mod analysis;
 mod catalogue;
 mod checks;
 mod error;
@@ -10,6 +11,7 @@ mod traffic;
 
 use std::path::{Path, PathBuf};
 
+pub use analysis::{AnalysisFile, SettingsCheck};
 pub use catalogue::load_catalogue;
 pub use error::ConfigError;
 pub use run_plan::{CohortSpec, Formats, MAX_DAYS, RunSettings, SizeTarget, parse_columns, parse_date};

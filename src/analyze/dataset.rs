@@ -1,0 +1,220 @@
+//! Finding and scanning the calls dataset: a Parquet dataset directory, a Parquet file or the
+//! CSV, as one Polars `LazyFrame`, and the window (rows, first and last day) it covers.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, NaiveDate};
+use polars::prelude::{
+    DataType, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet, TimeUnit,
+    TimeZone, col, len,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::validate::read::parquet_files;
+
+/// Columns the analyzers read; a dataset written with `--columns` must keep them.
+pub const REQUIRED_COLUMNS: [&str; 18] = [
+    "timestamp",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "latency_ms",
+    "customer_id",
+    "subscription_tier",
+    "organization_id",
+    "product_id",
+    "feature_id",
+    "task_type",
+    "environment",
+    "status",
+    "tier_price_usd",
+    "customer_archetype",
+];
+
+/// The file the generator writes the CSV to, inside the data directory.
+const CSV_NAME: &str = "simulated_calls.csv";
+/// The Parquet dataset directory inside the data directory.
+const PARQUET_DIR: &str = "calls";
+
+/// What was scanned.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataSource {
+    /// The file or directory scanned.
+    pub path: PathBuf,
+    /// `parquet` or `csv`.
+    pub format: String,
+    pub files: Vec<SourceFile>,
+    pub bytes: u64,
+    /// The seed of the run that wrote the data, from its `run_summary.json` when there is one.
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// The rows and the time span of the data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Window {
+    pub rows: u64,
+    pub first_timestamp: String,
+    pub last_timestamp: String,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    /// Calendar days from the first to the last, inclusive.
+    pub days: u32,
+}
+
+impl Window {
+    /// Index of `day` in the window (0 = first day).
+    pub fn day_index(&self, day: NaiveDate) -> i64 {
+        (day - self.first_day).num_days()
+    }
+
+    /// Every day of the window, in order.
+    pub fn each_day(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.first_day.iter_days().take(self.days as usize)
+    }
+}
+
+/// Finds the dataset under `input` and scans it lazily. `input` is a data directory (with
+/// `calls/` or `simulated_calls.csv`; Parquet is preferred), a Parquet dataset directory, a
+/// `.parquet` file or a `.csv` file.
+pub fn open(input: &Path) -> Result<(DataSource, LazyFrame)> {
+    let (path, format) = locate(input)?;
+    let files: Vec<PathBuf> = match format {
+        "parquet" if path.is_dir() => parquet_files(&path)?,
+        _ => vec![path.clone()],
+    };
+    if files.is_empty() {
+        bail!("{}: no .parquet files in this directory", path.display());
+    }
+    let mut source_files = Vec::with_capacity(files.len());
+    for f in &files {
+        let bytes = std::fs::metadata(f)
+            .with_context(|| format!("cannot read {}", f.display()))?
+            .len();
+        source_files.push(SourceFile { path: f.clone(), bytes });
+    }
+    let mut calls = match format {
+        "parquet" => {
+            let paths = files
+                .iter()
+                .map(|f| PlRefPath::try_from_path(f))
+                .collect::<PolarsResult<Vec<_>>>()?;
+            LazyFrame::scan_parquet_files(paths.into_iter().collect(), ScanArgsParquet::default())
+                .with_context(|| format!("{}: cannot scan the Parquet files", path.display()))?
+        }
+        _ => LazyCsvReader::new(PlRefPath::try_from_path(&path)?)
+            .with_has_header(true)
+            .with_try_parse_dates(true)
+            .finish()
+            .with_context(|| format!("{}: cannot scan the CSV file", path.display()))?,
+    };
+    let schema = calls
+        .collect_schema()
+        .with_context(|| format!("{}: cannot read the schema", path.display()))?;
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| schema.get(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{}: the dataset lacks column(s) {} that the analyzers need; generate it with every column",
+            path.display(),
+            missing.join(", ")
+        );
+    }
+    match schema.get("timestamp") {
+        Some(DataType::Datetime(_, _)) => {}
+        other => bail!(
+            "{}: column `timestamp` is {}, not a timestamp (RFC 3339 in CSV)",
+            path.display(),
+            other.map_or("missing".to_string(), |d| d.to_string())
+        ),
+    }
+    // One time type whatever the source: µs in UTC (CSV parses to ms or to a zone-less type).
+    calls = calls.with_columns([col("timestamp")
+        .cast(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
+        .alias("timestamp")]);
+    let source = DataSource {
+        seed: find_seed(&path),
+        bytes: source_files.iter().map(|f| f.bytes).sum(),
+        files: source_files,
+        format: format.to_string(),
+        path,
+    };
+    Ok((source, calls))
+}
+
+fn locate(input: &Path) -> Result<(PathBuf, &'static str)> {
+    if input.is_dir() {
+        let parquet = input.join(PARQUET_DIR);
+        if parquet.is_dir() {
+            return Ok((parquet, "parquet"));
+        }
+        let csv = input.join(CSV_NAME);
+        if csv.is_file() {
+            return Ok((csv, "csv"));
+        }
+        return Ok((input.to_path_buf(), "parquet"));
+    }
+    match input.extension().and_then(|e| e.to_str()) {
+        Some("parquet") if input.is_file() => Ok((input.to_path_buf(), "parquet")),
+        Some("csv") if input.is_file() => Ok((input.to_path_buf(), "csv")),
+        _ if !input.exists() => bail!(
+            "{}: no such file or directory; run `trafficsim generate` first, or give --input",
+            input.display()
+        ),
+        _ => bail!(
+            "{}: not a dataset: give a data directory, a Parquet dataset directory, a .parquet or a .csv file",
+            input.display()
+        ),
+    }
+}
+
+/// The seed in the `run_summary.json` of the run that wrote the data (up to two levels up).
+fn find_seed(path: &Path) -> Option<u64> {
+    path.ancestors().skip(1).take(3).find_map(|dir| {
+        let text = std::fs::read_to_string(dir.join("run_summary.json")).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json.get("seed")?.as_u64()
+    })
+}
+
+/// Rows and time span of the data (one pass over the timestamp column).
+pub fn window(calls: &LazyFrame, source: &DataSource) -> Result<Window> {
+    let ts = || col("timestamp").cast(DataType::Int64);
+    let df = calls
+        .clone()
+        .select([
+            len().cast(DataType::Int64).alias("rows"),
+            ts().min().alias("first"),
+            ts().max().alias("last"),
+        ])
+        .collect()
+        .with_context(|| format!("{}: cannot read the timestamps", source.path.display()))?;
+    let value = |name: &str| -> Result<Option<i64>> { Ok(df.column(name)?.i64()?.get(0)) };
+    let rows = value("rows")?.unwrap_or(0);
+    let (Some(first), Some(last)) = (value("first")?, value("last")?) else {
+        bail!("{}: the dataset has no rows", source.path.display());
+    };
+    let to_time = |us: i64| DateTime::from_timestamp_micros(us).context("timestamp out of range");
+    let (first, last) = (to_time(first)?, to_time(last)?);
+    let (first_day, last_day) = (first.date_naive(), last.date_naive());
+    Ok(Window {
+        rows: rows as u64,
+        first_timestamp: first.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        last_timestamp: last.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        first_day,
+        last_day,
+        days: ((last_day - first_day).num_days() + 1) as u32,
+    })
+}

@@ -1,0 +1,278 @@
+//! Data overview: what was read (files, rows, bytes, date range, columns), how the rows spread
+//! over days, statuses and scenarios, and the dataset invariants checked by `validate`.
+
+use anyhow::Result;
+use maud::{Markup, html};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::frame::{dates, ints, strings};
+use super::{Analyzer, Context, DataSource, Window};
+use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::report::html::{self as h, Cell, Figure, capped_note, cards, section, table};
+use crate::validate::Report as InvariantReport;
+
+pub struct Overview;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewSettings {
+    /// Check the dataset's invariants (a second pass over the data with `validate`).
+    pub check_invariants: bool,
+    /// Most files listed on the page.
+    pub max_files_listed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OverviewResult {
+    pub source: DataSource,
+    pub window: Window,
+    pub columns: Vec<ColumnInfo>,
+    pub distinct: Distinct,
+    pub rows_per_day: Vec<DayRows>,
+    pub by_status: Vec<NameRows>,
+    pub by_scenario: Vec<NameRows>,
+    /// `None` when `check_invariants` is off.
+    pub invariants: Option<InvariantReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub dtype: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Distinct {
+    pub customers: u64,
+    pub organizations: u64,
+    pub products: u64,
+    pub features: u64,
+    pub providers: u64,
+    pub models: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DayRows {
+    pub date: chrono::NaiveDate,
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NameRows {
+    pub name: String,
+    pub rows: u64,
+    pub share: f64,
+}
+
+impl Analyzer for Overview {
+    const NAME: &'static str = "overview";
+    const TITLE: &'static str = "Data overview";
+    const SUMMARY: &'static str = "Files, rows, bytes and date range of the dataset, and its invariant checks.";
+    type Settings = OverviewSettings;
+    type Output = OverviewResult;
+
+    fn check(s: &OverviewSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+        c.count("max_files_listed", s.max_files_listed, 1, 100_000)
+    }
+
+    fn analyze(ctx: &Context<'_>, s: &OverviewSettings) -> Result<OverviewResult> {
+        // The invariant pass reads the files with arrow-rs; it overlaps the Polars queries.
+        let (invariants, queries) = rayon::join(
+            || {
+                s.check_invariants
+                    .then(|| crate::validate::validate(&ctx.source.path, &ctx.config.catalogue, &ctx.config.traffic))
+                    .transpose()
+            },
+            || queries(ctx),
+        );
+        let (columns, distinct, rows_per_day, by_status, by_scenario) = queries?;
+        Ok(OverviewResult {
+            source: ctx.source.clone(),
+            window: ctx.window.clone(),
+            columns,
+            distinct,
+            rows_per_day,
+            by_status,
+            by_scenario,
+            invariants: invariants?,
+        })
+    }
+
+    fn headline(r: &OverviewResult) -> Vec<Figure> {
+        let mut out = vec![
+            Figure::count("Rows", r.window.rows),
+            Figure::number("Megabytes", r.source.bytes as f64 / 1e6),
+            Figure::count("Days", u64::from(r.window.days)),
+            Figure::count("Customers", r.distinct.customers),
+        ];
+        if let Some(inv) = &r.invariants {
+            let failed = inv.checks.iter().filter(|c| c.violations > 0).count();
+            out.push(Figure::count("Failed invariant checks", failed as u64));
+        }
+        out
+    }
+
+    fn render(r: &OverviewResult, s: &OverviewSettings) -> Result<Markup> {
+        let shown = r.source.files.len().min(s.max_files_listed as usize);
+        let file_rows: Vec<Vec<Cell>> = r.source.files[..shown]
+            .iter()
+            .map(|f| {
+                let rel = f.path.strip_prefix(&r.source.path).unwrap_or(&f.path);
+                let name = if rel.as_os_str().is_empty() { &f.path } else { rel };
+                vec![Cell::text(name.display().to_string()), Cell::count(f.bytes)]
+            })
+            .collect();
+        let mix = |rows: &[NameRows]| -> Vec<Vec<Cell>> {
+            rows.iter()
+                .map(|n| vec![Cell::text(&n.name), Cell::count(n.rows), Cell::percent(n.share)])
+                .collect()
+        };
+        let day_rows: Vec<Vec<Cell>> = r
+            .rows_per_day
+            .iter()
+            .map(|d| vec![Cell::text(d.date.to_string()), Cell::count(d.rows)])
+            .collect();
+        Ok(html! {
+            (section("The dataset", None, html! {
+                (cards(&Overview::headline(r)))
+                p.note {
+                    (r.source.format) " at " code { (r.source.path.display().to_string()) } ": "
+                    (r.source.files.len()) " file(s), " (h::count(r.source.bytes as f64)) " bytes; "
+                    "first call " (r.window.first_timestamp) ", last " (r.window.last_timestamp) "."
+                    @if let Some(seed) = r.source.seed { " Generated with seed " (seed) "." }
+                }
+                p.note {
+                    (r.distinct.providers) " providers, " (r.distinct.models) " models, "
+                    (r.distinct.organizations) " organizations, " (r.distinct.products) " products, "
+                    (r.distinct.features) " features."
+                }
+            }))
+            (invariants(r.invariants.as_ref()))
+            (section("Rows per day", Some("UTC days."), table(&["Day", "Rows"], &day_rows)))
+            (section("Status and scenario mix", None, html! {
+                div.chart-grid {
+                    div { (table(&["Status", "Rows", "Share"], &mix(&r.by_status))) }
+                    div { (table(&["Scenario", "Rows", "Share"], &mix(&r.by_scenario))) }
+                }
+            }))
+            (section("Files", None, html! {
+                (table(&["File", "Bytes"], &file_rows))
+                (capped_note(shown, r.source.files.len()))
+            }))
+            (section("Columns", None, table(&["Column", "Type"],
+                &r.columns.iter().map(|c| vec![Cell::text(&c.name), Cell::text(&c.dtype)]).collect::<Vec<_>>())))
+        })
+    }
+}
+
+fn invariants(report: Option<&InvariantReport>) -> Markup {
+    let Some(report) = report else {
+        return section(
+            "Invariant checks",
+            Some("Not run: `overview.check_invariants` is off in the analysis settings."),
+            html! {},
+        );
+    };
+    let rows: Vec<Vec<Cell>> = report
+        .checks
+        .iter()
+        .map(|c| {
+            let status = match (&c.skipped, c.violations) {
+                (Some(why), _) => format!("skipped ({why})"),
+                (None, 0) => "ok".to_string(),
+                (None, n) => format!("FAILED ({n})"),
+            };
+            vec![
+                Cell::text(c.name),
+                Cell::text(c.description),
+                Cell::text(status),
+                Cell::text(c.examples.join("; ")),
+            ]
+        })
+        .collect();
+    let passed = report.passed();
+    section(
+        "Invariant checks",
+        Some("The checks of `trafficsim validate`: the data the analyses rest on."),
+        html! {
+            p { @if passed { span.ok { "All checks passed." } } @else { span.bad { "Some checks failed: the figures below may mislead." } } }
+            (table(&["Check", "What it asserts", "Result", "Examples"], &rows))
+        },
+    )
+}
+
+type Queries = (Vec<ColumnInfo>, Distinct, Vec<DayRows>, Vec<NameRows>, Vec<NameRows>);
+
+fn queries(ctx: &Context<'_>) -> Result<Queries> {
+    let schema = ctx.calls().collect_schema()?;
+    let columns = schema
+        .iter()
+        .map(|(name, dtype)| ColumnInfo {
+            name: name.to_string(),
+            dtype: dtype.to_string(),
+        })
+        .collect();
+    let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
+    let df = ctx.collect(ctx.calls().select([
+        nu("customer_id"),
+        nu("organization_id"),
+        nu("product_id"),
+        nu("feature_id"),
+        nu("provider"),
+        nu("model"),
+    ]))?;
+    let one = |c: &str| -> Result<u64> { Ok(ints(&df, c)?.first().copied().unwrap_or(0) as u64) };
+    let distinct = Distinct {
+        customers: one("customer_id")?,
+        organizations: one("organization_id")?,
+        products: one("product_id")?,
+        features: one("feature_id")?,
+        providers: one("provider")?,
+        models: one("model")?,
+    };
+
+    let df = ctx.collect(
+        ctx.calls()
+            .group_by([col("timestamp").dt().date().alias("date")])
+            .agg([len().cast(DataType::Int64).alias("rows")]),
+    )?;
+    let mut rows_per_day: Vec<DayRows> = dates(&df, "date")?
+        .into_iter()
+        .zip(ints(&df, "rows")?)
+        .map(|(date, rows)| DayRows {
+            date,
+            rows: rows as u64,
+        })
+        .collect();
+    rows_per_day.sort_by_key(|d| d.date);
+
+    let by_status = rows_by(ctx, "status")?;
+    let by_scenario = if schema.get("scenario").is_some() {
+        rows_by(ctx, "scenario")?
+    } else {
+        Vec::new()
+    };
+    Ok((columns, distinct, rows_per_day, by_status, by_scenario))
+}
+
+/// Rows per value of `column`, most first.
+fn rows_by(ctx: &Context<'_>, column: &str) -> Result<Vec<NameRows>> {
+    let df = ctx.collect(
+        ctx.calls()
+            .group_by([col(column)])
+            .agg([len().cast(DataType::Int64).alias("rows")]),
+    )?;
+    let total = ctx.window.rows.max(1) as f64;
+    let mut out: Vec<NameRows> = strings(&df, column)?
+        .into_iter()
+        .zip(ints(&df, "rows")?)
+        .map(|(name, rows)| NameRows {
+            name,
+            rows: rows as u64,
+            share: rows as f64 / total,
+        })
+        .collect();
+    out.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}

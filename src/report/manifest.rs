@@ -1,0 +1,52 @@
+//! `manifest.json`: what was analyzed, with which settings, and where each report is, with its
+//! headline figures, for tools that watch the reports directory.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::html::Figure;
+use crate::analyze::Window;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub generated_at: String,
+    pub trafficsim_version: String,
+    pub rows: u64,
+    /// Bytes of the files read.
+    pub bytes: u64,
+    /// Seed of the run that generated the data, when known.
+    pub seed: Option<u64>,
+    pub source: ManifestSource,
+    pub window: Window,
+    pub config: ManifestConfig,
+    pub reports: Vec<ReportEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestSource {
+    pub path: String,
+    pub format: String,
+    pub files: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestConfig {
+    /// The run plan (catalogue and traffic model) and the analysis settings file.
+    pub run_plan: String,
+    pub analysis: String,
+    /// Every analyzer's settings, by table name.
+    pub settings: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReportEntry {
+    pub name: String,
+    pub title: String,
+    pub summary: String,
+    /// The page, relative to the manifest.
+    pub path: String,
+    /// The JSON result, relative to the manifest.
+    pub result: String,
+    pub headline: Vec<Figure>,
+}
