@@ -55,6 +55,12 @@ impl Axis {
         }
     }
 
+    /// Like `linear` without zero, with 5% room each side so points do not sit on the frame.
+    pub fn padded(min: f64, max: f64, unit: Unit, max_ticks: usize) -> Axis {
+        let pad = if max > min { (max - min) * 0.05 } else { 0.0 };
+        Axis::linear(min - pad, max + pad, false, unit, max_ticks)
+    }
+
     /// A day axis from `first` to `last` (day numbers), half a day of room each side, with ticks on
     /// whole days: every day or two for short spans, Mondays every week or more for long ones.
     pub fn dates(first: i32, last: i32, max_ticks: usize) -> Axis {
@@ -92,7 +98,10 @@ impl Axis {
 
     pub fn label(&self, v: f64) -> String {
         match self.format {
-            TickFormat::Unit(unit) => unit.format_tick(v),
+            TickFormat::Unit(unit) => {
+                let largest = self.ticks.iter().fold(0.0, |m: f64, t| m.max(t.abs()));
+                unit.format_tick_scaled(v, largest >= 10_000.0)
+            }
             TickFormat::Date => NaiveDate::from_num_days_from_ce_opt(v.round() as i32)
                 .map(format_date)
                 .unwrap_or_default(),

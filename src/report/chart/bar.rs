@@ -77,7 +77,7 @@ pub fn render_bar_chart(spec: &BarChart) -> Result<String, ChartError> {
         let mut x_axis = Axis::linear(min, max, true, spec.unit, 6);
         if min < 0.0 {
             // Room for the value labels printed left of negative bars.
-            x_axis = Axis::linear(min - 0.2 * (max.max(0.0) - min), max, true, spec.unit, 6);
+            x_axis = Axis::linear(min - 0.12 * (max.max(0.0) - min), max, true, spec.unit, 6);
         }
         let n = bars.len() as f64;
         let y_axis = Axis::bare(0.0, n);

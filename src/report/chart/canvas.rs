@@ -233,9 +233,14 @@ pub(crate) fn cartesian<'a, 'b>(area: &'a Root<'b>, frame: &Frame<'_>) -> Result
     let x_desc_room = if frame.x_label.is_empty() { 0 } else { 20 };
     let bottom = if frame.x.ticks.is_empty() { 4 } else { 22 } + x_desc_room + frame.bottom_extra;
 
+    // Half the last x tick label hangs past the plot's right edge.
+    let last_tick_w = match frame.x.ticks.last() {
+        Some(&t) => area.estimate_text_size(&frame.x.label(t), &tick_style)?.0,
+        None => 0,
+    };
     let mut plot = ChartBuilder::on(area)
         .margin_top(8)
-        .margin_right(16 + frame.right)
+        .margin_right((last_tick_w / 2 + 6).max(16) + frame.right)
         .margin_left(8)
         .x_label_area_size(bottom)
         .y_label_area_size(left)

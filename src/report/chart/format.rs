@@ -37,15 +37,30 @@ impl Unit {
         }
     }
 
-    /// A compact value for axis ticks.
+    /// A compact value for axis ticks: SI suffixes from ten thousand up ("$12.5k").
     pub fn format_tick(self, v: f64) -> String {
+        self.format_tick_scaled(v, v.abs() >= 10_000.0)
+    }
+
+    /// Tick text with SI suffixes on or off, so one axis does not mix "$5,000" and "$10k".
+    pub(crate) fn format_tick_scaled(self, v: f64, si: bool) -> String {
         let v = clean(v);
+        let number = |v: f64| {
+            if si {
+                format_si(v)
+            } else {
+                trim_zeros(format_thousands(v, magnitude_decimals(v)))
+            }
+        };
         match self {
-            Unit::Number | Unit::Count => compact(v),
-            Unit::Dollars => dollars(compact(v)),
-            Unit::Percent => format!("{}%", compact(v)),
-            Unit::Millis if v.abs() >= 10_000.0 => format!("{} s", compact(v / 1000.0)),
-            Unit::Millis => format!("{} ms", compact(v)),
+            Unit::Number | Unit::Count => number(v),
+            Unit::Dollars => dollars(number(v)),
+            Unit::Percent => format!("{}%", number(v)),
+            Unit::Millis if si => format!(
+                "{} s",
+                trim_zeros(format_thousands(v / 1000.0, magnitude_decimals(v / 1000.0)))
+            ),
+            Unit::Millis => format!("{} ms", number(v)),
         }
     }
 }
@@ -99,15 +114,6 @@ pub fn format_si(v: f64) -> String {
 /// A day as axis ticks show it: "Jan 06".
 pub fn format_date(d: NaiveDate) -> String {
     d.format("%b %d").to_string()
-}
-
-/// Ticks: SI from ten thousand up, separators below, decimals as the magnitude needs.
-fn compact(v: f64) -> String {
-    if v.abs() >= 10_000.0 {
-        format_si(v)
-    } else {
-        trim_zeros(format_thousands(v, magnitude_decimals(v)))
-    }
 }
 
 /// Enough decimals to show two significant digits of small values, none for large ones.
@@ -178,6 +184,8 @@ mod tests {
         assert_eq!(Unit::Millis.format_tick(15_000.0), "15 s");
         assert_eq!(Unit::Number.format_tick(-0.0), "0");
         assert_eq!(format_si(2.5e9), "2.5B");
+        assert_eq!(Unit::Dollars.format_tick_scaled(5_000.0, true), "$5k");
+        assert_eq!(Unit::Millis.format_tick_scaled(5_000.0, true), "5 s");
     }
 
     #[test]

@@ -150,11 +150,18 @@ pub fn render_histogram(spec: &Histogram) -> Result<String, ChartError> {
                 style,
             ))?;
             if !m.label.is_empty() {
+                // Right of the line, or left of it in the right quarter so it stays inside.
                 let (x, y) = plot.backend_coord(&(m.value, y_axis.hi));
+                let right_quarter = x_axis.lo + 0.75 * (x_axis.hi - x_axis.lo);
+                let (x, h) = if m.value > right_quarter {
+                    (x - 4, HPos::Right)
+                } else {
+                    (x + 4, HPos::Left)
+                };
                 root.draw(&Text::new(
                     m.label.clone(),
-                    (x + 4, y + 2),
-                    canvas::bold_style(TICK_SIZE, c).pos(Pos::new(HPos::Left, VPos::Top)),
+                    (x, y + 2),
+                    canvas::bold_style(TICK_SIZE, c).pos(Pos::new(h, VPos::Top)),
                 ))?;
             }
         }

@@ -106,8 +106,8 @@ pub fn render_scatter_chart(spec: &ScatterChart) -> Result<String, ChartError> {
         let ys = points.iter().map(|p| p.y).chain(quadrants.map(|q| q.y));
         let (x_min, x_max) = finite_extent(xs).unwrap_or((0.0, 1.0));
         let (y_min, y_max) = finite_extent(ys).unwrap_or((0.0, 1.0));
-        let x_axis = Axis::linear(x_min, x_max, false, spec.x_unit, 8);
-        let y_axis = Axis::linear(y_min, y_max, false, spec.y_unit, 6);
+        let x_axis = Axis::padded(x_min, x_max, spec.x_unit, 8);
+        let y_axis = Axis::padded(y_min, y_max, spec.y_unit, 6);
         let mut plot = canvas::cartesian(
             &area,
             &Frame {
@@ -148,13 +148,20 @@ pub fn render_scatter_chart(spec: &ScatterChart) -> Result<String, ChartError> {
             plot.plotting_area()
                 .draw(&Circle::new((p.x, p.y), 5, colour.rgb().mix(0.8).filled()))?;
         }
+        // Labels go left of points in the right quarter, so they stay inside the chart.
+        let right_quarter = x_axis.lo + 0.75 * (x_axis.hi - x_axis.lo);
         for p in &points {
             if let Some(label) = p.label.as_deref().filter(|l| !l.is_empty()) {
                 let (x, y) = plot.backend_coord(&(p.x, p.y));
+                let (x, h) = if p.x > right_quarter {
+                    (x - 8, HPos::Right)
+                } else {
+                    (x + 8, HPos::Left)
+                };
                 root.draw(&Text::new(
                     canvas::truncate(label, 28),
-                    (x + 8, y),
-                    canvas::text_style(TICK_SIZE, TEXT).pos(Pos::new(HPos::Left, VPos::Center)),
+                    (x, y),
+                    canvas::text_style(TICK_SIZE, TEXT).pos(Pos::new(h, VPos::Center)),
                 ))?;
             }
         }
