@@ -38,7 +38,8 @@ impl Bar {
 }
 
 /// Horizontal bars, drawn top to bottom in the given order (rank them first), each with its value
-/// printed in `unit` at the bar's end. Negative values extend left of zero.
+/// printed in `unit` at the bar's end. Negative values extend left of zero. The default 400 px
+/// height keeps about 15 bars readable; allow ~24 px per bar beyond that (or show the top N).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BarChart {
     pub title: String,
