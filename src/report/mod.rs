@@ -5,6 +5,7 @@
 //! [`write_reports`] then writes the directory as a whole (staged beside the old one and swapped
 //! in), so a reader never sees a half-written set of reports.
 
+pub mod chart;
 pub mod html;
 pub mod index;
 pub mod layout;
