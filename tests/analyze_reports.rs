@@ -105,7 +105,7 @@ fn every_svg_parses_as_xml_and_pages_need_no_network() {
             r.path
         );
     }
-    let _ = charts; // TODO(charts merge): assert the pages embed charts
+    assert!(charts >= 10, "the pages embed charts ({charts})");
 }
 
 #[test]
@@ -185,4 +185,29 @@ fn run_generates_then_analyzes() {
     for r in &m.reports {
         assert!(dir.path().join("reports").join(&r.path).is_file());
     }
+}
+
+/// A page with the machine-dependent fixture path replaced.
+fn normalized(rel: &str) -> String {
+    let f = fixture();
+    f.read(rel)
+        .replace(&f.data.join("calls").display().to_string(), "[DATA]/calls")
+}
+
+#[test]
+fn snapshot_of_the_overview_page() {
+    // The page's own content (the navigation and the index change with every analyzer added).
+    let page = normalized("overview.html");
+    let main = &page[page.find("<main>").unwrap()..page.find("</main>").unwrap() + "</main>".len()];
+    insta::assert_snapshot!("overview_page_main", main);
+}
+
+#[test]
+fn snapshot_of_the_daily_cost_chart() {
+    let page = normalized("understanding.html");
+    let svg = svgs(&page)
+        .into_iter()
+        .find(|s| s.contains("Daily cost, trend and 30-day forecast"))
+        .expect("the daily cost chart");
+    insta::assert_snapshot!("understanding_daily_cost_svg", svg);
 }

@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::frame::{DAYS_PER_MONTH, cost_micros, dates, desc, floats, ints, ratio, strings, usd};
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::report::chart::{Bar, BarChart, Histogram, HistogramData, Marker, Unit, render_bar_chart, render_histogram};
 use crate::report::html::{
-    self as h, Cell, Figure, Recommendation, Severity, capped_note, cards, recommendations, section, table,
+    self as h, Cell, Figure, Recommendation, Severity, bars_size, capped_note, cards, chart_grid, recommendations,
+    section, table,
 };
 
 pub struct Decisions;
@@ -286,6 +288,7 @@ impl Analyzer for Decisions {
                 ]
             })
             .collect();
+        let charts = charts(r, s)?;
         let p = &r.portfolio;
         let cd = &r.customer_day_anomalies;
         let hr = &r.hourly_anomalies;
@@ -303,6 +306,7 @@ impl Analyzer for Decisions {
                     Figure::percent("Portfolio health", p.health),
                     Figure::usd("Cost over budget", p.cost_over_budget_usd),
                 ])))
+            (section("Budget use", Some("Each customer's cost as a share of its prorated plan price."), chart_grid(&charts)))
             (section("Alerts", Some("Most urgent first."), html! {
                 (recommendations(&r.alerts))
             }))
@@ -333,6 +337,47 @@ impl Analyzer for Decisions {
                 }))
         })
     }
+}
+
+fn charts(r: &DecisionsResult, s: &DecisionSettings) -> Result<Vec<String>> {
+    let shares: Vec<f64> = r.budgets.iter().map(|b| b.budget_share * 100.0).collect();
+    let histogram = render_histogram(&Histogram {
+        title: "Customers by share of budget used".into(),
+        x_label: "Cost as a share of the prorated plan price".into(),
+        y_label: "Customers".into(),
+        x_unit: Unit::Percent,
+        y_unit: Unit::Count,
+        data: HistogramData::Raw {
+            values: shares,
+            bins: 20,
+        },
+        markers: vec![
+            Marker::new(s.budget_medium * 100.0, "medium"),
+            Marker::new(s.budget_high * 100.0, "high"),
+            Marker::new(s.budget_critical * 100.0, "critical"),
+        ],
+        ..Default::default()
+    })?;
+    let top: Vec<Bar> = r
+        .budgets
+        .iter()
+        .take(15)
+        .map(|b| {
+            Bar::new(
+                format!("{} ({})", b.customer_id, b.subscription_tier),
+                b.budget_share * 100.0,
+            )
+        })
+        .collect();
+    let bars = render_bar_chart(&BarChart {
+        title: "Highest budget use".into(),
+        value_label: "Share of prorated plan price".into(),
+        unit: Unit::Percent,
+        size: bars_size(top.len()),
+        bars: top,
+        ..Default::default()
+    })?;
+    Ok(vec![histogram, bars])
 }
 
 /// Cost and calls of one customer on one day, with the customer's tier.

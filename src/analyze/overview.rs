@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::frame::{dates, ints, strings};
 use super::{Analyzer, Context, DataSource, Window};
 use crate::config::{Config, ConfigError, SettingsCheck};
-use crate::report::html::{self as h, Cell, Figure, capped_note, cards, section, table};
+use crate::report::chart::{LineChart, LineSeries, Unit, X, render_line_chart};
+use crate::report::html::{self as h, Cell, Figure, capped_note, cards, chart, section, table};
 use crate::validate::Report as InvariantReport;
 
 pub struct Overview;
@@ -133,6 +134,19 @@ impl Analyzer for Overview {
             .iter()
             .map(|d| vec![Cell::text(d.date.to_string()), Cell::count(d.rows)])
             .collect();
+        let per_day = render_line_chart(&LineChart {
+            title: "Rows per day (UTC)".into(),
+            y_label: "Rows".into(),
+            y_unit: Unit::Count,
+            series: vec![LineSeries::new(
+                "Rows",
+                r.rows_per_day
+                    .iter()
+                    .map(|d| (X::Date(d.date), d.rows as f64))
+                    .collect(),
+            )],
+            ..Default::default()
+        })?;
         Ok(html! {
             (section("The dataset", None, html! {
                 (cards(&Overview::headline(r)))
@@ -149,7 +163,7 @@ impl Analyzer for Overview {
                 }
             }))
             (invariants(r.invariants.as_ref()))
-            (section("Rows per day", Some("UTC days."), table(&["Day", "Rows"], &day_rows)))
+            (section("Rows per day", Some("UTC days."), html! { (chart(&per_day)) (table(&["Day", "Rows"], &day_rows)) }))
             (section("Status and scenario mix", None, html! {
                 div.chart-grid {
                     div { (table(&["Status", "Rows", "Share"], &mix(&r.by_status))) }

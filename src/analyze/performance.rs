@@ -14,7 +14,13 @@ use serde::{Deserialize, Serialize};
 use super::frame::{Totals, cost_micros, desc, floats, ints, is_success, ratio, strings, totals_aggs, usd};
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
-use crate::report::html::{self as h, Cell, Figure, Recommendation, Severity, cards, recommendations, section, table};
+use crate::report::chart::{
+    BarSeries, Bin, GroupedBarChart, Histogram, HistogramData, Marker, ScatterChart, ScatterPoint, Unit,
+    render_grouped_bar_chart, render_histogram, render_scatter_chart,
+};
+use crate::report::html::{
+    self as h, Cell, Figure, Recommendation, Severity, cards, chart, chart_grid, recommendations, section, table,
+};
 
 pub struct Performance;
 
@@ -39,6 +45,8 @@ pub struct PerformanceResult {
     pub by_provider: Vec<LatencyStats>,
     pub by_model: Vec<LatencyStats>,
     pub buckets: Vec<LatencyBucket>,
+    /// Calls per 250 ms of latency up to 10 s; the last bin holds everything slower.
+    pub histogram: Vec<HistogramBin>,
     /// Model names, best first, `top_models` of each.
     pub fastest: Vec<String>,
     pub cheapest: Vec<String>,
@@ -84,6 +92,18 @@ pub struct LatencyBucket {
     pub calls: u64,
     pub share: f64,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HistogramBin {
+    pub from_ms: u64,
+    /// Exclusive upper edge; `None` for the overflow bin.
+    pub to_ms: Option<u64>,
+    pub calls: u64,
+}
+
+/// Width and count of the latency histogram's bins (the last one is open-ended).
+const HISTOGRAM_BIN_MS: i64 = 250;
+const HISTOGRAM_BINS: i64 = 40;
 
 /// The best model for a task type by three needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -146,6 +166,7 @@ impl Analyzer for Performance {
         let most_efficient = rank(&|m| m.efficiency_score, true);
         let best_by_task = best_by_task(ctx, s)?;
         let buckets = buckets(ctx, s)?;
+        let histogram = histogram(ctx)?;
         let recommendations = recommend(s, &overall, &by_model);
         Ok(PerformanceResult {
             sla_ms: s.sla_ms,
@@ -153,6 +174,7 @@ impl Analyzer for Performance {
             by_provider,
             by_model,
             buckets,
+            histogram,
             fastest,
             cheapest,
             most_efficient,
@@ -225,6 +247,7 @@ impl Analyzer for Performance {
         let ranking = |title: &str, names: &[String]| {
             html! { div { h3 { (title) } ol { @for n in names { li { (n) } } } } }
         };
+        let charts = charts(r, s)?;
         Ok(html! {
             (section("Summary", Some(&format!(
                 "Latency over all {} calls; SLA: at most {} ms. Tokens per second: output tokens per second of latency over successful calls.",
@@ -239,9 +262,12 @@ impl Analyzer for Performance {
                 Figure::usd("Cost per 1K tokens", r.overall.cost_per_1k_tokens),
             ])))
             (section("Recommendations", None, recommendations(&r.recommendations)))
-            (section("Latency buckets", None, table(&["Latency", "Calls", "Share"], &bucket_rows)))
-            (section("By model", Some("Efficiency score = tokens per second ÷ cost per 1K tokens."),
-                table(&model_head, &stat_rows(&r.by_model, true))))
+            (section("Latency", None, html! {
+                (chart_grid(&charts[..2]))
+                (table(&["Latency", "Calls", "Share"], &bucket_rows))
+            }))
+            (section("By model", Some("Efficiency score = tokens per second ÷ cost per 1K tokens: up and left is better."),
+                html! { (chart(&charts[2])) (table(&model_head, &stat_rows(&r.by_model, true))) }))
             (section("By provider", None, table(&provider_head, &stat_rows(&r.by_provider, false))))
             (section("Rankings", None, html! {
                 div.chart-grid {
@@ -396,6 +422,92 @@ fn buckets(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<LatencyBuck
         });
     }
     Ok(out)
+}
+
+fn histogram(ctx: &Context<'_>) -> Result<Vec<HistogramBin>> {
+    let lat = || col("latency_ms").cast(DataType::Int64);
+    let bin = when(lat().gt_eq(lit(HISTOGRAM_BIN_MS * HISTOGRAM_BINS)))
+        .then(lit(HISTOGRAM_BINS))
+        .otherwise(lat() / lit(HISTOGRAM_BIN_MS))
+        .alias("bin");
+    let df = ctx.collect(
+        ctx.calls()
+            .group_by([bin])
+            .agg([len().cast(DataType::Int64).alias("calls")]),
+    )?;
+    let mut counts = vec![0u64; HISTOGRAM_BINS as usize + 1];
+    for (b, n) in ints(&df, "bin")?.into_iter().zip(ints(&df, "calls")?) {
+        counts[b.clamp(0, HISTOGRAM_BINS) as usize] += n as u64;
+    }
+    Ok(counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, calls)| HistogramBin {
+            from_ms: i as u64 * HISTOGRAM_BIN_MS as u64,
+            to_ms: (i < HISTOGRAM_BINS as usize).then(|| (i as u64 + 1) * HISTOGRAM_BIN_MS as u64),
+            calls,
+        })
+        .collect())
+}
+
+fn charts(r: &PerformanceResult, s: &PerformanceSettings) -> Result<Vec<String>> {
+    let bins: Vec<Bin> = r
+        .histogram
+        .iter()
+        .map(|b| Bin {
+            lower: b.from_ms as f64,
+            upper: b.to_ms.unwrap_or(b.from_ms + HISTOGRAM_BIN_MS as u64) as f64,
+            count: b.calls as f64,
+        })
+        .collect();
+    let histogram = render_histogram(&Histogram {
+        title: format!(
+            "Latency of all calls (last bin: {} s and slower)",
+            HISTOGRAM_BINS * HISTOGRAM_BIN_MS / 1000
+        ),
+        x_label: "Latency".into(),
+        y_label: "Calls".into(),
+        x_unit: Unit::Millis,
+        y_unit: Unit::Count,
+        data: HistogramData::Binned(bins),
+        markers: vec![
+            Marker::new(s.sla_ms as f64, format!("SLA {} ms", h::count(s.sla_ms as f64))),
+            Marker::new(s.slow_ms as f64, format!("slow {} ms", h::count(s.slow_ms as f64))),
+        ],
+        ..Default::default()
+    })?;
+    let scatter = render_scatter_chart(&ScatterChart {
+        title: "Speed against price, by model".into(),
+        x_label: "Cost per 1K tokens".into(),
+        y_label: "Output tokens per second".into(),
+        x_unit: Unit::Dollars,
+        y_unit: Unit::Number,
+        points: r
+            .by_model
+            .iter()
+            .filter(|m| m.successful_calls > 0)
+            .map(|m| {
+                ScatterPoint::new(m.cost_per_1k_tokens, m.tokens_per_second)
+                    .category(&m.provider)
+                    .label(&m.name)
+            })
+            .collect(),
+        ..Default::default()
+    })?;
+    let percentiles = render_grouped_bar_chart(&GroupedBarChart {
+        title: "Latency percentiles by provider".into(),
+        x_label: "Provider".into(),
+        y_label: "Latency".into(),
+        unit: Unit::Millis,
+        categories: r.by_provider.iter().map(|p| p.name.clone()).collect(),
+        series: vec![
+            BarSeries::new("p50", r.by_provider.iter().map(|p| p.p50_ms).collect()),
+            BarSeries::new("p95", r.by_provider.iter().map(|p| p.p95_ms).collect()),
+            BarSeries::new("p99", r.by_provider.iter().map(|p| p.p99_ms).collect()),
+        ],
+        ..Default::default()
+    })?;
+    Ok(vec![histogram, percentiles, scatter])
 }
 
 fn best_by_task(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<TaskBest>> {

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use super::frame::{DAYS_PER_MONTH, Totals, desc, is_success, ratio, strings, totals_aggs};
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::report::chart::{Bar, BarChart, ChartSize, Heatmap, Unit, render_bar_chart, render_heatmap};
 use crate::report::html::{
-    self as h, Cell, Figure, Recommendation, Severity, capped_note, cards, recommendations, section, table,
+    self as h, Cell, Figure, Recommendation, Severity, bars_size, capped_note, cards, chart, recommendations, section,
+    table,
 };
 use crate::sim::catalogue::Catalogue;
 
@@ -381,11 +383,13 @@ impl Analyzer for RateOptimization {
             .map(|t| vec![Cell::usd(t.min_spend), Cell::percent(t.discount)])
             .collect();
         let v = &r.volume_discount;
+        let (scenario_chart, matrix_chart) = charts(r)?;
         Ok(html! {
             (section("Summary", Some(&format!(
                 "Over the {}-day window; monthly figures scale it to {} days. The options overlap: do not add them up.",
                 r.window_days, DAYS_PER_MONTH)), html! {
                 (cards(&RateOptimization::headline(r)))
+                (chart(&scenario_chart))
                 (table(&["Option", "What it assumes", "Saving / month", "Of spend"], &scenario_rows))
             }))
             (section("Recommendations", None, recommendations(&r.recommendations)))
@@ -398,8 +402,8 @@ impl Analyzer for RateOptimization {
                     p.note { "Models in no quality class (not switched): " (r.unclassified_models.join(", ")) "." }
                 }
             }))
-            (section("Switching matrix", Some("Savings summed over task types, by model pair."),
-                table(&["From", "To", "Saving"], &matrix_rows)))
+            (section("Switching matrix", Some("Savings over the window, summed over task types, by model pair."),
+                html! { (chart(&matrix_chart)) (table(&["From", "To", "Saving"], &matrix_rows)) }))
             (section("Reserved capacity", Some(&format!(
                 "Models with more than {} of monthly spend; {} off with a commitment.",
                 h::usd(s.reserved_min_spend), h::percent(s.reserved_saving))),
@@ -414,6 +418,53 @@ impl Analyzer for RateOptimization {
                 table(&["Task", "Cheapest provider", "Per 1K tokens", "Cost", "At cheapest", "Saving"], &arbitrage_rows)))
         })
     }
+}
+
+fn charts(r: &RateResult) -> Result<(String, String)> {
+    let bars: Vec<Bar> = r
+        .scenarios
+        .iter()
+        .map(|x| Bar::new(&x.name, x.monthly_saving_usd))
+        .collect();
+    let scenarios = render_bar_chart(&BarChart {
+        title: "Monthly saving by option (overlapping: do not add)".into(),
+        value_label: "Saving per month".into(),
+        unit: Unit::Dollars,
+        size: bars_size(bars.len()),
+        bars,
+        ..Default::default()
+    })?;
+    let mut from: Vec<&str> = r.switch_matrix.iter().map(|m| m.from_model.as_str()).collect();
+    let mut to: Vec<&str> = r.switch_matrix.iter().map(|m| m.to_model.as_str()).collect();
+    from.sort();
+    from.dedup();
+    to.sort();
+    to.dedup();
+    let values = from
+        .iter()
+        .map(|f| {
+            to.iter()
+                .map(|t| {
+                    r.switch_matrix
+                        .iter()
+                        .find(|m| m.from_model == *f && m.to_model == *t)
+                        .map_or(0.0, |m| m.saving_usd)
+                })
+                .collect()
+        })
+        .collect();
+    let matrix = render_heatmap(&Heatmap {
+        title: "Saving by switch (from → to)".into(),
+        x_label: "To".into(),
+        y_label: "From".into(),
+        unit: Unit::Dollars,
+        columns: to.iter().map(|s| s.to_string()).collect(),
+        rows: from.iter().map(|s| s.to_string()).collect(),
+        values,
+        show_values: true,
+        size: ChartSize::new(900, (120 + 30 * from.len() as u32).max(300)),
+    })?;
+    Ok((scenarios, matrix))
 }
 
 /// Successful calls of one (task, provider, model).

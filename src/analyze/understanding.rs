@@ -14,7 +14,14 @@ use super::frame::{
 };
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
-use crate::report::html::{self as h, Cell, Figure, Recommendation, Severity, cards, recommendations, section, table};
+use crate::report::chart::{
+    AreaSeries, Band, Bar, BarChart, Heatmap, LineChart, LineSeries, StackedAreaChart, Unit, X, render_bar_chart,
+    render_heatmap, render_line_chart, render_stacked_area_chart,
+};
+use crate::report::html::{
+    self as h, Cell, Figure, Recommendation, Severity, bars_size, cards, chart, chart_grid, recommendations, section,
+    table,
+};
 
 pub struct Understanding;
 
@@ -359,6 +366,7 @@ impl Analyzer for Understanding {
             .collect();
         let f = &r.forecast;
         let e = &r.efficiency;
+        let charts = charts(r)?;
         Ok(html! {
             (section("Summary", None, cards(&[
                 Figure::usd("Total cost", r.totals.cost_usd),
@@ -371,6 +379,7 @@ impl Analyzer for Understanding {
                 Figure::count("Days", u64::from(r.totals.days)),
             ])))
             (section("Recommendations", None, recommendations(&r.recommendations)))
+            (section("Daily cost", None, chart_grid(&[charts.daily, charts.stacked])))
             (section("Forecast", Some(&format!(
                 "A least-squares line through the {} daily costs; the interval is a {:.0}% prediction interval from the \
                  spread of the days around the line (weekends included). The naive figure is the original's mean daily cost × days.",
@@ -381,14 +390,20 @@ impl Analyzer for Understanding {
                 }
                 (table(&["Horizon", "Naive", "Trend", "Low", "High"], &horizon_rows))
             }))
-            (section("Cost by provider", None, groups(&r.by_provider, "Provider")))
+            (section("When the money is spent", Some("Cost by UTC hour and weekday."), chart(&charts.heatmap)))
+            (section("Cost by provider", None, html! { (chart(&charts.providers)) (groups(&r.by_provider, "Provider")) }))
             (section("Cost by model", Some(&format!(
                 "Most efficient: {} at {} per 1K tokens; least efficient: {} at {} ({:.1}×).",
                 e.most_efficient_model, h::usd(e.most_efficient_cost_per_1k),
                 e.least_efficient_model, h::usd(e.least_efficient_cost_per_1k), e.ratio)),
-                table(&["Model", "Provider", "Calls", "Cost", "Share", "Per 1K tokens"], &model_rows)))
-            (section(&format!("Top {} spenders", s.top_spenders), None,
-                table(&["#", "Customer", "Tier", "Organization", "Calls", "Cost", "Share"], &spender_rows)))
+                html! {
+                    (chart(&charts.models))
+                    (table(&["Model", "Provider", "Calls", "Cost", "Share", "Per 1K tokens"], &model_rows))
+                }))
+            (section(&format!("Top {} spenders", s.top_spenders), None, html! {
+                (chart(&charts.spenders))
+                (table(&["#", "Customer", "Tier", "Organization", "Calls", "Cost", "Share"], &spender_rows))
+            }))
             (section("Tokens by task type", Some("Successful calls only (a failed call has no output)."),
                 table(&["Task", "Calls", "Avg input", "Avg output", "Output / input", "Per 1K tokens"], &task_rows)))
             (section("Cost by organization", None, groups(&r.by_organization, "Organization")))
@@ -396,6 +411,125 @@ impl Analyzer for Understanding {
             (section("Cost by feature", None, groups(&r.by_feature, "Feature")))
         })
     }
+}
+
+struct Charts {
+    daily: String,
+    stacked: String,
+    heatmap: String,
+    providers: String,
+    models: String,
+    spenders: String,
+}
+
+/// The page's charts: pure functions of the result.
+fn charts(r: &UnderstandingResult) -> Result<Charts> {
+    let f = &r.forecast;
+    let history: Vec<(X, f64)> = r.daily.iter().map(|d| (X::Date(d.date), d.cost_usd)).collect();
+    let trend_at = |t: f64| (f.intercept + f.slope_per_day * t).max(0.0);
+    let mut trend: Vec<(X, f64)> = r
+        .daily
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (X::Date(d.date), trend_at(i as f64)))
+        .collect();
+    trend.extend(f.next_days.iter().map(|d| (X::Date(d.date), d.expected)));
+    let band: Vec<(X, f64, f64)> = f.next_days.iter().map(|d| (X::Date(d.date), d.low, d.high)).collect();
+    let daily = render_line_chart(&LineChart {
+        title: "Daily cost, trend and 30-day forecast".into(),
+        y_label: "Cost per day".into(),
+        y_unit: Unit::Dollars,
+        series: vec![
+            LineSeries::new("Daily cost", history),
+            LineSeries::new("Trend and forecast", trend).dashed(),
+        ],
+        bands: vec![Band::new(format!("{:.0}% interval", f.confidence * 100.0), band)],
+        ..Default::default()
+    })?;
+    let dates: Vec<NaiveDate> = r.daily.iter().map(|d| d.date).collect();
+    let series: Vec<AreaSeries> = r
+        .by_provider
+        .iter()
+        .map(|p| {
+            let values = dates
+                .iter()
+                .map(|date| {
+                    r.daily_by_provider
+                        .iter()
+                        .find(|x| x.date == *date && x.provider == p.name)
+                        .map_or(0.0, |x| x.cost_usd)
+                })
+                .collect();
+            AreaSeries::new(&p.name, values)
+        })
+        .collect();
+    let stacked = render_stacked_area_chart(&StackedAreaChart {
+        title: "Daily cost by provider".into(),
+        y_label: "Cost per day".into(),
+        unit: Unit::Dollars,
+        dates,
+        series,
+        ..Default::default()
+    })?;
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let heatmap = render_heatmap(&Heatmap {
+        title: "Cost by hour (UTC) and weekday".into(),
+        x_label: "Hour (UTC)".into(),
+        y_label: "Weekday".into(),
+        unit: Unit::Dollars,
+        columns: (0..24).map(|hr| format!("{hr:02}")).collect(),
+        rows: DAYS.iter().map(|d| d.to_string()).collect(),
+        values: (1..=7)
+            .map(|w| {
+                (0..24)
+                    .map(|hr| {
+                        r.hour_weekday
+                            .iter()
+                            .find(|c| c.weekday == w && c.hour == hr)
+                            .map_or(0.0, |c| c.cost_usd)
+                    })
+                    .collect()
+            })
+            .collect(),
+        size: crate::report::chart::ChartSize::new(1200, 380),
+        ..Default::default()
+    })?;
+    let bars = |title: &str, bars: Vec<Bar>| {
+        render_bar_chart(&BarChart {
+            title: title.into(),
+            value_label: "Cost".into(),
+            unit: Unit::Dollars,
+            size: bars_size(bars.len()),
+            bars,
+            ..Default::default()
+        })
+    };
+    let providers = bars(
+        "Cost by provider",
+        r.by_provider.iter().map(|p| Bar::new(&p.name, p.cost_usd)).collect(),
+    )?;
+    let models = bars(
+        "Cost by model",
+        r.by_model
+            .iter()
+            .map(|m| Bar::new(&m.cost.name, m.cost.cost_usd))
+            .collect(),
+    )?;
+    let spenders = bars(
+        "Top spenders",
+        r.top_spenders
+            .iter()
+            .map(|c| Bar::new(format!("{} ({})", c.customer_id, c.subscription_tier), c.cost_usd))
+            .collect(),
+    )?;
+    Ok(Charts {
+        daily,
+        stacked,
+        heatmap,
+        providers,
+        models,
+        spenders,
+    })
 }
 
 fn z_score(confidence: f64) -> Option<f64> {

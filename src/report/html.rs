@@ -270,6 +270,11 @@ pub fn chart(svg: &str) -> Markup {
     html! { figure.chart { (PreEscaped(svg)) } }
 }
 
+/// A chart size tall enough for `bars` horizontal bars (about 24 px each, 400 px at least).
+pub fn bars_size(bars: usize) -> super::chart::ChartSize {
+    super::chart::ChartSize::new(800, (80 + 24 * bars as u32).max(400))
+}
+
 /// Charts side by side on a wide screen, one per row on a narrow one.
 pub fn chart_grid(svgs: &[String]) -> Markup {
     html! { div.chart-grid { @for s in svgs { (chart(s)) } } }
