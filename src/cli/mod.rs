@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod generate;
+pub mod scenarios;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Generate the calls dataset (CSV and a date-partitioned Parquet dataset).
     Generate(generate::GenerateArgs),
+    /// List the scenarios with their descriptions and parameters, and the modifiers to build more.
+    Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of the calls schema.
     Validate(validate::ValidateArgs),
 }
@@ -26,6 +29,7 @@ pub enum Command {
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
     }
 }

@@ -17,7 +17,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::population::{Customer, MAX_COHORTS, MAX_CUSTOMERS_PER_COHORT};
-use super::scenario::Scenario;
+use super::scenarios::Label;
 use super::traffic::{Call, DayFactors, TrafficGenerator};
 
 /// A problem that makes a plan impossible.
@@ -40,7 +40,7 @@ pub enum PlanError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanCohort {
     pub name: String,
-    pub scenario: Scenario,
+    pub scenario: String,
     pub share: f64,
 }
 
@@ -136,14 +136,7 @@ impl<'a> Planner<'a> {
 
     fn count(&self, cohort: usize, index: u32) -> Counted {
         let g = self.generator;
-        let customer = Customer::generate(
-            g.seed,
-            cohort as u16,
-            index,
-            self.cohorts[cohort].scenario,
-            &g.model,
-            &g.catalogue,
-        );
+        let customer = g.customer(cohort, index);
         let total = g.hourly_calls(&customer).map(u64::from).sum();
         Counted { customer, total }
     }
@@ -207,7 +200,7 @@ impl<'a> Planner<'a> {
             population.extend(counted.into_iter().take(keep).map(|c| c.customer));
             cohorts.push(CohortPlan {
                 name: self.cohorts[k].name.clone(),
-                scenario: self.cohorts[k].scenario,
+                scenario: self.cohorts[k].scenario.clone(),
                 customers: start..population.len() as u32,
                 calls,
                 rows: targets[k],
@@ -343,7 +336,7 @@ fn kept_between(from: u64, to: u64, kept: u64, total: u64) -> u64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortPlan {
     pub name: String,
-    pub scenario: Scenario,
+    pub scenario: String,
     /// Its customers' indices in the population.
     pub customers: Range<u32>,
     /// Calls its customers make in the window.
@@ -379,6 +372,16 @@ pub struct GenerationPlan {
 }
 
 impl GenerationPlan {
+    /// The events every cohort's scenario injects into this plan's customers, cohort by cohort.
+    pub fn labels(&self, generator: &TrafficGenerator) -> Vec<Label> {
+        let mut out = Vec::new();
+        for (cohort, scenario) in self.cohorts.iter().zip(&generator.cohorts) {
+            let customers = &self.population[cohort.customers.start as usize..cohort.customers.end as usize];
+            scenario.labels(customers, &generator.env(), generator.seed, &mut out);
+        }
+        out
+    }
+
     /// Units of shard `k` of `n` (1-based): contiguous, with about equal rows.
     pub fn shard_units(&self, k: u32, n: u32) -> Range<usize> {
         let total = u128::from(self.rows);
@@ -509,6 +512,7 @@ mod plan_tests {
     use super::*;
     use crate::config::{load_catalogue, load_traffic};
     use crate::sim::calendar::Window;
+    use crate::sim::scenarios::{CohortInfo, CohortScenario, ScenarioDef};
 
     fn generator(days: u32) -> TrafficGenerator {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
@@ -516,7 +520,27 @@ mod plan_tests {
         let model = load_traffic(&dir.join("traffic.toml")).unwrap();
         let zones: Vec<_> = model.timezones.iter().map(|t| t.tz).collect();
         let window = Window::new(chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), days, &zones);
-        TrafficGenerator::new(42, catalogue, model, window)
+        let mut g = TrafficGenerator::new(42, catalogue, model, window);
+        let base = ScenarioDef {
+            name: "base_traffic".into(),
+            description: String::new(),
+            modifiers: vec![],
+        };
+        let compiled = cohorts()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let info = CohortInfo {
+                    index: i as u16,
+                    name: c.name.clone(),
+                    scenario: c.scenario.clone(),
+                    organization_base: 0,
+                };
+                CohortScenario::new(&base, info, &g.env(), 42)
+            })
+            .collect();
+        g.set_cohorts(compiled);
+        g
     }
 
     fn cohorts() -> Vec<PlanCohort> {
@@ -524,7 +548,7 @@ mod plan_tests {
             .into_iter()
             .map(|(name, share)| PlanCohort {
                 name: name.into(),
-                scenario: Scenario::BaseTraffic,
+                scenario: "base_traffic".into(),
                 share,
             })
             .collect()
