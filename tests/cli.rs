@@ -34,9 +34,10 @@ fn a_generated_dataset_passes_every_invariant_in_both_formats() {
     assert_eq!(summary["seed"], 42);
     assert_eq!(
         summary["files"].as_array().unwrap().len(),
-        11,
-        "1 CSV + 10 day partitions"
+        13,
+        "1 CSV + 10 day partitions + labels as CSV and Parquet"
     );
+    assert!(summary["labels"].as_u64().unwrap() > 10, "the scenarios' events: {}", summary["labels"]);
     // No temporary files are left behind.
     assert!(
         files_under(dir.path())

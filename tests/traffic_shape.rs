@@ -13,7 +13,19 @@ fn dataset() -> &'static arrow::array::RecordBatch {
     static DATA: std::sync::OnceLock<arrow::array::RecordBatch> = std::sync::OnceLock::new();
     DATA.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), &["--rows", "600000", "--days", "14", "--format", "parquet"]);
+        generate(
+            dir.path(),
+            &[
+                "--rows",
+                "600000",
+                "--days",
+                "14",
+                "--format",
+                "parquet",
+                "--scenario",
+                "base_traffic",
+            ],
+        );
         read_all(&dir.path().join("data/calls"))
     })
 }
@@ -188,6 +200,8 @@ fn local_business_hours_hold_across_a_daylight_saving_change() {
             "2025-03-03",
             "--format",
             "parquet",
+            "--scenario",
+            "base_traffic",
         ],
     );
     let b = read_all(&dir.path().join("data/calls"));

@@ -59,7 +59,7 @@ pub fn listing(config: &Config) -> Result<String> {
             writeln!(out, "    - {}: {}", m.kind(), parameters(m)?)?;
         }
         if let Err(e) = s.check(&config.env()) {
-            writeln!(out, "    ! not usable with this run plan's window: {e}")?;
+            writeln!(out, "    ! invalid: {e}")?;
         }
     }
     writeln!(

@@ -43,9 +43,10 @@ impl DeclaredScenario {
 
 /// Reads every `*.toml` of `dir` (sorted by file name) as one scenario each.
 pub fn load_dir(dir: &Path) -> Result<Vec<DeclaredScenario>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+    let entries = std::fs::read_dir(dir).map_err(|error| ConfigError::Read {
         path: dir.to_path_buf(),
-        source,
+        what: "scenario directory",
+        error,
     })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

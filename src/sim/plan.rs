@@ -379,6 +379,9 @@ impl GenerationPlan {
             let customers = &self.population[cohort.customers.start as usize..cohort.customers.end as usize];
             scenario.labels(customers, &generator.env(), generator.seed, &mut out);
         }
+        // Events after the window (a scenario day beyond a short run) did not happen in it.
+        let end = generator.window.hour_start_ms(generator.window.hours());
+        out.retain(|l| l.start_ms < end);
         out
     }
 

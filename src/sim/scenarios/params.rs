@@ -44,19 +44,20 @@ pub fn whole(key: &str, value: i64, lo: i64, hi: i64) -> Checked {
     Ok(())
 }
 
-/// A day of the window, 0-based (day 0 is the start date).
-pub fn day(key: &str, value: i64, days: u32) -> Checked {
-    if value < 0 || value >= i64::from(days) {
+/// A day counted from the run's start date (day 0). A day after the window is allowed (a
+/// shorter run simply ends before the event), so `--days 7` works with every scenario.
+pub fn day(key: &str, value: i64, _days: u32) -> Checked {
+    if !(0..=MAX_DAY).contains(&value) {
         return Err(err(
             key,
-            format!(
-                "day {value} is outside the window: allowed is 0 to {} (day 0 is the start date)",
-                days.saturating_sub(1)
-            ),
+            format!("day {value} is not allowed: days count from 0 (the start date) to {MAX_DAY}"),
         ));
     }
     Ok(())
 }
+
+/// Latest day a parameter may name (the longest window).
+pub const MAX_DAY: i64 = 3660;
 
 /// A name that must be one of `allowed`.
 pub fn one_of<'a>(key: &str, value: &str, allowed: impl IntoIterator<Item = &'a str>) -> Checked {
