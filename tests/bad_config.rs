@@ -12,7 +12,9 @@ fn config_with(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> std::
     let cfg = dir.join("config");
     fs::create_dir_all(&cfg).unwrap();
     fs::create_dir_all(cfg.join("scenarios")).unwrap();
-    let mut names: Vec<String> = ["default.toml", "catalogue.toml", "traffic.toml"].map(String::from).to_vec();
+    let mut names: Vec<String> = ["default.toml", "catalogue.toml", "traffic.toml"]
+        .map(String::from)
+        .to_vec();
     for entry in fs::read_dir(repo().join("config/scenarios")).unwrap() {
         names.push(format!("scenarios/{}", entry.unwrap().file_name().to_string_lossy()));
     }
@@ -222,7 +224,11 @@ fn bad_scenarios_name_the_file_the_key_and_what_is_allowed() {
     rejects(
         "scenarios/burst_traffic.toml",
         replace("baseline = 1.0", "baseline = 1.0\nintensity = 3"),
-        &["scenarios/burst_traffic.toml", "unknown field `intensity`", "day_probability"],
+        &[
+            "scenarios/burst_traffic.toml",
+            "unknown field `intensity`",
+            "day_probability",
+        ],
     );
     rejects(
         "scenarios/burst_traffic.toml",
@@ -237,11 +243,7 @@ fn bad_scenarios_name_the_file_the_key_and_what_is_allowed() {
     rejects(
         "scenarios/model_migration.toml",
         replace("target_model = \"claude-sonnet-4\"", "target_model = \"gpt-7\""),
-        &[
-            "`modifiers[0].target_model`",
-            "unknown name `gpt-7`",
-            "claude-sonnet-4",
-        ],
+        &["`modifiers[0].target_model`", "unknown name `gpt-7`", "claude-sonnet-4"],
     );
     rejects(
         "scenarios/feature_launch.toml",
@@ -263,7 +265,11 @@ fn bad_scenarios_name_the_file_the_key_and_what_is_allowed() {
     rejects(
         "scenarios/weekend_effect.toml",
         replace("name = \"weekend_effect\"", "name = \"burst_traffic\""),
-        &["weekend_effect.toml", "`name`", "scenario `burst_traffic` is already defined in"],
+        &[
+            "weekend_effect.toml",
+            "`name`",
+            "scenario `burst_traffic` is already defined in",
+        ],
     );
     rejects(
         "scenarios/gradual_decline.toml",

@@ -37,7 +37,11 @@ fn a_generated_dataset_passes_every_invariant_in_both_formats() {
         13,
         "1 CSV + 10 day partitions + labels as CSV and Parquet"
     );
-    assert!(summary["labels"].as_u64().unwrap() > 10, "the scenarios' events: {}", summary["labels"]);
+    assert!(
+        summary["labels"].as_u64().unwrap() > 10,
+        "the scenarios' events: {}",
+        summary["labels"]
+    );
     // No temporary files are left behind.
     assert!(
         files_under(dir.path())

@@ -40,7 +40,10 @@ fn default_run_is_within_one_percent_of_50_mib_and_keeps_the_market_mix() {
     // The base traffic's ~12k rows keep the market mix within 2 points even with a handful of
     // customers (the other scenarios change providers on purpose).
     let all = read_all(&dir.path().join("data/simulated_calls.csv"));
-    let base: arrow::array::BooleanArray = strings(&all, "scenario").iter().map(|s| Some(*s == "base_traffic")).collect();
+    let base: arrow::array::BooleanArray = strings(&all, "scenario")
+        .iter()
+        .map(|s| Some(*s == "base_traffic"))
+        .collect();
     assert_market_mix(&arrow::compute::filter_record_batch(&all, &base).unwrap(), 0.02);
 }
 
@@ -81,7 +84,10 @@ fn larger_targets_grow_the_population_not_only_the_rows() {
             serde_json::from_slice(&fs::read(dir.path().join("run_summary.json")).unwrap()).unwrap();
         // Every cohort grows, not only one.
         let cohorts = summary["cohorts"].as_array().unwrap().clone();
-        cohorts.iter().map(|c| c["customers"].as_u64().unwrap()).collect::<Vec<_>>()
+        cohorts
+            .iter()
+            .map(|c| c["customers"].as_u64().unwrap())
+            .collect::<Vec<_>>()
     };
     let small = customers("60000");
     let large = customers("600000");

@@ -30,7 +30,9 @@ pub static LABELS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 pub fn labels_batch(labels: &[Label]) -> RecordBatch {
     let text = |f: fn(&Label) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(labels.iter().map(f))) };
     let time = |f: fn(&Label) -> i64| -> ArrayRef {
-        Arc::new(TimestampMicrosecondArray::from_iter_values(labels.iter().map(|l| f(l) * 1000)).with_timezone(TIMESTAMP_TZ))
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(labels.iter().map(|l| f(l) * 1000)).with_timezone(TIMESTAMP_TZ),
+        )
     };
     let columns = vec![
         text(|l| &l.scenario),

@@ -41,7 +41,12 @@ fn parameters(m: &Modifier) -> Result<String> {
 pub fn listing(config: &Config) -> Result<String> {
     let mut out = String::new();
     let in_plan = |name: &str| config.run.cohorts.iter().filter(|c| c.scenario == name).count();
-    writeln!(out, "Scenarios ({}), from {}:", config.scenarios.len(), config.path.display())?;
+    writeln!(
+        out,
+        "Scenarios ({}), from {}:",
+        config.scenarios.len(),
+        config.path.display()
+    )?;
     for s in &config.scenarios {
         let cohorts = in_plan(&s.def.name);
         let used = if cohorts > 0 {

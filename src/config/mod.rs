@@ -149,7 +149,11 @@ impl Config {
                 return Err(ConfigError::invalid(
                     &self.path,
                     format!("cohorts[{i}].scenario"),
-                    format!("unknown scenario `{}`: allowed are {}", c.scenario, self.scenario_names()),
+                    format!(
+                        "unknown scenario `{}`: allowed are {}",
+                        c.scenario,
+                        self.scenario_names()
+                    ),
                 ));
             }
         }

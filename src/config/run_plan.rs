@@ -185,7 +185,11 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
     }
     let total: f64 = shares.values().sum();
     if total <= 0.0 {
-        return Err(ConfigError::invalid(p, "cohorts", "at least one cohort needs a share above 0"));
+        return Err(ConfigError::invalid(
+            p,
+            "cohorts",
+            "at least one cohort needs a share above 0",
+        ));
     }
     for c in &mut cohorts {
         c.share /= total;

@@ -86,7 +86,9 @@ pub fn start_utc(date: NaiveDate) -> DateTime<Utc> {
 /// Days in the month of `date`.
 fn month_len(date: NaiveDate) -> u8 {
     let first = date.with_day(1).expect("day 1 exists");
-    let next = first.checked_add_months(chrono::Months::new(1)).expect("within chrono's range");
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .expect("within chrono's range");
     (next - first).num_days() as u8
 }
 

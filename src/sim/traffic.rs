@@ -108,6 +108,7 @@ impl TrafficGenerator {
     fn day_state(&self, customer: &Customer, seg: &Segment) -> DayState {
         let cohort = &self.cohorts[customer.cohort as usize];
         let mut state = cohort.day(customer, &DayInfo::of(seg), self.seed);
+        state.local_day = seg.local_day;
         if state.factor == 0.0 {
             return state;
         }
@@ -183,15 +184,7 @@ impl TrafficGenerator {
             for offset in offsets {
                 let id_key = (customer.key() << 36) | (u64::from(hour) << 16) | seq;
                 seq += 1;
-                let call = self.call_content(
-                    &mut r,
-                    customer,
-                    index,
-                    hour_ms + i64::from(offset),
-                    id_key,
-                    seg.local_day,
-                    &day,
-                );
+                let call = self.call_content(&mut r, customer, index, hour_ms + i64::from(offset), id_key, &day);
                 if keep() {
                     out.push(call);
                 }
@@ -207,9 +200,9 @@ impl TrafficGenerator {
         index: u32,
         timestamp_ms: i64,
         id_key: u64,
-        local_day: i32,
         day: &DayState,
     ) -> Call {
+        let local_day = day.local_day;
         let m = &self.model;
         let cohort = &self.cohorts[customer.cohort as usize];
         let feature = match cohort.launched_feature(day, r) {
@@ -341,8 +334,7 @@ mod tests {
     fn day_factors_cache_two_days() {
         let s = |factor: f64| DayState {
             factor,
-            burst: None,
-            feature_extra: 0.0,
+            ..DayState::default()
         };
         let mut d = DayFactors::default();
         let mut get = |day, f| d.get(day, || s(f)).factor;

@@ -200,6 +200,8 @@ impl DayInfo {
 /// A customer-day as the modifiers leave it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DayState {
+    /// The local day, 0-based from the start date.
+    pub local_day: i32,
     /// Multiplier of the day's rate.
     pub factor: f64,
     /// A burst on this day: local hours `[start, end)` at `multiplier`.
@@ -334,6 +336,7 @@ impl CohortScenario {
     /// The day-level state of a customer's local day.
     pub fn day(&self, c: &Customer, d: &DayInfo, seed: u64) -> DayState {
         let mut state = DayState {
+            local_day: d.day,
             factor: c.state.factor,
             burst: None,
             feature_extra: 0.0,
@@ -405,7 +408,9 @@ pub fn local_day_start_ms(tz: chrono_tz::Tz, start: NaiveDate, day: i32, hour: u
     let date = start + TimeDelta::days(i64::from(day));
     let naive = date.and_hms_opt(hour.min(23), 0, 0).expect("valid hour");
     match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc).timestamp_millis(),
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.with_timezone(&Utc).timestamp_millis()
+        }
         // A local time skipped by daylight saving: take the instant an hour later.
         chrono::LocalResult::None => {
             let later = naive + TimeDelta::hours(1);

@@ -77,9 +77,13 @@ impl Active for OrganizationsActive {
         c.organization = self.cohort.organization_base + k as u32;
         c.state.factor *= level;
         let loyalty = self.p.provider_loyalty;
-        c.provider_cdf = cumulative(env.catalogue.providers.iter().enumerate().map(|(i, p)| {
-            (1.0 - loyalty) * p.market_weight + if i == preferred { loyalty } else { 0.0 }
-        }));
+        c.provider_cdf = cumulative(
+            env.catalogue
+                .providers
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (1.0 - loyalty) * p.market_weight + if i == preferred { loyalty } else { 0.0 }),
+        );
     }
 
     fn labels(&self, _customers: &[Customer], env: &Env, _seed: u64, out: &mut Vec<Label>) {

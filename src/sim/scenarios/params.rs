@@ -39,7 +39,10 @@ pub fn pair(key: &str, value: [f64; 2], lo: f64, hi: f64) -> Checked {
 /// A whole number in `[lo, hi]`.
 pub fn whole(key: &str, value: i64, lo: i64, hi: i64) -> Checked {
     if value < lo || value > hi {
-        return Err(err(key, format!("{value} is not allowed: a whole number from {lo} to {hi}")));
+        return Err(err(
+            key,
+            format!("{value} is not allowed: a whole number from {lo} to {hi}"),
+        ));
     }
     Ok(())
 }

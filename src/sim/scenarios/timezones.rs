@@ -48,7 +48,10 @@ impl Effect for Timezones {
         }
         let sum: f64 = self.zones.values().sum();
         if (sum - 1.0).abs() > 1e-6 {
-            return Err(params::fail("zones", format!("weights sum to {sum}; they must sum to 1")));
+            return Err(params::fail(
+                "zones",
+                format!("weights sum to {sum}; they must sum to 1"),
+            ));
         }
         Ok(())
     }
@@ -58,7 +61,12 @@ impl Effect for Timezones {
             .zones
             .iter()
             .map(|(name, &w)| {
-                let i = env.model.timezones.iter().position(|t| t.tz.name() == name).expect("checked");
+                let i = env
+                    .model
+                    .timezones
+                    .iter()
+                    .position(|t| t.tz.name() == name)
+                    .expect("checked");
                 (i, w)
             })
             .collect();
