@@ -92,9 +92,9 @@ fn larger_targets_grow_the_population_not_only_the_rows() {
     let small = customers("60000");
     let large = customers("600000");
     let (s, l): (u64, u64) = (small.iter().sum(), large.iter().sum());
-    // Ten times the rows: at least five times the customers (a small cohort's first customer may
-    // be a heavy user who alone makes much of its share).
-    assert!(l as f64 > 5.0 * s as f64, "{s} → {l} customers");
+    // Ten times the rows: at least four times the customers (small cohorts lean toward light
+    // customers, so they start with more customers per row).
+    assert!(l as f64 > 4.0 * s as f64, "{s} → {l} customers");
     for (a, b) in small.iter().zip(&large) {
         assert!(b > a, "every cohort grows: {small:?} → {large:?}");
     }
