@@ -4,6 +4,10 @@
 generate *FLAGS:
     cargo run --release -- generate {{FLAGS}}
 
+# List the scenarios with their parameters, and the modifiers to write new ones.
+scenarios *FLAGS:
+    cargo run --release -- scenarios {{FLAGS}}
+
 # Check a dataset's invariants (default: the Parquet dataset under output/data/calls).
 validate *FLAGS:
     cargo run --release -- validate {{FLAGS}}

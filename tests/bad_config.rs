@@ -11,7 +11,14 @@ use common::*;
 fn config_with(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
     let cfg = dir.join("config");
     fs::create_dir_all(&cfg).unwrap();
-    for name in ["default.toml", "catalogue.toml", "traffic.toml"] {
+    fs::create_dir_all(cfg.join("scenarios")).unwrap();
+    let mut names: Vec<String> = ["default.toml", "catalogue.toml", "traffic.toml"]
+        .map(String::from)
+        .to_vec();
+    for entry in fs::read_dir(repo().join("config/scenarios")).unwrap() {
+        names.push(format!("scenarios/{}", entry.unwrap().file_name().to_string_lossy()));
+    }
+    for name in &names {
         let text = fs::read_to_string(repo().join("config").join(name)).unwrap();
         let text = if name == file { edit(text.clone()) } else { text };
         fs::write(cfg.join(name), text).unwrap();
@@ -200,4 +207,83 @@ fn bad_flags_name_the_flag() {
         trafficsim(&out, args).failure().stderr_has(needle);
         assert!(!out.exists(), "{args:?} wrote output");
     }
+}
+
+#[test]
+fn bad_scenarios_name_the_file_the_key_and_what_is_allowed() {
+    rejects(
+        "scenarios/burst_traffic.toml",
+        replace("kind = \"burst\"", "kind = \"earthquake\""),
+        &[
+            "scenarios/burst_traffic.toml",
+            "unknown variant `earthquake`",
+            "seasonal",
+            "day_multiplier",
+        ],
+    );
+    rejects(
+        "scenarios/burst_traffic.toml",
+        replace("baseline = 1.0", "baseline = 1.0\nintensity = 3"),
+        &[
+            "scenarios/burst_traffic.toml",
+            "unknown field `intensity`",
+            "day_probability",
+        ],
+    );
+    rejects(
+        "scenarios/burst_traffic.toml",
+        replace("multiplier = [5, 20]", "multiplier = [5, 2000]"),
+        &[
+            "scenarios/burst_traffic.toml",
+            "`modifiers[0].multiplier`",
+            "[5, 2000] is not allowed",
+            "1 <= low <= high <= 1000",
+        ],
+    );
+    rejects(
+        "scenarios/model_migration.toml",
+        replace("target_model = \"claude-sonnet-4\"", "target_model = \"gpt-7\""),
+        &["`modifiers[0].target_model`", "unknown name `gpt-7`", "claude-sonnet-4"],
+    );
+    rejects(
+        "scenarios/feature_launch.toml",
+        replace("launch_day = 10", "launch_day = -2"),
+        &[
+            "scenarios/feature_launch.toml",
+            "`modifiers[0].launch_day`",
+            "day -2 is not allowed: days count from 0 (the start date) to 3660",
+        ],
+    );
+    rejects(
+        "scenarios/cost_optimization.toml",
+        replace("cost_reduction_target = 0.70", "cost_reduction_target = 0.99"),
+        &[
+            "`modifiers[0].cost_reduction_target`",
+            "0.99 is not reachable with this catalogue",
+        ],
+    );
+    rejects(
+        "scenarios/weekend_effect.toml",
+        replace("name = \"weekend_effect\"", "name = \"burst_traffic\""),
+        &[
+            "weekend_effect.toml",
+            "`name`",
+            "scenario `burst_traffic` is already defined in",
+        ],
+    );
+    rejects(
+        "scenarios/gradual_decline.toml",
+        replace("churn_share = 0.20", "churn_share = -0.2"),
+        &["`modifiers[0].churn_share`", "-0.2 is out of range: allowed is 0 to 1"],
+    );
+}
+
+#[test]
+fn an_unknown_scenario_flag_lists_the_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    trafficsim(&out, &["--rows", "100", "--scenario", "burst_trafic"])
+        .failure()
+        .stderr_has("--scenario: unknown scenario `burst_trafic`: allowed are base_traffic, burst_traffic");
+    assert!(!out.exists());
 }

@@ -34,8 +34,13 @@ fn a_generated_dataset_passes_every_invariant_in_both_formats() {
     assert_eq!(summary["seed"], 42);
     assert_eq!(
         summary["files"].as_array().unwrap().len(),
-        11,
-        "1 CSV + 10 day partitions"
+        13,
+        "1 CSV + 10 day partitions + labels as CSV and Parquet"
+    );
+    assert!(
+        summary["labels"].as_u64().unwrap() > 10,
+        "the scenarios' events: {}",
+        summary["labels"]
     );
     // No temporary files are left behind.
     assert!(
@@ -165,4 +170,87 @@ fn timestamps_are_rfc3339_utc_in_csv() {
             "{ts} outside the window"
         );
     }
+}
+
+#[test]
+fn scenarios_lists_every_scenario_with_its_parameters_and_the_modifiers() {
+    let run = run_bin(["scenarios", "--config", default_config().to_str().unwrap()]).success();
+    for name in [
+        "base_traffic",
+        "seasonal_pattern",
+        "burst_traffic",
+        "multi_tenant",
+        "model_migration",
+        "weekend_effect",
+        "timezone_patterns",
+        "feature_launch",
+        "cost_optimization",
+        "gradual_decline",
+        "steady_growth",
+        "viral_spike",
+    ] {
+        assert!(
+            run.stdout
+                .contains(&format!("\n  {name} [in the run plan: 1 cohort(s)]\n")),
+            "{name} missing:\n{}",
+            run.stdout
+        );
+    }
+    let run = run
+        .stdout_has("Scenarios (12)")
+        .stdout_has(
+            "- burst: baseline = 1.0, day_probability = 0.08, duration_hours = [1.0, 3.0], multiplier = [5.0, 20.0]",
+        )
+        .stdout_has("Business cycles: busier mid-week");
+    // The modifier catalogue, with defaults, for writing new scenarios.
+    let catalogue = run
+        .stdout
+        .split("Modifiers a scenario file can combine")
+        .nth(1)
+        .unwrap();
+    let kinds = catalogue
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .count();
+    assert_eq!(kinds, 12, "{catalogue}");
+    assert!(catalogue.contains("day_multiplier: multiplies the rate on listed days"));
+}
+
+#[test]
+fn repeated_scenario_flags_run_only_those_scenarios_with_equal_shares() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        dir.path(),
+        &[
+            "--rows",
+            "20000",
+            "--scenario",
+            "burst_traffic",
+            "--scenario",
+            "viral_spike",
+            "--format",
+            "csv",
+        ],
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("run_summary.json")).unwrap()).unwrap();
+    let cohorts: Vec<(String, u64)> = summary["cohorts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["scenario"].as_str().unwrap().to_string(), c["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        cohorts,
+        vec![
+            ("burst_traffic".to_string(), 10_000),
+            ("viral_spike".to_string(), 10_000)
+        ]
+    );
+    let b = read_all(&dir.path().join("data/simulated_calls.csv"));
+    let scenarios: std::collections::BTreeSet<&str> = strings(&b, "scenario").into_iter().collect();
+    assert_eq!(
+        scenarios.into_iter().collect::<Vec<_>>(),
+        ["burst_traffic", "viral_spike"]
+    );
 }

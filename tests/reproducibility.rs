@@ -26,6 +26,12 @@ fn one_and_two_threads_write_identical_bytes() {
     let files = files_under(&one.path().join("data"));
     assert_eq!(files, files_under(&two.path().join("data")));
     assert!(files.len() > 3, "{files:?}");
+    for labels in ["labels.csv", "labels.parquet"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(labels)),
+            "the scenarios' labels are compared too"
+        );
+    }
     for f in &files {
         let a = fs::read(one.path().join("data").join(f)).unwrap();
         let b = fs::read(two.path().join("data").join(f)).unwrap();

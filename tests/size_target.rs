@@ -31,8 +31,20 @@ fn default_run_is_within_one_percent_of_50_mib_and_keeps_the_market_mix() {
         .map(|c| c["rows"].as_u64().unwrap())
         .sum();
     assert_eq!(cohort_rows, summary["rows"].as_u64().unwrap());
-    // At 150k rows the provider mix is the market's within 2 points, even with only ~90 customers.
-    assert_market_mix(&read_all(&dir.path().join("data/simulated_calls.csv")), 0.02);
+    // Every scenario contributes its equal share of the rows.
+    let rows = summary["rows"].as_u64().unwrap();
+    for c in summary["cohorts"].as_array().unwrap() {
+        let share = c["rows"].as_u64().unwrap() as f64 / rows as f64;
+        assert!((share - 1.0 / 12.0).abs() < 1e-4, "{c}");
+    }
+    // The base traffic's ~12k rows keep the market mix within 2 points even with a handful of
+    // customers (the other scenarios change providers on purpose).
+    let all = read_all(&dir.path().join("data/simulated_calls.csv"));
+    let base: arrow::array::BooleanArray = strings(&all, "scenario")
+        .iter()
+        .map(|s| Some(*s == "base_traffic"))
+        .collect();
+    assert_market_mix(&arrow::compute::filter_record_batch(&all, &base).unwrap(), 0.02);
 }
 
 #[test]
@@ -70,9 +82,20 @@ fn larger_targets_grow_the_population_not_only_the_rows() {
         generate(dir.path(), &["--rows", rows, "--format", "csv"]);
         let summary: serde_json::Value =
             serde_json::from_slice(&fs::read(dir.path().join("run_summary.json")).unwrap()).unwrap();
-        summary["cohorts"][0]["customers"].as_u64().unwrap()
+        // Every cohort grows, not only one.
+        let cohorts = summary["cohorts"].as_array().unwrap().clone();
+        cohorts
+            .iter()
+            .map(|c| c["customers"].as_u64().unwrap())
+            .collect::<Vec<_>>()
     };
-    let small = customers("20000");
-    let large = customers("200000");
-    assert!(large as f64 > 7.0 * small as f64, "{small} → {large} customers");
+    let small = customers("60000");
+    let large = customers("600000");
+    let (s, l): (u64, u64) = (small.iter().sum(), large.iter().sum());
+    // Ten times the rows: at least four times the customers (small cohorts lean toward light
+    // customers, so they start with more customers per row).
+    assert!(l as f64 > 4.0 * s as f64, "{s} → {l} customers");
+    for (a, b) in small.iter().zip(&large) {
+        assert!(b > a, "every cohort grows: {small:?} → {large:?}");
+    }
 }

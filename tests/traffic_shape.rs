@@ -4,8 +4,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Weekday};
-use chrono_tz::Tz;
+use chrono::{Datelike, NaiveDate, Timelike, Weekday};
 use common::*;
 
 /// One run shared by the shape tests: 14 days (two full weeks), 600k rows, ~750 customers.
@@ -13,22 +12,26 @@ fn dataset() -> &'static arrow::array::RecordBatch {
     static DATA: std::sync::OnceLock<arrow::array::RecordBatch> = std::sync::OnceLock::new();
     DATA.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        generate(dir.path(), &["--rows", "600000", "--days", "14", "--format", "parquet"]);
+        generate(
+            dir.path(),
+            &[
+                "--rows",
+                "600000",
+                "--days",
+                "14",
+                "--format",
+                "parquet",
+                "--scenario",
+                "base_traffic",
+            ],
+        );
         read_all(&dir.path().join("data/calls"))
     })
 }
 
 /// (local date, local hour) of each row, from its timestamp and its customer's time zone.
 fn local_times(b: &arrow::array::RecordBatch) -> Vec<(NaiveDate, u32)> {
-    let tz: Vec<Tz> = strings(b, "timezone").iter().map(|t| t.parse().unwrap()).collect();
-    timestamps_us(b)
-        .iter()
-        .zip(tz)
-        .map(|(&us, tz)| {
-            let local = DateTime::from_timestamp_micros(us).unwrap().with_timezone(&tz);
-            (local.date_naive(), local.hour())
-        })
-        .collect()
+    local_datetimes(b).iter().map(|t| (t.date(), t.hour())).collect()
 }
 
 fn share(count: usize, total: usize) -> f64 {
@@ -188,6 +191,8 @@ fn local_business_hours_hold_across_a_daylight_saving_change() {
             "2025-03-03",
             "--format",
             "parquet",
+            "--scenario",
+            "base_traffic",
         ],
     );
     let b = read_all(&dir.path().join("data/calls"));

@@ -11,7 +11,7 @@ use super::schema::{COLUMN_NAMES, TIMESTAMP_TZ, projected_schema};
 use crate::sim::catalogue::Catalogue;
 use crate::sim::model::TrafficModel;
 use crate::sim::population::{Customer, organization_id};
-use crate::sim::traffic::Call;
+use crate::sim::traffic::{Call, TrafficGenerator};
 
 /// Turns calls into record batches of the chosen columns.
 pub struct CallBatchBuilder<'a> {
@@ -21,17 +21,15 @@ pub struct CallBatchBuilder<'a> {
     columns: Vec<usize>,
     schema: SchemaRef,
     organizations: Vec<String>,
+    /// Scenario name of each cohort.
+    scenarios: Vec<&'a str>,
     /// Region name per (provider, time zone).
     regions: Vec<Vec<&'a str>>,
 }
 
 impl<'a> CallBatchBuilder<'a> {
-    pub fn new(
-        catalogue: &'a Catalogue,
-        model: &'a TrafficModel,
-        population: &'a [Customer],
-        columns: &[usize],
-    ) -> Self {
+    pub fn new(generator: &'a TrafficGenerator, population: &'a [Customer], columns: &[usize]) -> Self {
+        let (catalogue, model) = (&generator.catalogue, &generator.model);
         let used_orgs = population.iter().map(|c| c.organization + 1).max().unwrap_or(0);
         let regions = catalogue
             .providers
@@ -45,6 +43,7 @@ impl<'a> CallBatchBuilder<'a> {
             columns: columns.to_vec(),
             schema: projected_schema(columns),
             organizations: (0..used_orgs).map(organization_id).collect(),
+            scenarios: generator.cohorts.iter().map(|c| c.info.scenario.as_str()).collect(),
             regions,
         }
     }
@@ -116,7 +115,7 @@ impl<'a> CallBatchBuilder<'a> {
                 self.regions[provider][customer(c).timezone as usize]
             }),
             "customer_archetype" => strings(calls, |c| m.archetypes[customer(c).archetype as usize].name.as_str()),
-            "scenario" => strings(calls, |c| customer(c).scenario.name()),
+            "scenario" => strings(calls, |c| self.scenarios[customer(c).cohort as usize]),
             "timezone" => strings(calls, |c| m.timezones[customer(c).timezone as usize].tz.name()),
             other => unreachable!("column `{other}` is in COLUMN_NAMES but has no builder"),
         }

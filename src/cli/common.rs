@@ -45,6 +45,9 @@ pub struct CommonArgs {
     /// Generate only part K of N (1-based), e.g. 2/4; the N parts together are one full run.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Generate only the cohorts of this scenario (repeatable); they share the rows equally.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Vec<String>,
     /// Do not show a progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -53,7 +56,13 @@ pub struct CommonArgs {
 impl CommonArgs {
     /// Loads the config and applies the flags over it, validating each.
     pub fn load(&self) -> Result<Config, ConfigError> {
-        let mut config = Config::load(&self.config)?;
+        Config::load_with(&self.config, |config| self.apply(config))
+    }
+
+    fn apply(&self, config: &mut Config) -> Result<(), ConfigError> {
+        if !self.scenario.is_empty() {
+            config.only_scenarios(&self.scenario)?;
+        }
         let run = &mut config.run;
         if let Some(seed) = self.seed {
             run.seed = seed;
@@ -93,7 +102,7 @@ impl CommonArgs {
             run.columns =
                 parse_columns(columns.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--columns", m))?;
         }
-        Ok(config)
+        Ok(())
     }
 
     /// The thread count to use.

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod common;
 pub mod generate;
 pub mod run;
+pub mod scenarios;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate the calls dataset (CSV and a date-partitioned Parquet dataset).
@@ -24,6 +27,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// The main job: generate the dataset, then analyze it (data in OUT/data, reports in OUT/reports).
     Run(run::RunArgs),
+    /// List the scenarios with their descriptions and parameters, and the modifiers to build more.
+    Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of the calls schema.
     Validate(validate::ValidateArgs),
 }
@@ -34,6 +39,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Run(args) => run::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
     }
 }

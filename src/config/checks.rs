@@ -73,9 +73,10 @@ pub fn range_pair(path: &Path, key: &str, pair: [f64; 2], min: f64, max: f64) ->
 
 /// Reads and parses a TOML file into `T`, naming the file in every error.
 pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        what: "file",
+        error,
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),

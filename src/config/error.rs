@@ -5,12 +5,13 @@ use std::path::PathBuf;
 /// A problem with a configuration file or a command-line override.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read at all.
-    #[error("{path}: cannot read the file: {source}")]
+    /// The file (or scenario directory) could not be read at all. The I/O error is part of the
+    /// message rather than a `source`, so it is not printed twice.
+    #[error("{path}: cannot read the {what}: {error}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        what: &'static str,
+        error: std::io::Error,
     },
     /// The file is not valid TOML, or a key has the wrong type or is unknown.
     #[error("{path}: {message}")]

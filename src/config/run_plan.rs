@@ -10,15 +10,25 @@ use super::ConfigError;
 use super::checks;
 use super::size::parse_size;
 use crate::batch::schema::COLUMN_NAMES;
-use crate::sim::scenario::Scenario;
+use crate::sim::scenarios::ScenarioDef;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRunPlan {
     pub catalogue: PathBuf,
     pub traffic: PathBuf,
+    /// Directory of scenario files, relative to the run plan.
+    #[serde(default = "default_scenario_dir")]
+    pub scenario_dir: PathBuf,
+    /// Scenarios declared inline.
+    #[serde(default)]
+    pub scenarios: Vec<ScenarioDef>,
     run: RawRun,
     cohorts: Vec<RawCohort>,
+}
+
+fn default_scenario_dir() -> PathBuf {
+    PathBuf::from("scenarios")
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,11 +89,13 @@ impl Formats {
     }
 }
 
-/// A cohort of customers driven by one scenario, with its share of the rows.
+/// A cohort of customers driven by one scenario, with its share of the rows (normalized so the
+/// shares sum to 1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortSpec {
     pub name: String,
-    pub scenario: Scenario,
+    /// Name of a declared scenario (checked once the scenarios are loaded).
+    pub scenario: String,
     pub share: f64,
 }
 
@@ -142,17 +154,6 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
     let mut shares = BTreeMap::new();
     let mut cohorts = Vec::new();
     for (i, c) in raw.cohorts.iter().enumerate() {
-        let scenario = Scenario::parse(&c.scenario).ok_or_else(|| {
-            ConfigError::invalid(
-                p,
-                format!("cohorts[{i}].scenario"),
-                format!(
-                    "unknown scenario `{}`: allowed are {}",
-                    c.scenario,
-                    checks::allowed(Scenario::ALL.iter().map(|s| s.name()))
-                ),
-            )
-        })?;
         if c.name.is_empty()
             || !c
                 .name
@@ -174,11 +175,25 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
         }
         cohorts.push(CohortSpec {
             name: c.name.clone(),
-            scenario,
+            scenario: c.scenario.clone(),
             share: c.share,
         });
     }
-    checks::weights(p, "cohorts (share)", &shares)?;
+    // Shares are relative weights: equal numbers give a balanced mix.
+    for (i, c) in cohorts.iter().enumerate() {
+        checks::in_range(p, &format!("cohorts[{i}].share"), c.share, 0.0, 1e6)?;
+    }
+    let total: f64 = shares.values().sum();
+    if total <= 0.0 {
+        return Err(ConfigError::invalid(
+            p,
+            "cohorts",
+            "at least one cohort needs a share above 0",
+        ));
+    }
+    for c in &mut cohorts {
+        c.share /= total;
+    }
 
     let columns = match &r.columns {
         None => (0..COLUMN_NAMES.len()).collect(),

@@ -16,10 +16,12 @@ use crate::batch::builder::CallBatchBuilder;
 use crate::config::{Config, SizeTarget};
 use crate::sim::calendar::Window;
 use crate::sim::plan::{GenerationPlan, PlanCohort, Planner, sample_calls};
+use crate::sim::scenarios::{CohortInfo, CohortScenario};
 use crate::sim::traffic::TrafficGenerator;
 use crate::sink::atomic::AtomicFile;
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit};
+use crate::sink::labels::write_labels;
 use crate::sink::parquet::ParquetEncoder;
 
 /// Most calls in one work unit: one Parquet row group, one unit of parallel work.
@@ -41,16 +43,38 @@ pub struct GenerateOptions {
     pub progress: bool,
 }
 
-/// Builds the generator for a config: catalogue, traffic model and window.
+/// Builds the generator for a config: catalogue, traffic model, window and the cohorts'
+/// scenarios, compiled.
 pub fn traffic_generator(config: &Config) -> TrafficGenerator {
     let zones: Vec<_> = config.traffic.timezones.iter().map(|t| t.tz).collect();
     let window = Window::new(config.run.start_date, config.run.days, &zones);
-    TrafficGenerator::new(
+    let mut generator = TrafficGenerator::new(
         config.run.seed,
         config.catalogue.clone(),
         config.traffic.clone(),
         window,
-    )
+    );
+    // Cohorts with their own organizations number them after the shared ones.
+    let mut organization_base = config.traffic.organizations;
+    let cohorts = config
+        .run
+        .cohorts
+        .iter()
+        .zip(config.cohort_scenarios())
+        .enumerate()
+        .map(|(i, (cohort, def))| {
+            let info = CohortInfo {
+                index: i as u16,
+                name: cohort.name.clone(),
+                scenario: def.name.clone(),
+                organization_base,
+            };
+            organization_base += def.own_organizations();
+            CohortScenario::new(def, info, &generator.env(), config.run.seed)
+        })
+        .collect();
+    generator.set_cohorts(cohorts);
+    generator
 }
 
 /// Plans a run: the population and units that give exactly the rows (or CSV size) asked for.
@@ -61,7 +85,7 @@ pub fn plan_run(config: &Config, generator: &TrafficGenerator) -> Result<Generat
         .iter()
         .map(|c| PlanCohort {
             name: c.name.clone(),
-            scenario: c.scenario,
+            scenario: c.scenario.clone(),
             share: c.share,
         })
         .collect();
@@ -102,7 +126,7 @@ fn pilot_bytes_per_row(config: &Config, generator: &TrafficGenerator, planner: &
         "the size pilot found no calls to measure; set `rows` instead of `target_size`"
     );
     let population: Vec<_> = customers.into_iter().cloned().collect();
-    let builder = CallBatchBuilder::new(&generator.catalogue, &generator.model, &population, &config.run.columns);
+    let builder = CallBatchBuilder::new(generator, &population, &config.run.columns);
     let bytes = csv_bytes(&builder.build(&calls), false)?.len();
     Ok(bytes as f64 / calls.len() as f64)
 }
@@ -140,7 +164,7 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
 
     let run = &config.run;
     let paths = DatasetPaths::new(&run.out, options.shard);
-    let builder = CallBatchBuilder::new(&generator.catalogue, &generator.model, &plan.population, &run.columns);
+    let builder = CallBatchBuilder::new(&generator, &plan.population, &run.columns);
     let encoder = ParquetEncoder::new(builder.schema().clone())?;
     let mut writer = DatasetWriter::create(&paths, run.formats, options.shard, &encoder)?;
     if units.is_empty() {
@@ -194,7 +218,12 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
         },
     )?;
     progress.finish_and_clear();
-    let written = writer.finish()?;
+    let mut written = writer.finish()?;
+    // The labels belong to the whole plan: a full run writes them, and of shards the first.
+    let labels = plan.labels(&generator);
+    if options.shard.is_none_or(|(k, _)| k == 1) {
+        written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
+    }
     let rows: u64 = per_cohort.iter().map(|c| c.0).sum();
 
     let seconds = started.elapsed().as_secs_f64();
@@ -236,13 +265,14 @@ pub fn generate(config: &Config, options: &GenerateOptions) -> Result<RunSummary
             .zip(&per_cohort)
             .map(|(c, (r, cost))| CohortSummary {
                 name: c.name.clone(),
-                scenario: c.scenario.name().to_string(),
+                scenario: c.scenario.clone(),
                 customers: c.customers.len() as u32,
                 simulated_calls: c.calls,
                 rows: *r,
                 cost_usd: (cost * 100.0).round() / 100.0,
             })
             .collect(),
+        labels: labels.len(),
         files: written.files,
     };
     let mut f =

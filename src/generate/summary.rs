@@ -42,6 +42,8 @@ pub struct RunSummary {
     pub csv_megabytes_per_second: Option<f64>,
     pub cost_usd: f64,
     pub cohorts: Vec<CohortSummary>,
+    /// Rows of the `labels` dataset (events the scenarios injected).
+    pub labels: usize,
     pub files: Vec<PathBuf>,
 }
 

@@ -20,6 +20,11 @@ pub struct Segment {
     /// Local calendar day, as days since the window's first date (may be -1 or `days`).
     pub local_day: i32,
     pub weekend: bool,
+    /// Local weekday, 0 = Monday.
+    pub weekday: u8,
+    /// Local day of the month (1-based) and the month's length.
+    pub month_day: u8,
+    pub month_len: u8,
 }
 
 impl Segment {
@@ -78,6 +83,15 @@ pub fn start_utc(date: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
+/// Days in the month of `date`.
+fn month_len(date: NaiveDate) -> u8 {
+    let first = date.with_day(1).expect("day 1 exists");
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .expect("within chrono's range");
+    (next - first).num_days() as u8
+}
+
 fn split_hour(tz: &Tz, utc: DateTime<Utc>, start_date: NaiveDate) -> [Option<Segment>; 2] {
     let local = utc.with_timezone(tz);
     let minute = local.minute();
@@ -89,6 +103,9 @@ fn split_hour(tz: &Tz, utc: DateTime<Utc>, start_date: NaiveDate) -> [Option<Seg
         local_hour: at.hour() as u8,
         local_day: (at.date_naive() - start_date).num_days() as i32,
         weekend: matches!(at.weekday(), Weekday::Sat | Weekday::Sun),
+        weekday: at.weekday().num_days_from_monday() as u8,
+        month_day: at.day() as u8,
+        month_len: month_len(at.date_naive()),
     };
     if into_hour_ms == 0 {
         return [Some(segment(0, MS_PER_HOUR as u32, local)), None];

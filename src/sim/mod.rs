@@ -9,5 +9,5 @@ pub mod model;
 pub mod plan;
 pub mod population;
 pub mod rng;
-pub mod scenario;
+pub mod scenarios;
 pub mod traffic;

@@ -7,10 +7,8 @@
 
 use rand::RngExt;
 
-use super::catalogue::Catalogue;
-use super::model::TrafficModel;
 use super::rng::{self, Domain, cumulative, pick};
-use super::scenario::Scenario;
+use super::scenarios::{CohortScenario, CustomerState, Env};
 
 /// Most customers a cohort may have (ids pack the index into 20 bits).
 pub const MAX_CUSTOMERS_PER_COHORT: u32 = 1 << 20;
@@ -30,7 +28,6 @@ pub struct Customer {
     pub id: String,
     pub cohort: u16,
     pub index_in_cohort: u32,
-    pub scenario: Scenario,
     pub archetype: u8,
     pub tier: u8,
     pub organization: u32,
@@ -45,6 +42,8 @@ pub struct Customer {
     pub feature_cdf: Vec<f64>,
     /// Cumulative distribution of the customer's calls over providers.
     pub provider_cdf: Vec<f64>,
+    /// What the cohort's scenario made of the customer (churn, trend, adoption…).
+    pub state: CustomerState,
 }
 
 impl Customer {
@@ -54,15 +53,9 @@ impl Customer {
         customer_key(self.cohort, self.index_in_cohort)
     }
 
-    /// Generates customer `index` of cohort `cohort`.
-    pub fn generate(
-        seed: u64,
-        cohort: u16,
-        index: u32,
-        scenario: Scenario,
-        model: &TrafficModel,
-        catalogue: &Catalogue,
-    ) -> Customer {
+    /// Generates customer `index` of cohort `cohort`, then lets the cohort's scenario change it.
+    pub fn generate(env: &Env, cohort: u16, index: u32, scenario: &CohortScenario) -> Customer {
+        let (seed, model, catalogue) = (env.seed, env.model, env.catalogue);
         let key = customer_key(cohort, index);
         let mut r = rng::stream(seed, Domain::Customer, key, 0);
 
@@ -114,11 +107,10 @@ impl Customer {
                 .map(|(i, w)| (1.0 - loyalty) * w + if i == preferred { loyalty } else { 0.0 }),
         );
 
-        Customer {
+        let mut customer = Customer {
             id: format!("cust-{cohort:02}-{index:05}"),
             cohort,
             index_in_cohort: index,
-            scenario,
             archetype: archetype as u8,
             tier: tier as u8,
             organization,
@@ -129,7 +121,10 @@ impl Customer {
             features,
             feature_cdf,
             provider_cdf,
-        }
+            state: CustomerState::default(),
+        };
+        scenario.customer(&mut customer, seed, env);
+        customer
     }
 }
 
@@ -150,6 +145,9 @@ mod tests {
 
     use super::*;
     use crate::config::{load_catalogue, load_traffic};
+    use crate::sim::catalogue::Catalogue;
+    use crate::sim::model::TrafficModel;
+    use crate::sim::scenarios::{CohortInfo, ScenarioDef};
 
     fn model() -> (TrafficModel, Catalogue) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
@@ -157,6 +155,31 @@ mod tests {
             load_traffic(&dir.join("traffic.toml")).unwrap(),
             load_catalogue(&dir.join("catalogue.toml")).unwrap(),
         )
+    }
+
+    fn env<'a>(seed: u64, m: &'a TrafficModel, c: &'a Catalogue) -> Env<'a> {
+        Env {
+            seed,
+            model: m,
+            catalogue: c,
+            start_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            days: 30,
+        }
+    }
+
+    fn base(e: &Env) -> CohortScenario {
+        let def = ScenarioDef {
+            name: "base_traffic".into(),
+            description: String::new(),
+            modifiers: vec![],
+        };
+        let info = CohortInfo {
+            index: 0,
+            name: "base".into(),
+            scenario: "base_traffic".into(),
+            organization_base: 0,
+        };
+        CohortScenario::new(&def, info, e, e.seed)
     }
 
     #[test]
@@ -167,9 +190,9 @@ mod tests {
         let tiers: Vec<String> = m.tiers.iter().map(|t| t.name.clone()).collect();
         let mut missing = 0;
         for seed in 0..50 {
-            let customers: Vec<Customer> = (0..80)
-                .map(|i| Customer::generate(seed, 3, i, Scenario::BaseTraffic, &m, &c))
-                .collect();
+            let e = env(seed, &m, &c);
+            let s = base(&e);
+            let customers: Vec<Customer> = (0..80).map(|i| Customer::generate(&e, 3, i, &s)).collect();
             let count = |a: &str, t: Option<&str>| {
                 customers
                     .iter()
@@ -203,10 +226,12 @@ mod tests {
     #[test]
     fn a_customer_depends_only_on_seed_cohort_and_index() {
         let (m, c) = model();
-        let a = Customer::generate(7, 2, 41, Scenario::BaseTraffic, &m, &c);
-        let b = Customer::generate(7, 2, 41, Scenario::BaseTraffic, &m, &c);
+        let (e7, e8) = (env(7, &m, &c), env(8, &m, &c));
+        let (s7, s8) = (base(&e7), base(&e8));
+        let a = Customer::generate(&e7, 2, 41, &s7);
+        let b = Customer::generate(&e7, 2, 41, &s7);
         assert_eq!(a, b);
         assert_eq!(a.id, "cust-02-00041");
-        assert_ne!(a, Customer::generate(8, 2, 41, Scenario::BaseTraffic, &m, &c));
+        assert_ne!(a, Customer::generate(&e8, 2, 41, &s8));
     }
 }

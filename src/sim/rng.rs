@@ -24,6 +24,12 @@ pub enum Domain {
     DayNoise = 4,
     /// Cohort-level draws (e.g. the low-discrepancy offset for archetypes).
     Cohort = 5,
+    /// Scenario instance draws (per cohort and modifier) and share selections.
+    Scenario = 6,
+    /// A customer's draws for one scenario modifier.
+    ScenarioCustomer = 7,
+    /// Whether and when a customer-day bursts.
+    Burst = 8,
 }
 
 /// The murmur3 64-bit finalizer: a bijection on u64 with good avalanche.

@@ -13,6 +13,7 @@ use super::catalogue::Catalogue;
 use super::model::{Status, TrafficModel};
 use super::population::Customer;
 use super::rng::{self, Domain, SimRng, cumulative, permute, pick};
+use super::scenarios::{CohortScenario, DayInfo, DayState, Env};
 
 /// Most calls one customer makes in one UTC hour (ids pack the sequence number in 16 bits).
 pub const MAX_CALLS_PER_HOUR: u32 = u16::MAX as u32;
@@ -42,22 +43,26 @@ pub struct Call {
     pub cost_usd: f64,
 }
 
-/// Read-only state shared by every work unit: parameters, calendar and population.
-#[derive(Debug, Clone)]
+/// Read-only state shared by every work unit: parameters, calendar and the cohorts' scenarios.
+#[derive(Debug)]
 pub struct TrafficGenerator {
     pub seed: u64,
     pub catalogue: Catalogue,
     pub model: TrafficModel,
     pub window: Window,
+    /// The scenario of each cohort, compiled, indexed like `Customer::cohort`.
+    pub cohorts: Vec<CohortScenario>,
     hour_shares: [f64; 24],
     environment_cdf: Vec<f64>,
     status_cdf: Vec<f64>,
 }
 
 impl TrafficGenerator {
+    /// A generator without cohorts; `set_cohorts` adds them (they are compiled against it).
     pub fn new(seed: u64, catalogue: Catalogue, model: TrafficModel, window: Window) -> Self {
         TrafficGenerator {
             seed,
+            cohorts: Vec::new(),
             hour_shares: model.calendar.hour_shares(),
             environment_cdf: cumulative(model.environments.iter().map(|e| e.1)),
             status_cdf: cumulative(model.statuses.iter().map(|s| s.1)),
@@ -67,10 +72,48 @@ impl TrafficGenerator {
         }
     }
 
-    /// Expected calls of `customer` in piece `seg` of an hour, given its day factor.
+    pub fn set_cohorts(&mut self, cohorts: Vec<CohortScenario>) {
+        self.cohorts = cohorts;
+    }
+
+    /// What modifiers are checked and compiled against.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            seed: self.seed,
+            model: &self.model,
+            catalogue: &self.catalogue,
+            start_date: self.window.start_date,
+            days: self.window.days,
+        }
+    }
+
+    /// Generates customer `index` of cohort `cohort`.
+    pub fn customer(&self, cohort: usize, index: u32) -> Customer {
+        Customer::generate(&self.env(), cohort as u16, index, &self.cohorts[cohort])
+    }
+
+    /// Expected calls of `customer` in piece `seg` of an hour, given its day.
     #[inline]
-    fn rate(&self, customer: &Customer, seg: &Segment, day_factor: f64) -> f64 {
-        customer.base_rate * day_factor * self.hour_shares[seg.local_hour as usize] * seg.fraction()
+    fn rate(&self, customer: &Customer, seg: &Segment, day: &DayState) -> f64 {
+        let base = customer.base_rate * day.factor * self.hour_shares[seg.local_hour as usize] * seg.fraction();
+        let cohort = &self.cohorts[customer.cohort as usize];
+        if cohort.is_neutral() || base == 0.0 {
+            base
+        } else {
+            base * cohort.hour(customer, seg, day)
+        }
+    }
+
+    /// A customer's local day: weekend factor × day-to-day noise × the scenario's day state.
+    fn day_state(&self, customer: &Customer, seg: &Segment) -> DayState {
+        let cohort = &self.cohorts[customer.cohort as usize];
+        let mut state = cohort.day(customer, &DayInfo::of(seg), self.seed);
+        state.local_day = seg.local_day;
+        if state.factor == 0.0 {
+            return state;
+        }
+        state.factor *= self.day_factor(customer, seg);
+        state
     }
 
     /// The customer's volume factor for a local day: weekend factor × day-to-day noise.
@@ -92,8 +135,8 @@ impl TrafficGenerator {
         let mut counts = [0u32; 2];
         let mut r = rng::stream(self.seed, Domain::Count, customer.key(), u64::from(hour));
         for (i, seg) in self.window.segments(customer.timezone as usize, hour).enumerate() {
-            let factor = days.get(seg.local_day, || self.day_factor(customer, seg));
-            let lambda = self.rate(customer, seg, factor);
+            let day = days.get(seg.local_day, || self.day_state(customer, seg));
+            let lambda = self.rate(customer, seg, &day);
             counts[i] = poisson(&mut r, lambda);
         }
         let total = counts[0] + counts[1];
@@ -130,6 +173,10 @@ impl TrafficGenerator {
         let hour_ms = self.window.hour_start_ms(hour);
         let mut seq = 0u64;
         for (seg, &count) in self.window.segments(customer.timezone as usize, hour).zip(&counts) {
+            if count == 0 {
+                continue;
+            }
+            let day = days.get(seg.local_day, || self.day_state(customer, seg));
             let mut offsets: Vec<u32> = (0..count)
                 .map(|_| seg.start_ms + r.random_range(0..seg.len_ms))
                 .collect();
@@ -137,14 +184,7 @@ impl TrafficGenerator {
             for offset in offsets {
                 let id_key = (customer.key() << 36) | (u64::from(hour) << 16) | seq;
                 seq += 1;
-                let call = self.call_content(
-                    &mut r,
-                    customer,
-                    index,
-                    hour_ms + i64::from(offset),
-                    id_key,
-                    seg.local_day,
-                );
+                let call = self.call_content(&mut r, customer, index, hour_ms + i64::from(offset), id_key, &day);
                 if keep() {
                     out.push(call);
                 }
@@ -160,13 +200,22 @@ impl TrafficGenerator {
         index: u32,
         timestamp_ms: i64,
         id_key: u64,
-        local_day: i32,
+        day: &DayState,
     ) -> Call {
+        let local_day = day.local_day;
         let m = &self.model;
-        let feature = customer.features[pick(&customer.feature_cdf, r.random())];
+        let cohort = &self.cohorts[customer.cohort as usize];
+        let feature = match cohort.launched_feature(day, r) {
+            Some(f) => f as u16,
+            None => customer.features[pick(&customer.feature_cdf, r.random())],
+        };
         let task = m.features[feature as usize].task;
         let provider = &self.catalogue.providers[pick(&customer.provider_cdf, r.random())];
-        let model = provider.models[r.random_range(0..provider.models.len())];
+        let mut model = provider.models[r.random_range(0..provider.models.len())];
+        if !cohort.is_neutral() {
+            let t = (timestamp_ms - self.window.hour_start_ms(0)) as f64 / 86_400_000.0;
+            model = cohort.model(customer, t, model, task, r);
+        }
 
         let t = &m.tasks[task];
         let limits = &m.token_limits;
@@ -215,15 +264,15 @@ impl TrafficGenerator {
     }
 }
 
-/// Caches a customer's day factor for the local days touched while walking its hours.
+/// Caches a customer's day state for the local days touched while walking its hours.
 #[derive(Debug, Default)]
 pub struct DayFactors {
-    cached: [(i32, f64); 2],
+    cached: [(i32, DayState); 2],
     filled: [bool; 2],
 }
 
 impl DayFactors {
-    fn get(&mut self, day: i32, compute: impl FnOnce() -> f64) -> f64 {
+    fn get(&mut self, day: i32, compute: impl FnOnce() -> DayState) -> DayState {
         for i in 0..2 {
             if self.filled[i] && self.cached[i].0 == day {
                 return self.cached[i].1;
@@ -283,12 +332,17 @@ mod tests {
 
     #[test]
     fn day_factors_cache_two_days() {
+        let s = |factor: f64| DayState {
+            factor,
+            ..DayState::default()
+        };
         let mut d = DayFactors::default();
-        assert_eq!(d.get(0, || 1.5), 1.5);
-        assert_eq!(d.get(0, || 9.0), 1.5);
-        assert_eq!(d.get(1, || 2.5), 2.5);
-        assert_eq!(d.get(0, || 9.0), 1.5);
-        assert_eq!(d.get(2, || 3.5), 3.5);
-        assert_eq!(d.get(1, || 9.0), 2.5);
+        let mut get = |day, f| d.get(day, || s(f)).factor;
+        assert_eq!(get(0, 1.5), 1.5);
+        assert_eq!(get(0, 9.0), 1.5);
+        assert_eq!(get(1, 2.5), 2.5);
+        assert_eq!(get(0, 9.0), 1.5);
+        assert_eq!(get(2, 3.5), 3.5);
+        assert_eq!(get(1, 9.0), 2.5);
     }
 }

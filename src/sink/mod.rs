@@ -3,4 +3,5 @@
 pub mod atomic;
 pub mod csv;
 pub mod dataset;
+pub mod labels;
 pub mod parquet;

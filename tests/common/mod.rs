@@ -185,3 +185,30 @@ pub fn assert_market_mix(b: &RecordBatch, tolerance: f64) {
         );
     }
 }
+
+/// Local date and time of each row, from its timestamp and its customer's time zone.
+pub fn local_datetimes(b: &RecordBatch) -> Vec<chrono::NaiveDateTime> {
+    let tz: Vec<chrono_tz::Tz> = strings(b, "timezone").iter().map(|t| t.parse().unwrap()).collect();
+    timestamps_us(b)
+        .iter()
+        .zip(tz)
+        .map(|(&us, tz)| {
+            chrono::DateTime::from_timestamp_micros(us)
+                .unwrap()
+                .with_timezone(&tz)
+                .naive_local()
+        })
+        .collect()
+}
+
+/// Every row of a Parquet file (e.g. `labels.parquet`).
+pub fn read_parquet_file(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    let schema = batches.first().expect("at least one batch").schema();
+    concat_batches(&schema, &batches).unwrap()
+}
