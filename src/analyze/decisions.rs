@@ -381,17 +381,17 @@ fn charts(r: &DecisionsResult, s: &DecisionSettings) -> Result<Vec<String>> {
 }
 
 /// Cost and calls of one customer on one day, with the customer's tier.
-struct CustomerDay {
-    customer: String,
+pub(crate) struct CustomerDay {
+    pub(crate) customer: String,
     tier: String,
     tier_price: f64,
-    date: NaiveDate,
+    pub(crate) date: NaiveDate,
     calls: u64,
     cost_micros: i64,
 }
 
 /// Customer-days, sorted by customer then date.
-fn customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
+pub(crate) fn customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
     let df = ctx.collect(
         ctx.calls()
             .group_by([col("customer_id"), col("timestamp").dt().date().alias("date")])
@@ -481,7 +481,7 @@ fn anomaly_set(method: String, tested: u64, mut anomalies: Vec<Anomaly>) -> Anom
 
 /// Each customer's days from its first to its last call (0 on a day without calls), each tested
 /// against the customer's previous `window_days` days.
-fn customer_day_anomalies(days: &[CustomerDay], s: &DecisionSettings) -> AnomalySet {
+pub(crate) fn customer_day_anomalies(days: &[CustomerDay], s: &DecisionSettings) -> AnomalySet {
     let mut tested = 0;
     let mut found = Vec::new();
     for group in days.chunk_by(|a, b| a.customer == b.customer) {

@@ -33,6 +33,7 @@ pub mod frame;
 pub mod overview;
 pub mod performance;
 pub mod rate_optimization;
+pub mod scenarios;
 pub mod understanding;
 
 use std::path::Path;
@@ -55,6 +56,7 @@ pub const ANALYZERS: &[Registration] = &[
     register::<performance::Performance>(),
     register::<decisions::Decisions>(),
     register::<rate_optimization::RateOptimization>(),
+    register::<scenarios::Scenarios>(),
 ];
 
 /// One analyzer: typed settings in, typed result out, rendered by a pure function.
@@ -70,6 +72,10 @@ pub trait Analyzer: 'static {
     /// The typed result, written to `results/<NAME>.json`.
     type Output: Serialize + Send;
 
+    /// Reads the settings: by default the analyzer's own `[NAME]` table.
+    fn read_settings(file: &AnalysisFile) -> Result<Self::Settings, ConfigError> {
+        file.section(Self::NAME)
+    }
     /// Range checks on the settings (and names checked against the catalogue in `config`);
     /// errors name the file and the key.
     fn check(settings: &Self::Settings, check: SettingsCheck<'_>, config: &Config) -> Result<(), ConfigError>;
@@ -140,7 +146,7 @@ struct WithSettings<A: Analyzer> {
 }
 
 fn load<A: Analyzer>(file: &AnalysisFile, config: &Config) -> Result<Box<dyn Prepared>, ConfigError> {
-    let settings: A::Settings = file.section(A::NAME)?;
+    let settings = A::read_settings(file)?;
     A::check(&settings, file.checker(A::NAME), config)?;
     Ok(Box::new(WithSettings::<A> { settings }))
 }
