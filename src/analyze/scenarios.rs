@@ -457,12 +457,21 @@ fn signatures(ctx: &Context<'_>, labels: &[Label], customers: &BTreeMap<String, 
         let mine: Vec<&Label> = labels.iter().filter(|l| &l.scenario == scenario).collect();
         let has = |kind: &str| mine.iter().find(|l| l.kind == kind).copied();
         let daily_calls: Vec<f64> = calls.chunks(24).map(|d| d.iter().sum::<u64>() as f64).collect();
-        let date_points =
-            |v: Vec<f64>| -> Vec<(f64, f64)> { v.into_iter().enumerate().map(|(i, y)| (epoch_day + i as f64, y)).collect() };
+        let date_points = |v: Vec<f64>| -> Vec<(f64, f64)> {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, y)| (epoch_day + i as f64, y))
+                .collect()
+        };
         let (metric, unit, x, points) = if let Some(m) = has("migration") {
             let (source, target) = m.subject.split_once(" -> ").unwrap_or((&m.subject, ""));
             let share = model_share(ctx, scenario, source, target)?;
-            (format!("{target} share of {source} + {target} calls"), "percent", "date", date_points(share))
+            (
+                format!("{target} share of {source} + {target} calls"),
+                "percent",
+                "date",
+                date_points(share),
+            )
         } else if has("optimization").is_some() {
             let per_call: Vec<f64> = calls
                 .chunks(24)
@@ -475,7 +484,12 @@ fn signatures(ctx: &Context<'_>, labels: &[Label], customers: &BTreeMap<String, 
             (format!("{} calls per day", f.subject), "count", "date", date_points(v))
         } else if has("burst").is_some() {
             let busiest: Vec<f64> = calls.chunks(24).map(|d| *d.iter().max().unwrap_or(&0) as f64).collect();
-            ("calls in the busiest UTC hour of each day".to_string(), "count", "date", date_points(busiest))
+            (
+                "calls in the busiest UTC hour of each day".to_string(),
+                "count",
+                "date",
+                date_points(busiest),
+            )
         } else if has("timezone").is_some() {
             let mut by_hour = vec![0.0; 24];
             for (i, n) in calls.iter().enumerate() {
@@ -554,7 +568,11 @@ fn model_share(ctx: &Context<'_>, scenario: &str, source: &str, target: &str) ->
 fn feature_calls(ctx: &Context<'_>, scenario: &str, feature: &str) -> Result<Vec<f64>> {
     let df = ctx.collect(
         ctx.calls()
-            .filter(col("scenario").eq(lit(scenario)).and(col("feature_id").eq(lit(feature))))
+            .filter(
+                col("scenario")
+                    .eq(lit(scenario))
+                    .and(col("feature_id").eq(lit(feature))),
+            )
             .group_by([col("timestamp").dt().date().alias("date")])
             .agg([len().cast(DataType::Int64).alias("calls")]),
     )?;
@@ -577,7 +595,10 @@ fn score(
     let anomalies = customer_day_anomalies(&days, &s.detector);
     // Truth: (customer, UTC day) of every labelled burst.
     let mut truth: BTreeMap<(String, NaiveDate), &Label> = BTreeMap::new();
-    for l in labels.iter().filter(|l| l.kind == "burst" && l.subject_type == "customer") {
+    for l in labels
+        .iter()
+        .filter(|l| l.kind == "burst" && l.subject_type == "customer")
+    {
         if let Some(t) = DateTime::from_timestamp_micros(l.start_us) {
             truth.entry((l.subject.clone(), t.date_naive())).or_insert(l);
         }
