@@ -194,7 +194,7 @@ pub fn prepare(
 }
 
 /// Rows above which queries run on the streaming engine (bounded memory) rather than in memory.
-const STREAMING_ROWS: u64 = 2_000_000;
+const STREAMING_ROWS: u64 = 500_000;
 
 /// Opens the dataset at `input` and runs every prepared analyzer on it, in parallel.
 pub fn run_analyzers(
@@ -202,11 +202,15 @@ pub fn run_analyzers(
     prepared: &[Box<dyn Prepared>],
     input: &Path,
 ) -> Result<(DataSource, Window, Vec<Page>)> {
-    let (source, calls) = dataset::open(input)?;
+    let (source, mut calls) = dataset::open(input)?;
     let window = dataset::window(&calls, &source)?;
     let engine = if window.rows > STREAMING_ROWS {
         Engine::Streaming
     } else {
+        // Small data: decode the files once into memory; every query then reads that frame
+        // instead of decoding the Parquet (or parsing the CSV) again.
+        let columns: Vec<Expr> = dataset::analyzed_columns(&mut calls)?.into_iter().map(col).collect();
+        calls = calls.select(columns).collect()?.lazy();
         Engine::InMemory
     };
     let ctx = Context {

@@ -313,10 +313,23 @@ fn groups(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<Group>> {
     let mut aggs = totals_aggs();
     aggs.extend([
         over_sla().not().cast(DataType::Int64).sum().alias("within_sla"),
-        cost_micros().filter(over_sla()).sum().alias("over_sla_micros"),
+        // when/then rather than a filter inside the aggregation: the streaming engine runs it.
+        when(over_sla())
+            .then(cost_micros())
+            .otherwise(lit(0i64))
+            .sum()
+            .alias("over_sla_micros"),
         slow().cast(DataType::Int64).sum().alias("slow"),
-        cost_micros().filter(slow()).sum().alias("slow_micros"),
-        lat().filter(is_success()).sum().alias("ok_latency_ms"),
+        when(slow())
+            .then(cost_micros())
+            .otherwise(lit(0i64))
+            .sum()
+            .alias("slow_micros"),
+        when(is_success())
+            .then(lat())
+            .otherwise(lit(0i64))
+            .sum()
+            .alias("ok_latency_ms"),
     ]);
     let sums = ctx.collect(ctx.calls().group_by(keys()).agg(aggs))?;
     let mut with_latency = keys();
