@@ -29,9 +29,13 @@
 
 pub mod dataset;
 pub mod decisions;
+pub mod features;
 pub mod frame;
+pub mod organization;
 pub mod overview;
 pub mod performance;
+pub mod pricing;
+pub mod profitability;
 pub mod rate_optimization;
 pub mod understanding;
 
@@ -55,6 +59,10 @@ pub const ANALYZERS: &[Registration] = &[
     register::<performance::Performance>(),
     register::<decisions::Decisions>(),
     register::<rate_optimization::RateOptimization>(),
+    register::<organization::Organization>(),
+    register::<profitability::Profitability>(),
+    register::<pricing::Pricing>(),
+    register::<features::Features>(),
 ];
 
 /// One analyzer: typed settings in, typed result out, rendered by a pure function.
