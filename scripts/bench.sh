@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks the generator: wall time, rows/s, MB/s and peak memory of whole runs, with the
-# machine facts. Prints a Markdown table and saves JSON under output/bench/ to compare commits.
+# Benchmarks the generator (wall time, rows/s, MB/s, peak memory) and the analysis (analyze and
+# run over the default dataset and larger Parquet ones), whole processes, with the machine facts. Prints a Markdown table and saves JSON under output/bench/ to compare commits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -53,6 +53,39 @@ bench "default run (CSV + Parquet)" 2 csv
 bench "1M rows Parquet" 2 parquet --rows 1000000 --format parquet
 bench "10M rows Parquet" 2 parquet --rows 10000000 --format parquet
 bench "10M rows Parquet" 1 parquet --rows 10000000 --format parquet
+
+# Analysis: `trafficsim analyze` (every analyzer and the report) over a generated dataset, and
+# `trafficsim run` (generate + analyze) end to end.
+echo
+echo "| analysis case | rows | input | wall s | peak RSS MiB |"
+echo "|---|---|---|---|---|"
+bench_analyze() { # name command dataset-flags...
+    local name="$1" cmd="$2"; shift 2
+    rm -rf "$work/data"
+    "$bin" generate --quiet --out "$work/data" "$@" >/dev/null
+    local results=()
+    for _ in $(seq "$runs"); do
+        rm -rf "$work/data/reports"
+        if [ "$cmd" = run ]; then
+            "$gnu_time" -f "%e %M" -o "$work/time" "$bin" run --quiet --out "$work/data" "$@" >/dev/null
+        else
+            "$gnu_time" -f "%e %M" -o "$work/time" "$bin" analyze --input "$work/data/data" --out "$work/data/reports" >/dev/null
+        fi
+        results+=("$(cat "$work/time")")
+    done
+    local median
+    median="$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")"
+    local wall="${median% *}" rss_kb="${median#* }"
+    local rows input
+    rows="$(sed -n 's/^  "rows": \([0-9]*\),/\1/p' "$work/data/run_summary.json")"
+    input="$(sed -n 's/^  "bytes": \([0-9]*\),/\1/p' "$work/data/reports/manifest.json")"
+    echo "| $name | $rows | $(awk -v b="$input" 'BEGIN {printf "%.1f MB", b / 1e6}') | $wall | $(awk -v k="$rss_kb" 'BEGIN {printf "%.0f", k / 1024}') |"
+    json+="{\"case\":\"$name\",\"rows\":$rows,\"wall_s\":$wall,\"peak_rss_kib\":$rss_kb},"
+}
+bench_analyze "analyze, default 50 MiB (Parquet)" analyze
+bench_analyze "run (generate + analyze), default" run
+bench_analyze "analyze, 1M rows Parquet" analyze --rows 1000000 --format parquet
+bench_analyze "analyze, 10M rows Parquet" analyze --rows 10000000 --format parquet
 
 mkdir -p output/bench
 echo "${json%,}]" > "output/bench/bench-${commit}${dirty}.json"

@@ -211,3 +211,21 @@ fn snapshot_of_the_daily_cost_chart() {
         .expect("the daily cost chart");
     insta::assert_snapshot!("understanding_daily_cost_svg", svg);
 }
+
+#[test]
+fn only_runs_the_named_analyzers() {
+    let f = fixture();
+    let out = f.root.join("reports-only");
+    analyze(&f.data, &out, &["--only", "understanding,overview"]).success();
+    let m: Manifest = serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let names: Vec<&str> = m.reports.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["overview", "understanding"], "registry order");
+    assert_eq!(
+        fs::read_to_string(out.join("results/understanding.json")).unwrap(),
+        f.read("results/understanding.json"),
+        "the same result as in a full run"
+    );
+    analyze(&f.data, &out, &["--only", "understandin"])
+        .failure()
+        .stderr_has("--only: unknown analyzer `understandin`: allowed are overview, understanding");
+}

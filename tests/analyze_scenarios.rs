@@ -112,7 +112,10 @@ fn detection_is_scored_against_the_labelled_bursts() {
         .collect();
     assert_eq!(d.labelled, truth.len() as u64);
     assert!(d.labelled > 0, "the fixture's burst cohort bursts");
-    // Testable: the customer has at least `min_history` (3) earlier days of calls.
+    // Testable: the customer has at least `min_history` earlier days (the decisions settings).
+    let settings: toml::Table =
+        toml::from_str(&std::fs::read_to_string(common::repo().join("config/analysis.toml")).unwrap()).unwrap();
+    let min_history = settings["decisions"]["min_history"].as_integer().unwrap();
     let b = &f.rows;
     let (ids, sc, ts) = (strings(b, "customer_id"), strings(b, "scenario"), timestamps_us(b));
     let mut first: HashMap<&str, NaiveDate> = HashMap::new();
@@ -124,7 +127,7 @@ fn detection_is_scored_against_the_labelled_bursts() {
     }
     let testable: Vec<&(String, NaiveDate)> = truth
         .iter()
-        .filter(|(c, dd)| (*dd - first[c.as_str()]).num_days() >= 3)
+        .filter(|(c, dd)| (*dd - first[c.as_str()]).num_days() >= min_history)
         .collect();
     assert_eq!(d.testable, testable.len() as u64);
     // Spikes from the decisions page's own result.

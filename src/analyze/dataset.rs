@@ -49,8 +49,16 @@ pub struct DataSource {
     pub format: String,
     pub files: Vec<SourceFile>,
     pub bytes: u64,
+    /// Every column of the files, with its Polars type.
+    pub columns: Vec<SourceColumn>,
     /// The seed of the run that wrote the data, from its `run_summary.json` when there is one.
     pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceColumn {
+    pub name: String,
+    pub dtype: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -144,14 +152,33 @@ pub fn open(input: &Path) -> Result<(DataSource, LazyFrame)> {
     calls = calls.with_columns([col("timestamp")
         .cast(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
         .alias("timestamp")]);
+    let columns = schema
+        .iter()
+        .map(|(name, dtype)| SourceColumn {
+            name: name.to_string(),
+            dtype: dtype.to_string(),
+        })
+        .collect();
     let source = DataSource {
         seed: find_seed(&path),
+        columns,
         bytes: source_files.iter().map(|f| f.bytes).sum(),
         files: source_files,
         format: format.to_string(),
         path,
     };
     Ok((source, calls))
+}
+
+/// The columns the analyzers read that the dataset has: [`REQUIRED_COLUMNS`] and `scenario`.
+pub fn analyzed_columns(calls: &mut LazyFrame) -> Result<Vec<&'static str>> {
+    let schema = calls.collect_schema()?;
+    Ok(REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .chain(["scenario"])
+        .filter(|c| schema.get(c).is_some())
+        .collect())
 }
 
 fn locate(input: &Path) -> Result<(PathBuf, &'static str)> {

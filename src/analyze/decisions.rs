@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate};
 use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -554,9 +554,19 @@ fn hourly_anomalies(ctx: &Context<'_>, s: &DecisionSettings) -> Result<AnomalySe
     }
     let mut tested = 0;
     let mut found = Vec::new();
+    // Weekends are quieter by design: an hour is compared with the same hour of earlier days of
+    // its own kind (weekday or weekend), the latest `window_days` of them.
+    let weekend = |day: usize| {
+        let date = ctx.window.first_day + chrono::Days::new(day as u64);
+        date.weekday().number_from_monday() >= 6
+    };
     for t in 0..hours {
-        let history: Vec<f64> = (1..=s.window_days as usize)
-            .filter_map(|k| t.checked_sub(24 * k).map(|i| series[i]))
+        let (day, hour) = (t / 24, t % 24);
+        let history: Vec<f64> = (0..day)
+            .rev()
+            .filter(|&d| weekend(d) == weekend(day))
+            .take(s.window_days as usize)
+            .map(|d| series[d * 24 + hour])
             .collect();
         if history.len() < s.min_history as usize {
             continue;
@@ -585,7 +595,8 @@ fn hourly_anomalies(ctx: &Context<'_>, s: &DecisionSettings) -> Result<AnomalySe
         }
     }
     let method = format!(
-        "Robust z-score of an hour's cost against the same UTC hour of the previous {} days (threshold {})",
+        "Robust z-score of an hour's cost against the same UTC hour of the previous {} days of its kind, \
+         weekday or weekend (threshold {})",
         s.window_days, s.mad_threshold
     );
     Ok(anomaly_set(method, tested, found))

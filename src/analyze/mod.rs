@@ -29,9 +29,13 @@
 
 pub mod dataset;
 pub mod decisions;
+pub mod features;
 pub mod frame;
+pub mod organization;
 pub mod overview;
 pub mod performance;
+pub mod pricing;
+pub mod profitability;
 pub mod rate_optimization;
 pub mod scenarios;
 pub mod understanding;
@@ -56,6 +60,10 @@ pub const ANALYZERS: &[Registration] = &[
     register::<performance::Performance>(),
     register::<decisions::Decisions>(),
     register::<rate_optimization::RateOptimization>(),
+    register::<organization::Organization>(),
+    register::<profitability::Profitability>(),
+    register::<pricing::Pricing>(),
+    register::<features::Features>(),
     register::<scenarios::Scenarios>(),
 ];
 
@@ -138,6 +146,7 @@ pub const fn register<A: Analyzer>() -> Registration {
 
 /// An analyzer with its checked settings, ready to run.
 pub trait Prepared: Send + Sync {
+    fn name(&self) -> &'static str;
     fn run(&self, ctx: &Context<'_>) -> Result<Page>;
 }
 
@@ -152,6 +161,10 @@ fn load<A: Analyzer>(file: &AnalysisFile, config: &Config) -> Result<Box<dyn Pre
 }
 
 impl<A: Analyzer> Prepared for WithSettings<A> {
+    fn name(&self) -> &'static str {
+        A::NAME
+    }
+
     fn run(&self, ctx: &Context<'_>) -> Result<Page> {
         let output = A::analyze(ctx, &self.settings)?;
         Ok(Page {
@@ -166,14 +179,36 @@ impl<A: Analyzer> Prepared for WithSettings<A> {
     }
 }
 
-/// Reads every analyzer's settings from `file`, checking them before any data is read.
-pub fn prepare(file: &AnalysisFile, config: &Config) -> Result<Vec<Box<dyn Prepared>>, ConfigError> {
+/// Reads every analyzer's settings from `file`, checking them before any data is read. `only`
+/// keeps the named analyzers (all when `None`).
+pub fn prepare(
+    file: &AnalysisFile,
+    config: &Config,
+    only: Option<&[String]>,
+) -> Result<Vec<Box<dyn Prepared>>, ConfigError> {
     file.check_sections(ANALYZERS.iter().map(|r| r.name))?;
-    ANALYZERS.iter().map(|r| (r.load)(file, config)).collect()
+    if let Some(names) = only {
+        for n in names {
+            if !ANALYZERS.iter().any(|r| r.name == n) {
+                return Err(ConfigError::flag(
+                    "--only",
+                    format!(
+                        "unknown analyzer `{n}`: allowed are {}",
+                        ANALYZERS.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    ANALYZERS
+        .iter()
+        .filter(|r| only.is_none_or(|names| names.iter().any(|n| n == r.name)))
+        .map(|r| (r.load)(file, config))
+        .collect()
 }
 
 /// Rows above which queries run on the streaming engine (bounded memory) rather than in memory.
-const STREAMING_ROWS: u64 = 2_000_000;
+const STREAMING_ROWS: u64 = 500_000;
 
 /// Opens the dataset at `input` and runs every prepared analyzer on it, in parallel.
 pub fn run_analyzers(
@@ -181,11 +216,15 @@ pub fn run_analyzers(
     prepared: &[Box<dyn Prepared>],
     input: &Path,
 ) -> Result<(DataSource, Window, Vec<Page>)> {
-    let (source, calls) = dataset::open(input)?;
+    let (source, mut calls) = dataset::open(input)?;
     let window = dataset::window(&calls, &source)?;
     let engine = if window.rows > STREAMING_ROWS {
         Engine::Streaming
     } else {
+        // Small data: decode the files once into memory; every query then reads that frame
+        // instead of decoding the Parquet (or parsing the CSV) again.
+        let columns: Vec<Expr> = dataset::analyzed_columns(&mut calls)?.into_iter().map(col).collect();
+        calls = calls.select(columns).collect()?.lazy();
         Engine::InMemory
     };
     let ctx = Context {
@@ -195,11 +234,17 @@ pub fn run_analyzers(
         calls,
         engine,
     };
-    let pages = prepared
-        .par_iter()
-        .zip(ANALYZERS.par_iter())
-        .map(|(p, r)| p.run(&ctx).with_context(|| format!("analyzer `{}`", r.name)))
-        .collect::<Result<Vec<_>>>()?;
+    let run = |p: &dyn Prepared| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
+    // Small data: analyzers side by side (the budget is wall time). Large data: one at a time,
+    // so peak memory is one analyzer's, not the sum (each query is parallel inside Polars).
+    let pages = if engine == Engine::Streaming {
+        prepared.iter().map(|p| run(p.as_ref())).collect::<Result<Vec<_>>>()?
+    } else {
+        prepared
+            .par_iter()
+            .map(|p| run(p.as_ref()))
+            .collect::<Result<Vec<_>>>()?
+    };
     drop(ctx);
     Ok((source, window, pages))
 }

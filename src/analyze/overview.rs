@@ -28,19 +28,12 @@ pub struct OverviewSettings {
 pub struct OverviewResult {
     pub source: DataSource,
     pub window: Window,
-    pub columns: Vec<ColumnInfo>,
     pub distinct: Distinct,
     pub rows_per_day: Vec<DayRows>,
     pub by_status: Vec<NameRows>,
     pub by_scenario: Vec<NameRows>,
     /// `None` when `check_invariants` is off.
     pub invariants: Option<InvariantReport>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ColumnInfo {
-    pub name: String,
-    pub dtype: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,11 +80,10 @@ impl Analyzer for Overview {
             },
             || queries(ctx),
         );
-        let (columns, distinct, rows_per_day, by_status, by_scenario) = queries?;
+        let (distinct, rows_per_day, by_status, by_scenario) = queries?;
         Ok(OverviewResult {
             source: ctx.source.clone(),
             window: ctx.window.clone(),
-            columns,
             distinct,
             rows_per_day,
             by_status,
@@ -175,7 +167,7 @@ impl Analyzer for Overview {
                 (capped_note(shown, r.source.files.len()))
             }))
             (section("Columns", None, table(&["Column", "Type"],
-                &r.columns.iter().map(|c| vec![Cell::text(&c.name), Cell::text(&c.dtype)]).collect::<Vec<_>>())))
+                &r.source.columns.iter().map(|c| vec![Cell::text(&c.name), Cell::text(&c.dtype)]).collect::<Vec<_>>())))
         })
     }
 }
@@ -216,17 +208,9 @@ fn invariants(report: Option<&InvariantReport>) -> Markup {
     )
 }
 
-type Queries = (Vec<ColumnInfo>, Distinct, Vec<DayRows>, Vec<NameRows>, Vec<NameRows>);
+type Queries = (Distinct, Vec<DayRows>, Vec<NameRows>, Vec<NameRows>);
 
 fn queries(ctx: &Context<'_>) -> Result<Queries> {
-    let schema = ctx.calls().collect_schema()?;
-    let columns = schema
-        .iter()
-        .map(|(name, dtype)| ColumnInfo {
-            name: name.to_string(),
-            dtype: dtype.to_string(),
-        })
-        .collect();
     let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
     let df = ctx.collect(ctx.calls().select([
         nu("customer_id"),
@@ -262,12 +246,12 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
     rows_per_day.sort_by_key(|d| d.date);
 
     let by_status = rows_by(ctx, "status")?;
-    let by_scenario = if schema.get("scenario").is_some() {
+    let by_scenario = if ctx.source.columns.iter().any(|c| c.name == "scenario") {
         rows_by(ctx, "scenario")?
     } else {
         Vec::new()
     };
-    Ok((columns, distinct, rows_per_day, by_status, by_scenario))
+    Ok((distinct, rows_per_day, by_status, by_scenario))
 }
 
 /// Rows per value of `column`, most first.

@@ -6,12 +6,14 @@
 //! successful calls only (a failed call has no output). Percentiles are linear-interpolation
 //! quantiles (numpy's default), not the original's `sorted[int(n·p)]`.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Totals, cost_micros, desc, floats, ints, is_success, ratio, strings, totals_aggs, usd};
+use super::frame::{Totals, cost_micros, desc, ints, is_success, ratio, strings, totals_aggs, usd};
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
 use crate::report::chart::{
@@ -145,10 +147,10 @@ impl Analyzer for Performance {
     }
 
     fn analyze(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<PerformanceResult> {
-        let overall = stats(ctx, &[], s)?.pop().unwrap_or_else(|| empty_stats("all"));
-        let by_provider = stats(ctx, &["provider"], s)?;
-        let mut by_model = stats(ctx, &["provider", "model"], s)?;
-        by_model.sort_by(|a, b| a.name.cmp(&b.name));
+        let groups = groups(ctx, s)?;
+        let overall = stats("all", "", groups.iter());
+        let by_provider = grouped(&groups, |g| (g.provider.clone(), String::new()));
+        let by_model = grouped(&groups, |g| (g.model.clone(), g.provider.clone()));
         let rank = |key: &dyn Fn(&LatencyStats) -> f64, high_first: bool| -> Vec<String> {
             let mut v: Vec<&LatencyStats> = by_model.iter().filter(|m| m.successful_calls > 0).collect();
             v.sort_by(|a, b| {
@@ -164,9 +166,10 @@ impl Analyzer for Performance {
         let fastest = rank(&|m| m.p50_ms, false);
         let cheapest = rank(&|m| m.cost_per_1k_tokens, false);
         let most_efficient = rank(&|m| m.efficiency_score, true);
-        let best_by_task = best_by_task(ctx, s)?;
-        let buckets = buckets(ctx, s)?;
-        let histogram = histogram(ctx)?;
+        let best_by_task = best_by_task(&groups, s);
+        let all_latencies = merged(groups.iter());
+        let buckets = buckets(&all_latencies, overall.calls, s);
+        let histogram = histogram(&all_latencies);
         let recommendations = recommend(s, &overall, &by_model);
         Ok(PerformanceResult {
             sla_ms: s.sla_ms,
@@ -283,163 +286,224 @@ impl Analyzer for Performance {
     }
 }
 
-fn empty_stats(name: &str) -> LatencyStats {
-    LatencyStats {
-        name: name.into(),
-        provider: String::new(),
-        calls: 0,
-        successful_calls: 0,
-        cost_usd: 0.0,
-        avg_latency_ms: 0.0,
-        p50_ms: 0.0,
-        p95_ms: 0.0,
-        p99_ms: 0.0,
-        tokens_per_second: 0.0,
-        cost_per_1k_tokens: 0.0,
-        efficiency_score: 0.0,
-        sla_compliance: 0.0,
-        over_sla_cost_usd: 0.0,
-        slow_share: 0.0,
-        slow_cost_usd: 0.0,
-    }
+/// The sums of one (task type, provider, model) and its latency distribution.
+struct Group {
+    task: String,
+    provider: String,
+    model: String,
+    t: Totals,
+    within_sla: u64,
+    over_sla_micros: i64,
+    slow: u64,
+    slow_micros: i64,
+    /// Latency summed over successful calls (for tokens per second).
+    ok_latency_ms: i64,
+    /// Calls per latency value, ms.
+    latencies: BTreeMap<i64, u64>,
 }
 
-/// The aggregates behind [`LatencyStats`].
-fn latency_aggs(s: &PerformanceSettings) -> Vec<Expr> {
+/// Two queries: the sums per (task, provider, model), and the calls per (task, provider, model,
+/// latency). Percentiles then come exactly from the counts, for any grouping, without holding
+/// every latency in memory (latency is a whole number of milliseconds, so the counts are few).
+fn groups(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<Group>> {
     let lat = || col("latency_ms").cast(DataType::Int64);
-    let q = |p: f64, name: &str| {
-        lat()
-            .cast(DataType::Float64)
-            .quantile(lit(p), QuantileMethod::Linear)
-            .alias(name)
-    };
     let over_sla = || lat().gt(lit(s.sla_ms as i64));
     let slow = || lat().gt(lit(s.slow_ms as i64));
+    let keys = || vec![col("task_type"), col("provider"), col("model")];
     let mut aggs = totals_aggs();
     aggs.extend([
-        q(0.50, "p50"),
-        q(0.95, "p95"),
-        q(0.99, "p99"),
         over_sla().not().cast(DataType::Int64).sum().alias("within_sla"),
-        cost_micros().filter(over_sla()).sum().alias("over_sla_micros"),
+        // when/then rather than a filter inside the aggregation: the streaming engine runs it.
+        when(over_sla())
+            .then(cost_micros())
+            .otherwise(lit(0i64))
+            .sum()
+            .alias("over_sla_micros"),
         slow().cast(DataType::Int64).sum().alias("slow"),
-        cost_micros().filter(slow()).sum().alias("slow_micros"),
-        lat().filter(is_success()).sum().alias("ok_latency_ms"),
+        when(slow())
+            .then(cost_micros())
+            .otherwise(lit(0i64))
+            .sum()
+            .alias("slow_micros"),
+        when(is_success())
+            .then(lat())
+            .otherwise(lit(0i64))
+            .sum()
+            .alias("ok_latency_ms"),
     ]);
-    aggs
-}
-
-/// [`LatencyStats`] per group of `keys` (`[]`: one row for all calls). The last key names the row.
-fn stats(ctx: &Context<'_>, keys: &[&str], s: &PerformanceSettings) -> Result<Vec<LatencyStats>> {
-    let query = if keys.is_empty() {
-        ctx.calls().select(latency_aggs(s))
-    } else {
+    let sums = ctx.collect(ctx.calls().group_by(keys()).agg(aggs))?;
+    let mut with_latency = keys();
+    with_latency.push(lat().alias("latency"));
+    let counts = ctx.collect(
         ctx.calls()
-            .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
-            .agg(latency_aggs(s))
-    };
-    let df = ctx.collect(query)?;
-    let names = match keys.last() {
-        Some(k) => strings(&df, k)?,
-        None => vec!["all".to_string(); df.height()],
-    };
-    let providers = match keys.first() {
-        Some(k) => strings(&df, k)?,
-        None => vec![String::new(); df.height()],
-    };
-    let totals = Totals::read(&df)?;
-    let (p50, p95, p99) = (floats(&df, "p50")?, floats(&df, "p95")?, floats(&df, "p99")?);
-    let (within, over_cost, slow, slow_cost, ok_latency) = (
-        ints(&df, "within_sla")?,
-        ints(&df, "over_sla_micros")?,
-        ints(&df, "slow")?,
-        ints(&df, "slow_micros")?,
-        ints(&df, "ok_latency_ms")?,
-    );
-    let mut out: Vec<LatencyStats> = (0..df.height())
-        .map(|i| {
-            let t = &totals[i];
-            let tps = ratio(t.output_tokens as f64, ok_latency[i] as f64 / 1000.0);
-            let cpk = t.cost_per_1k_tokens();
-            LatencyStats {
-                name: names[i].clone(),
-                provider: providers[i].clone(),
-                calls: t.calls,
-                successful_calls: t.successes,
-                cost_usd: t.cost_usd(),
-                avg_latency_ms: t.avg_latency_ms(),
-                p50_ms: p50[i],
-                p95_ms: p95[i],
-                p99_ms: p99[i],
-                tokens_per_second: tps,
-                cost_per_1k_tokens: cpk,
-                efficiency_score: ratio(tps, cpk),
-                sla_compliance: ratio(within[i] as f64, t.calls as f64),
-                over_sla_cost_usd: usd(over_cost[i]),
-                slow_share: ratio(slow[i] as f64, t.calls as f64),
-                slow_cost_usd: usd(slow_cost[i]),
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-fn buckets(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<LatencyBucket>> {
-    let lat = || col("latency_ms").cast(DataType::Int64);
-    let edges = &s.latency_buckets_ms;
-    let mut exprs = Vec::new();
-    for i in 0..=edges.len() {
-        let lower = if i == 0 { None } else { Some(edges[i - 1]) };
-        let upper = edges.get(i).copied();
-        let mut cond = lit(true);
-        if let Some(lo) = lower {
-            cond = cond.and(lat().gt(lit(lo as i64)));
-        }
-        if let Some(hi) = upper {
-            cond = cond.and(lat().lt_eq(lit(hi as i64)));
-        }
-        exprs.push(cond.cast(DataType::Int64).sum().alias(format!("b{i}")));
-    }
-    let df = ctx.collect(ctx.calls().select(exprs))?;
-    let total = ctx.window.rows.max(1) as f64;
-    let mut out = Vec::new();
-    for i in 0..=edges.len() {
-        let calls = ints(&df, &format!("b{i}"))?.first().copied().unwrap_or(0) as u64;
-        let above = if i == 0 { 0 } else { edges[i - 1] };
-        let upper = edges.get(i).copied();
-        let label = match upper {
-            Some(hi) if i == 0 => format!("≤ {} ms", h::count(hi as f64)),
-            Some(hi) => format!("{}–{} ms", h::count(above as f64), h::count(hi as f64)),
-            None => format!("> {} ms", h::count(above as f64)),
-        };
-        out.push(LatencyBucket {
-            label,
-            above_ms: above,
-            up_to_ms: upper,
-            calls,
-            share: calls as f64 / total,
-        });
-    }
-    Ok(out)
-}
-
-fn histogram(ctx: &Context<'_>) -> Result<Vec<HistogramBin>> {
-    let lat = || col("latency_ms").cast(DataType::Int64);
-    let bin = when(lat().gt_eq(lit(HISTOGRAM_BIN_MS * HISTOGRAM_BINS)))
-        .then(lit(HISTOGRAM_BINS))
-        .otherwise(lat() / lit(HISTOGRAM_BIN_MS))
-        .alias("bin");
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([bin])
+            .group_by(with_latency)
             .agg([len().cast(DataType::Int64).alias("calls")]),
     )?;
-    let mut counts = vec![0u64; HISTOGRAM_BINS as usize + 1];
-    for (b, n) in ints(&df, "bin")?.into_iter().zip(ints(&df, "calls")?) {
-        counts[b.clamp(0, HISTOGRAM_BINS) as usize] += n as u64;
+
+    let (tasks, providers, models) = (
+        strings(&sums, "task_type")?,
+        strings(&sums, "provider")?,
+        strings(&sums, "model")?,
+    );
+    let totals = Totals::read(&sums)?;
+    let (within, over, slow_n, slow_c, ok_lat) = (
+        ints(&sums, "within_sla")?,
+        ints(&sums, "over_sla_micros")?,
+        ints(&sums, "slow")?,
+        ints(&sums, "slow_micros")?,
+        ints(&sums, "ok_latency_ms")?,
+    );
+    let mut out: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    for i in 0..sums.height() {
+        let key = (tasks[i].clone(), providers[i].clone(), models[i].clone());
+        out.insert(
+            key,
+            Group {
+                task: tasks[i].clone(),
+                provider: providers[i].clone(),
+                model: models[i].clone(),
+                t: totals[i],
+                within_sla: within[i] as u64,
+                over_sla_micros: over[i],
+                slow: slow_n[i] as u64,
+                slow_micros: slow_c[i],
+                ok_latency_ms: ok_lat[i],
+                latencies: BTreeMap::new(),
+            },
+        );
     }
-    Ok(counts
+    let (tasks, providers, models) = (
+        strings(&counts, "task_type")?,
+        strings(&counts, "provider")?,
+        strings(&counts, "model")?,
+    );
+    for ((i, ms), n) in ints(&counts, "latency")?
+        .into_iter()
+        .enumerate()
+        .zip(ints(&counts, "calls")?)
+    {
+        let key = (tasks[i].clone(), providers[i].clone(), models[i].clone());
+        if let Some(g) = out.get_mut(&key) {
+            *g.latencies.entry(ms).or_default() += n as u64;
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// The latency counts of several groups, merged.
+fn merged<'a>(groups: impl Iterator<Item = &'a Group>) -> BTreeMap<i64, u64> {
+    let mut all = BTreeMap::new();
+    for g in groups {
+        for (ms, n) in &g.latencies {
+            *all.entry(*ms).or_default() += n;
+        }
+    }
+    all
+}
+
+/// The linear-interpolation quantile `p` of values given as (value, count), sorted by value.
+pub fn quantile_from_counts(counts: &BTreeMap<i64, u64>, p: f64) -> f64 {
+    let n: u64 = counts.values().sum();
+    if n == 0 {
+        return 0.0;
+    }
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor() as u64;
+    // The values at sorted positions `lo` and `lo + 1`.
+    let mut seen = 0;
+    let mut below = None;
+    for (&v, &c) in counts {
+        if below.is_none() && lo < seen + c {
+            if lo + 1 < seen + c {
+                return v as f64;
+            }
+            below = Some(v);
+        } else if let Some(b) = below {
+            return b as f64 + (h - lo as f64) * (v - b) as f64;
+        }
+        seen += c;
+    }
+    below.unwrap_or(0) as f64
+}
+
+/// [`LatencyStats`] of the calls of `groups`.
+fn stats<'a>(name: &str, provider: &str, groups: impl Iterator<Item = &'a Group> + Clone) -> LatencyStats {
+    let mut t = Totals::default();
+    let (mut within, mut over, mut slow, mut slow_c, mut ok_lat) = (0, 0, 0, 0, 0);
+    for g in groups.clone() {
+        t.add(&g.t);
+        within += g.within_sla;
+        over += g.over_sla_micros;
+        slow += g.slow;
+        slow_c += g.slow_micros;
+        ok_lat += g.ok_latency_ms;
+    }
+    let lat = merged(groups);
+    let tps = ratio(t.output_tokens as f64, ok_lat as f64 / 1000.0);
+    let cpk = t.cost_per_1k_tokens();
+    LatencyStats {
+        name: name.into(),
+        provider: provider.into(),
+        calls: t.calls,
+        successful_calls: t.successes,
+        cost_usd: t.cost_usd(),
+        avg_latency_ms: t.avg_latency_ms(),
+        p50_ms: quantile_from_counts(&lat, 0.50),
+        p95_ms: quantile_from_counts(&lat, 0.95),
+        p99_ms: quantile_from_counts(&lat, 0.99),
+        tokens_per_second: tps,
+        cost_per_1k_tokens: cpk,
+        efficiency_score: ratio(tps, cpk),
+        sla_compliance: ratio(within as f64, t.calls as f64),
+        over_sla_cost_usd: usd(over),
+        slow_share: ratio(slow as f64, t.calls as f64),
+        slow_cost_usd: usd(slow_c),
+    }
+}
+
+/// [`LatencyStats`] per (name, provider) key of the groups, sorted by name.
+fn grouped(groups: &[Group], key: impl Fn(&Group) -> (String, String)) -> Vec<LatencyStats> {
+    let mut keys: Vec<(String, String)> = groups.iter().map(&key).collect();
+    keys.sort();
+    keys.dedup();
+    keys.iter()
+        .map(|k| stats(&k.0, &k.1, groups.iter().filter(|g| key(g) == *k)))
+        .collect()
+}
+
+fn buckets(latencies: &BTreeMap<i64, u64>, calls: u64, s: &PerformanceSettings) -> Vec<LatencyBucket> {
+    let edges = &s.latency_buckets_ms;
+    (0..=edges.len())
+        .map(|i| {
+            let above = if i == 0 { 0 } else { edges[i - 1] };
+            let upper = edges.get(i).copied();
+            let n: u64 = latencies
+                .iter()
+                .filter(|(ms, _)| (i == 0 || **ms > above as i64) && upper.is_none_or(|hi| **ms <= hi as i64))
+                .map(|(_, n)| n)
+                .sum();
+            let label = match upper {
+                Some(hi) if i == 0 => format!("≤ {} ms", h::count(hi as f64)),
+                Some(hi) => format!("{}–{} ms", h::count(above as f64), h::count(hi as f64)),
+                None => format!("> {} ms", h::count(above as f64)),
+            };
+            LatencyBucket {
+                label,
+                above_ms: above,
+                up_to_ms: upper,
+                calls: n,
+                share: ratio(n as f64, calls as f64),
+            }
+        })
+        .collect()
+}
+
+fn histogram(latencies: &BTreeMap<i64, u64>) -> Vec<HistogramBin> {
+    let mut counts = vec![0u64; HISTOGRAM_BINS as usize + 1];
+    for (ms, n) in latencies {
+        counts[(ms / HISTOGRAM_BIN_MS).clamp(0, HISTOGRAM_BINS) as usize] += n;
+    }
+    counts
         .into_iter()
         .enumerate()
         .map(|(i, calls)| HistogramBin {
@@ -447,7 +511,7 @@ fn histogram(ctx: &Context<'_>) -> Result<Vec<HistogramBin>> {
             to_ms: (i < HISTOGRAM_BINS as usize).then(|| (i as u64 + 1) * HISTOGRAM_BIN_MS as u64),
             calls,
         })
-        .collect())
+        .collect()
 }
 
 fn charts(r: &PerformanceResult, s: &PerformanceSettings) -> Result<Vec<String>> {
@@ -510,64 +574,50 @@ fn charts(r: &PerformanceResult, s: &PerformanceSettings) -> Result<Vec<String>>
     Ok(vec![histogram, percentiles, scatter])
 }
 
-fn best_by_task(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<TaskBest>> {
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([col("task_type"), col("provider"), col("model")])
-            .agg(latency_aggs(s)),
-    )?;
-    let (tasks, providers, models) = (
-        strings(&df, "task_type")?,
-        strings(&df, "provider")?,
-        strings(&df, "model")?,
-    );
-    let totals = Totals::read(&df)?;
-    let p50 = floats(&df, "p50")?;
-    let ok_latency = ints(&df, "ok_latency_ms")?;
-    let mut by_task: std::collections::BTreeMap<&str, Vec<(Pick, f64, f64)>> = Default::default();
-    for i in 0..df.height() {
-        let t = &totals[i];
-        if t.successes < s.min_calls_per_task_model || t.cost_micros <= 0 {
-            continue;
-        }
-        let tps = ratio(t.output_tokens as f64, ok_latency[i] as f64 / 1000.0);
-        let cpk = t.cost_per_1k_tokens();
-        let pick = Pick {
-            model: models[i].clone(),
-            provider: providers[i].clone(),
-            value: p50[i],
-        };
-        by_task.entry(&tasks[i]).or_default().push((pick, cpk, ratio(tps, cpk)));
-    }
+fn best_by_task(groups: &[Group], s: &PerformanceSettings) -> Vec<TaskBest> {
     let mut out = Vec::new();
-    for (task, mut cands) in by_task {
-        cands.sort_by(|a, b| a.0.model.cmp(&b.0.model));
-        let best = |key: &dyn Fn(&(Pick, f64, f64)) -> f64, low: bool| -> Option<(Pick, f64)> {
+    for task_groups in groups.chunk_by(|a, b| a.task == b.task) {
+        let cands: Vec<(Pick, f64, f64)> = task_groups
+            .iter()
+            .filter(|g| g.t.successes >= s.min_calls_per_task_model && g.t.cost_micros > 0)
+            .map(|g| {
+                let st = stats(&g.model, &g.provider, std::iter::once(g));
+                let pick = Pick {
+                    model: g.model.clone(),
+                    provider: g.provider.clone(),
+                    value: st.p50_ms,
+                };
+                (pick, st.cost_per_1k_tokens, st.efficiency_score)
+            })
+            .collect();
+        let best = |key: &dyn Fn(&(Pick, f64, f64)) -> f64, low: bool| -> Option<Pick> {
             cands
                 .iter()
                 .min_by(|a, b| {
-                    if low {
+                    let o = if low {
                         key(a).total_cmp(&key(b))
                     } else {
                         key(b).total_cmp(&key(a))
-                    }
+                    };
+                    o.then_with(|| a.0.model.cmp(&b.0.model))
                 })
-                .map(|c| (c.0.clone(), key(c)))
+                .map(|c| Pick {
+                    value: key(c),
+                    ..c.0.clone()
+                })
         };
-        let (Some(fast), Some(cheap), Some(bal)) =
+        if let (Some(fastest), Some(cheapest), Some(balanced)) =
             (best(&|c| c.0.value, true), best(&|c| c.1, true), best(&|c| c.2, false))
-        else {
-            continue;
-        };
-        let with = |(p, v): (Pick, f64)| Pick { value: v, ..p };
-        out.push(TaskBest {
-            task_type: task.to_string(),
-            fastest: with(fast),
-            cheapest: with(cheap),
-            balanced: with(bal),
-        });
+        {
+            out.push(TaskBest {
+                task_type: task_groups[0].task.clone(),
+                fastest,
+                cheapest,
+                balanced,
+            });
+        }
     }
-    Ok(out)
+    out
 }
 
 fn recommend(s: &PerformanceSettings, all: &LatencyStats, models: &[LatencyStats]) -> Vec<Recommendation> {
@@ -644,4 +694,36 @@ fn recommend(s: &PerformanceSettings, all: &LatencyStats, models: &[LatencyStats
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// numpy's linear quantile over the expanded values.
+    fn naive(values: &[i64], p: f64) -> f64 {
+        let mut v = values.to_vec();
+        v.sort();
+        let h = (v.len() - 1) as f64 * p;
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(v.len() - 1);
+        v[lo] as f64 + (h - lo as f64) * (v[hi] - v[lo]) as f64
+    }
+
+    #[test]
+    fn quantiles_from_counts_equal_quantiles_of_the_values() {
+        let values = [120, 120, 130, 500, 500, 500, 501, 900, 2000, 2000, 7000];
+        let mut counts = BTreeMap::new();
+        for v in values {
+            *counts.entry(v).or_insert(0u64) += 1;
+        }
+        for p in [0.0, 0.1, 0.25, 0.5, 0.73, 0.9, 0.95, 0.99, 1.0] {
+            assert!(
+                (quantile_from_counts(&counts, p) - naive(&values, p)).abs() < 1e-9,
+                "p = {p}"
+            );
+        }
+        assert_eq!(quantile_from_counts(&BTreeMap::from([(42, 1)]), 0.99), 42.0);
+        assert_eq!(quantile_from_counts(&BTreeMap::new(), 0.5), 0.0);
+    }
 }

@@ -26,12 +26,15 @@ pub struct AnalyzeArgs {
     /// Analysis settings [default: analysis.toml beside the run plan].
     #[arg(long, value_name = "FILE")]
     pub analysis: Option<PathBuf>,
+    /// Run only these analyzers, e.g. `overview,understanding` [default: all].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let config = Config::load(&args.config)?;
     let analysis = analysis_path(&args.config, args.analysis.as_deref());
-    let (file, prepared) = load_settings(&analysis, &config)?;
+    let (file, prepared) = load_settings(&analysis, &config, args.only.as_deref())?;
     let summary = analyze_and_report(&config, &file, &prepared, &args.input, &args.out)?;
     println!("{summary}");
     Ok(())
@@ -46,9 +49,13 @@ pub fn analysis_path(run_plan: &Path, given: Option<&Path>) -> PathBuf {
 }
 
 /// Reads and checks every analyzer's settings (before any data is read or generated).
-pub fn load_settings(path: &Path, config: &Config) -> Result<(AnalysisFile, Vec<Box<dyn Prepared>>), ConfigError> {
+pub fn load_settings(
+    path: &Path,
+    config: &Config,
+    only: Option<&[String]>,
+) -> Result<(AnalysisFile, Vec<Box<dyn Prepared>>), ConfigError> {
     let file = AnalysisFile::load(path)?;
-    let prepared = prepare(&file, config)?;
+    let prepared = prepare(&file, config, only)?;
     Ok((file, prepared))
 }
 

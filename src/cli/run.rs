@@ -19,7 +19,11 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Result<()> {
     let config = args.common.load()?;
     // Settings are checked before generating, so a typo fails in a second, not after the data.
-    let (file, prepared) = load_settings(&analysis_path(&args.common.config, args.analysis.as_deref()), &config)?;
+    let (file, prepared) = load_settings(
+        &analysis_path(&args.common.config, args.analysis.as_deref()),
+        &config,
+        None,
+    )?;
     let options = GenerateOptions {
         threads: args.common.threads()?,
         shard: args.common.shard()?,
