@@ -310,7 +310,10 @@ fn signature_chart(sg: &Signature) -> Result<String> {
             Band::new(
                 format!("{} {}", e.kind, e.subject),
                 // Whole days: from the first day's start to the last day's end.
-                vec![(x(e.first_day as f64), 0.0, top), (x(e.last_day as f64 + 1.0), 0.0, top)],
+                vec![
+                    (x(e.first_day as f64), 0.0, top),
+                    (x(e.last_day as f64 + 1.0), 0.0, top),
+                ],
             )
         })
         .collect();
