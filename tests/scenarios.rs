@@ -772,3 +772,74 @@ fn a_user_defined_scenario_runs_from_its_toml_alone() {
         );
     }
 }
+
+#[test]
+fn a_scenario_declared_inline_in_the_run_plan_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = repo().join("config");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"catalogue = "{c}/catalogue.toml"
+traffic = "{c}/traffic.toml"
+scenario_dir = "{c}/scenarios"
+
+[[scenarios]]
+name = "tokyo_migration"
+description = "Tokyo customers moving from gpt-4o to gemini-1.5-pro from day 2"
+
+[[scenarios.modifiers]]
+kind = "timezones"
+zones = {{ "Asia/Tokyo" = 1.0 }}
+
+[[scenarios.modifiers]]
+kind = "migration"
+source_model = "gpt-4o"
+target_model = "gemini-1.5-pro"
+start_day = 2
+duration_days = 2
+
+[run]
+seed = 3
+start_date = "2025-01-06"
+days = 7
+rows = 20_000
+formats = ["csv"]
+out = "output"
+
+[[cohorts]]
+name = "tokyo"
+scenario = "tokyo_migration"
+share = 1
+"#,
+            c = config.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    run_bin([
+        "generate".as_ref(),
+        "--config".as_ref(),
+        plan.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ] as [&std::ffi::OsStr; 6])
+    .success();
+    let calls = read_all(&out.join("data/simulated_calls.csv"));
+    assert!(strings(&calls, "timezone").iter().all(|z| *z == "Asia/Tokyo"));
+    assert!(strings(&calls, "scenario").iter().all(|s| *s == "tokyo_migration"));
+    // After the window (days 2–3), the workload runs on the target.
+    let ts = timestamps_us(&calls);
+    let late: Vec<&str> = strings(&calls, "model")
+        .into_iter()
+        .zip(&ts)
+        .filter(|(m, t)| {
+            (*m == "gpt-4o" || *m == "gemini-1.5-pro") && **t >= 1_736_294_400_000_000 + 3 * 86_400_000_000
+        })
+        .map(|(m, _)| m)
+        .collect();
+    let target = late.iter().filter(|m| **m == "gemini-1.5-pro").count() as f64 / late.len() as f64;
+    assert!(target > 0.95, "target share after the window {target:.3}");
+}

@@ -79,6 +79,10 @@ impl Active for WeekendActive {
         let [sat, sun, holiday] = c.state.weekend.unwrap_or([1.0; 3]);
         // Undo the base weekend factor the generator applies, then apply this one.
         let base = if d.weekend { self.base_weekend } else { 1.0 };
+        if base <= 0.0 {
+            // A base model without weekend traffic cannot be scaled back up.
+            return;
+        }
         let wanted = if self.p.holidays.contains(&i64::from(d.day)) {
             holiday
         } else {
