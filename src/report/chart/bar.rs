@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::axis::{Axis, finite_extent};
 use super::canvas::{self, Frame, LegendEntry, Root, Swatch, TICK_SIZE};
 use super::palette::TEXT;
-use super::{ChartError, ChartSize, Colour, Unit};
+use super::{ChartError, ChartSize, Colour, Unit, check_len};
 
 /// Category labels longer than this are cut with "…".
 const MAX_LABEL_CHARS: usize = 28;
@@ -158,15 +158,7 @@ pub struct GroupedBarChart {
 /// Renders a [`GroupedBarChart`]: one `<rect>` per finite value, a legend row of the series.
 pub fn render_grouped_bar_chart(spec: &GroupedBarChart) -> Result<String, ChartError> {
     for s in &spec.series {
-        if s.values.len() != spec.categories.len() {
-            return Err(ChartError::LengthMismatch {
-                title: spec.title.clone(),
-                series: s.name.clone(),
-                per: "category",
-                expected: spec.categories.len(),
-                got: s.values.len(),
-            });
-        }
+        check_len(&spec.title, &s.name, "category", spec.categories.len(), s.values.len())?;
     }
     let extent = finite_extent(spec.series.iter().flat_map(|s| s.values.iter().copied()));
     canvas::render(&spec.title, spec.size, |root| {

@@ -221,6 +221,22 @@ pub(crate) struct Frame<'s> {
     pub x_grid: bool,
 }
 
+impl<'s> Frame<'s> {
+    /// A plain frame: numeric axes, no extra room, no vertical grid lines.
+    pub(crate) fn plain(x_label: &'s str, y_label: &'s str, x: &'s Axis, y: &'s Axis) -> Frame<'s> {
+        Frame {
+            x_label,
+            y_label,
+            x,
+            y,
+            left_extra: 0,
+            bottom_extra: 0,
+            right: 0,
+            x_grid: false,
+        }
+    }
+}
+
 /// Builds the cartesian plot with round-number ticks from `frame` and draws its mesh.
 pub(crate) fn cartesian<'a, 'b>(area: &'a Root<'b>, frame: &Frame<'_>) -> Result<Plot<'a, 'b>, DrawFailure> {
     let tick_style = text_style(TICK_SIZE, TEXT);

@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::axis::{Axis, finite_extent};
 use super::canvas::{self, Frame, TICK_SIZE};
 use super::palette::{TEXT, heat};
-use super::{ChartError, ChartSize, Colour, Unit};
+use super::{ChartError, ChartSize, Colour, Unit, check_len};
 
 /// Steps in the colour legend (one `<rect>` each).
 pub(crate) const LEGEND_STEPS: usize = 10;
@@ -32,25 +32,15 @@ pub struct Heatmap {
 /// Renders a [`Heatmap`]: one `<rect>` per finite cell, then a legend of `LEGEND_STEPS` (10)
 /// `<rect>`s with the min and max value.
 pub fn render_heatmap(spec: &Heatmap) -> Result<String, ChartError> {
-    if spec.values.len() != spec.rows.len() {
-        return Err(ChartError::LengthMismatch {
-            title: spec.title.clone(),
-            series: "values".to_string(),
-            per: "row",
-            expected: spec.rows.len(),
-            got: spec.values.len(),
-        });
-    }
+    check_len(&spec.title, "values", "row", spec.rows.len(), spec.values.len())?;
     for (row, values) in spec.rows.iter().zip(&spec.values) {
-        if values.len() != spec.columns.len() {
-            return Err(ChartError::LengthMismatch {
-                title: spec.title.clone(),
-                series: format!("row {row}"),
-                per: "column",
-                expected: spec.columns.len(),
-                got: values.len(),
-            });
-        }
+        check_len(
+            &spec.title,
+            format!("row {row}"),
+            "column",
+            spec.columns.len(),
+            values.len(),
+        )?;
     }
     let extent = finite_extent(spec.values.iter().flatten().copied());
     canvas::render(&spec.title, spec.size, |root| {

@@ -119,19 +119,7 @@ pub fn render_histogram(spec: &Histogram) -> Result<String, ChartError> {
         let x_axis = Axis::linear(x_min, x_max, false, spec.x_unit, 8);
         // Headroom for marker labels.
         let y_axis = Axis::linear(y_min.min(0.0), y_max * 1.1, true, spec.y_unit, 6);
-        let mut plot = canvas::cartesian(
-            &area,
-            &Frame {
-                x_label: &spec.x_label,
-                y_label: &spec.y_label,
-                x: &x_axis,
-                y: &y_axis,
-                left_extra: 0,
-                bottom_extra: 0,
-                right: 0,
-                x_grid: false,
-            },
-        )?;
+        let mut plot = canvas::cartesian(&area, &Frame::plain(&spec.x_label, &spec.y_label, &x_axis, &y_axis))?;
         let colour = spec.colour.unwrap_or(Colour::PRIMARY).rgb().mix(0.9).filled();
         for bin in bins.iter().filter(|b| b.count > 0.0) {
             let gap = (bin.upper - bin.lower).abs() * 0.02;

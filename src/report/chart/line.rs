@@ -169,19 +169,7 @@ pub fn render_line_chart(spec: &LineChart) -> Result<String, ChartError> {
             }
             _ => Axis::linear(y_min, y_max, true, spec.y_unit, 6),
         };
-        let mut plot = canvas::cartesian(
-            &area,
-            &Frame {
-                x_label: &spec.x_label,
-                y_label: &spec.y_label,
-                x: &x_axis,
-                y: &y_axis,
-                left_extra: 0,
-                bottom_extra: 0,
-                right: 0,
-                x_grid: false,
-            },
-        )?;
+        let mut plot = canvas::cartesian(&area, &Frame::plain(&spec.x_label, &spec.y_label, &x_axis, &y_axis))?;
         let clamp = |y: f64| y.clamp(y_axis.lo, y_axis.hi);
         for (b, points) in spec.bands.iter().zip(&bands) {
             if points.len() < 2 {

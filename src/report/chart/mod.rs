@@ -76,6 +76,26 @@ pub use palette::Colour;
 pub use scatter::{Quadrants, ScatterChart, ScatterPoint, render_scatter_chart};
 pub use stacked_area::{AreaSeries, StackedAreaChart, render_stacked_area_chart};
 
+/// Fails unless `got == expected`: series `series` must have one value per `per`.
+pub(crate) fn check_len(
+    title: &str,
+    series: impl Into<String>,
+    per: &'static str,
+    expected: usize,
+    got: usize,
+) -> Result<(), ChartError> {
+    if got == expected {
+        return Ok(());
+    }
+    Err(ChartError::LengthMismatch {
+        title: title.to_string(),
+        series: series.into(),
+        per,
+        expected,
+        got,
+    })
+}
+
 /// Pixel size of a chart; the SVG scales down from it (it has a `viewBox`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChartSize {

@@ -111,14 +111,8 @@ pub fn render_scatter_chart(spec: &ScatterChart) -> Result<String, ChartError> {
         let mut plot = canvas::cartesian(
             &area,
             &Frame {
-                x_label: &spec.x_label,
-                y_label: &spec.y_label,
-                x: &x_axis,
-                y: &y_axis,
-                left_extra: 0,
-                bottom_extra: 0,
-                right: 0,
                 x_grid: true,
+                ..Frame::plain(&spec.x_label, &spec.y_label, &x_axis, &y_axis)
             },
         )?;
         if let Some(q) = quadrants {

@@ -6,7 +6,7 @@ use plotters::style::Color;
 
 use super::axis::Axis;
 use super::canvas::{self, Frame, LegendEntry, Swatch};
-use super::{ChartError, ChartSize, Colour, Unit};
+use super::{ChartError, ChartSize, Colour, Unit, check_len};
 
 /// One layer: a value per date of the chart. Non-finite and negative values count as 0 (a stack
 /// of shares has no negative layer).
@@ -44,15 +44,7 @@ pub struct StackedAreaChart {
 /// Renders a [`StackedAreaChart`]: one `<polygon>` per series, a legend row of the series.
 pub fn render_stacked_area_chart(spec: &StackedAreaChart) -> Result<String, ChartError> {
     for s in &spec.series {
-        if s.values.len() != spec.dates.len() {
-            return Err(ChartError::LengthMismatch {
-                title: spec.title.clone(),
-                series: s.name.clone(),
-                per: "date",
-                expected: spec.dates.len(),
-                got: s.values.len(),
-            });
-        }
+        check_len(&spec.title, &s.name, "date", spec.dates.len(), s.values.len())?;
     }
     let mut order: Vec<usize> = (0..spec.dates.len()).collect();
     order.sort_by_key(|&i| spec.dates[i]);
@@ -99,19 +91,7 @@ pub fn render_stacked_area_chart(spec: &StackedAreaChart) -> Result<String, Char
         let area = canvas::legend_row(&area, &legend)?;
         let x_axis = Axis::dates(days[0] as i32, days[days.len() - 1] as i32, 8);
         let y_axis = Axis::linear(0.0, total_max, true, spec.unit, 6);
-        let mut plot = canvas::cartesian(
-            &area,
-            &Frame {
-                x_label: &spec.x_label,
-                y_label: &spec.y_label,
-                x: &x_axis,
-                y: &y_axis,
-                left_extra: 0,
-                bottom_extra: 0,
-                right: 0,
-                x_grid: false,
-            },
-        )?;
+        let mut plot = canvas::cartesian(&area, &Frame::plain(&spec.x_label, &spec.y_label, &x_axis, &y_axis))?;
         let zero = vec![0.0; days.len()];
         for (k, s) in spec.series.iter().enumerate() {
             let lower = if k == 0 { &zero } else { &tops[k - 1] };
