@@ -31,6 +31,7 @@ pub mod dataset;
 pub mod decisions;
 pub mod features;
 pub mod frame;
+pub mod latency;
 pub mod organization;
 pub mod overview;
 pub mod performance;

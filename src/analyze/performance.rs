@@ -14,6 +14,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{Totals, cost_micros, desc, ints, is_success, ratio, strings, totals_aggs, usd};
+use super::latency::latency_counts;
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
 use crate::report::chart::{
@@ -302,9 +303,10 @@ struct Group {
     latencies: BTreeMap<i64, u64>,
 }
 
-/// Two queries: the sums per (task, provider, model), and the calls per (task, provider, model,
-/// latency). Percentiles then come exactly from the counts, for any grouping, without holding
-/// every latency in memory (latency is a whole number of milliseconds, so the counts are few).
+/// The sums per (task, provider, model) from a query, and the calls per (task, provider, model,
+/// latency) from a pass over the files ([`latency_counts`]: a Polars group-by over those keys
+/// costs memory that grows with the rows). Percentiles then come exactly from the counts, for any
+/// grouping, without holding every latency in memory (latency is a whole number of milliseconds).
 fn groups(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<Group>> {
     let lat = || col("latency_ms").cast(DataType::Int64);
     let over_sla = || lat().gt(lit(s.sla_ms as i64));
@@ -332,14 +334,7 @@ fn groups(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<Group>> {
             .alias("ok_latency_ms"),
     ]);
     let sums = ctx.collect(ctx.calls().group_by(keys()).agg(aggs))?;
-    let mut with_latency = keys();
-    with_latency.push(lat().alias("latency"));
-    let counts = ctx.collect(
-        ctx.calls()
-            .group_by(with_latency)
-            .agg([len().cast(DataType::Int64).alias("calls")]),
-    )?;
-
+    let mut counts = latency_counts(ctx.source)?;
     let (tasks, providers, models) = (
         strings(&sums, "task_type")?,
         strings(&sums, "provider")?,
@@ -356,6 +351,7 @@ fn groups(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<Group>> {
     let mut out: BTreeMap<(String, String, String), Group> = BTreeMap::new();
     for i in 0..sums.height() {
         let key = (tasks[i].clone(), providers[i].clone(), models[i].clone());
+        let latencies = counts.remove(&key).unwrap_or_default();
         out.insert(
             key,
             Group {
@@ -368,24 +364,9 @@ fn groups(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Vec<Group>> {
                 slow: slow_n[i] as u64,
                 slow_micros: slow_c[i],
                 ok_latency_ms: ok_lat[i],
-                latencies: BTreeMap::new(),
+                latencies,
             },
         );
-    }
-    let (tasks, providers, models) = (
-        strings(&counts, "task_type")?,
-        strings(&counts, "provider")?,
-        strings(&counts, "model")?,
-    );
-    for ((i, ms), n) in ints(&counts, "latency")?
-        .into_iter()
-        .enumerate()
-        .zip(ints(&counts, "calls")?)
-    {
-        let key = (tasks[i].clone(), providers[i].clone(), models[i].clone());
-        if let Some(g) = out.get_mut(&key) {
-            *g.latencies.entry(ms).or_default() += n as u64;
-        }
     }
     Ok(out.into_values().collect())
 }

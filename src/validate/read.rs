@@ -9,6 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::csv::ReaderBuilder;
 use arrow::csv::reader::Format;
 use arrow::datatypes::{Field, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::batch::schema::CALLS_SCHEMA;
@@ -96,5 +97,41 @@ fn read_csv(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>
     let p = path.to_path_buf();
     Ok(Box::new(reader.map(move |b| {
         b.with_context(|| format!("{}: cannot parse the CSV", p.display()))
+    })))
+}
+
+/// The batches of one file (`.csv`, else Parquet) with only `columns`, read lazily: a pass that
+/// needs a few columns decodes only those. A missing column is an error naming the file.
+pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+    let missing = |have: &dyn Fn(&str) -> bool| columns.iter().copied().find(|c| !have(c));
+    if path.extension().is_some_and(|e| e == "csv") {
+        let schema = csv_schema(path)?;
+        if let Some(c) = missing(&|c| schema.index_of(c).is_ok()) {
+            bail!("{}: no column `{c}`", path.display());
+        }
+        let projection = columns.iter().filter_map(|c| schema.index_of(c).ok()).collect();
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let reader = ReaderBuilder::new(schema)
+            .with_header(true)
+            .with_batch_size(BATCH_ROWS)
+            .with_projection(projection)
+            .build(file)?;
+        let p = path.to_path_buf();
+        return Ok(Box::new(reader.map(move |b| {
+            b.with_context(|| format!("{}: cannot parse the CSV", p.display()))
+        })));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let schema = builder.schema().clone();
+    if let Some(c) = missing(&|c| schema.index_of(c).is_ok()) {
+        bail!("{}: no column `{c}`", path.display());
+    }
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    let reader = builder.with_projection(mask).with_batch_size(BATCH_ROWS).build()?;
+    let p = path.to_path_buf();
+    Ok(Box::new(reader.map(move |b| {
+        b.with_context(|| format!("{}: cannot read a row group", p.display()))
     })))
 }

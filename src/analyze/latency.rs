@@ -1,0 +1,194 @@
+//! Calls per (task type, provider, model, latency ms), counted in one pass over the files with
+//! arrow-rs rather than a Polars group-by: the group-by holds every distinct key (millions on
+//! large data, ~850 MiB at 10M rows), while here each group keeps a dense array indexed by
+//! latency, so memory depends on the groups and the latency range, not on the rows. Exact.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context as _, Result};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type};
+
+use super::DataSource;
+use crate::validate::read::read_columns;
+
+/// (task type, provider, model); a null reads as "" (as [`super::frame::strings`] does).
+pub type GroupKey = (String, String, String);
+
+const KEY_COLUMNS: [&str; 3] = ["task_type", "provider", "model"];
+const LATENCY: &str = "latency_ms";
+/// Latencies below this are counted in a dense array; others (rare) in a map.
+const DENSE_MS: i64 = 1 << 16;
+
+/// Calls per latency value (ms) of every group, groups and latencies sorted.
+pub fn latency_counts(source: &DataSource) -> Result<BTreeMap<GroupKey, BTreeMap<i64, u64>>> {
+    let files: Vec<PathBuf> = source.files.iter().map(|f| f.path.clone()).collect();
+    // One worker per thread, each taking the next file and keeping its own counts: a fixed
+    // number of histograms sets, where a rayon reduction could hold one per split.
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<Counts> {
+        let mut counts = Counts::default();
+        while let Some(f) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            count_file(f, &mut counts)?;
+        }
+        Ok(counts)
+    };
+    let workers = rayon::current_num_threads().clamp(1, files.len().max(1));
+    let mut all = Counts::default();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        for h in handles {
+            let counts = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("a latency counting thread panicked"))??;
+            all.merge(counts);
+        }
+        Ok(())
+    })?;
+    Ok(all.into_sorted())
+}
+
+fn count_file(path: &Path, counts: &mut Counts) -> Result<()> {
+    let mut columns = KEY_COLUMNS.to_vec();
+    columns.push(LATENCY);
+    for batch in read_columns(path, &columns)? {
+        counts
+            .batch(&batch?)
+            .with_context(|| format!("{}: cannot count latencies", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One group's counts: dense below [`DENSE_MS`] (grown to the largest latency seen), sparse above.
+#[derive(Default)]
+struct Histogram {
+    dense: Vec<u64>,
+    sparse: BTreeMap<i64, u64>,
+}
+
+impl Histogram {
+    fn add(&mut self, ms: i64, n: u64) {
+        if (0..DENSE_MS).contains(&ms) {
+            let i = ms as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, 0);
+            }
+            self.dense[i] += n;
+        } else {
+            *self.sparse.entry(ms).or_default() += n;
+        }
+    }
+
+    fn merge(&mut self, other: Histogram) {
+        if other.dense.len() > self.dense.len() {
+            self.dense.resize(other.dense.len(), 0);
+        }
+        for (a, b) in self.dense.iter_mut().zip(other.dense) {
+            *a += b;
+        }
+        for (ms, n) in other.sparse {
+            *self.sparse.entry(ms).or_default() += n;
+        }
+    }
+
+    fn into_sorted(self) -> BTreeMap<i64, u64> {
+        let mut out = self.sparse;
+        for (ms, n) in self.dense.into_iter().enumerate() {
+            if n > 0 {
+                out.insert(ms as i64, n);
+            }
+        }
+        out
+    }
+}
+
+/// Histograms per group, the group's names interned as small ids (no allocation per row).
+#[derive(Default)]
+struct Counts {
+    ids: [HashMap<String, u32>; 3],
+    names: [Vec<String>; 3],
+    groups: HashMap<[u32; 3], Histogram>,
+}
+
+impl Counts {
+    fn id(&mut self, k: usize, name: &str) -> u32 {
+        if let Some(&id) = self.ids[k].get(name) {
+            return id;
+        }
+        let id = self.names[k].len() as u32;
+        self.names[k].push(name.to_string());
+        self.ids[k].insert(name.to_string(), id);
+        id
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let column = |name: &str, to: &DataType| -> Result<_> {
+            let c = batch
+                .column_by_name(name)
+                .with_context(|| format!("no column `{name}`"))?;
+            cast(c, to).with_context(|| format!("column `{name}` is {}, not {to}", c.data_type()))
+        };
+        let keys = KEY_COLUMNS
+            .iter()
+            .map(|c| column(c, &DataType::Utf8))
+            .collect::<Result<Vec<_>>>()?;
+        let keys: Vec<_> = keys.iter().map(|a| a.as_string::<i32>()).collect();
+        let latency = column(LATENCY, &DataType::Int64)?;
+        let latency = latency.as_primitive::<Int64Type>();
+        // Rows of one group often follow each other: remember the last one.
+        let mut last: Option<([&str; 3], [u32; 3])> = None;
+        for i in 0..batch.num_rows() {
+            let names: [&str; 3] = std::array::from_fn(|k| if keys[k].is_valid(i) { keys[k].value(i) } else { "" });
+            let key = match last {
+                Some((n, key)) if n == names => key,
+                _ => {
+                    let key = std::array::from_fn(|k| self.id(k, names[k]));
+                    last = Some((names, key));
+                    key
+                }
+            };
+            let ms = if latency.is_valid(i) { latency.value(i) } else { 0 };
+            self.groups.entry(key).or_default().add(ms, 1);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Counts) {
+        for (key, h) in other.groups {
+            let key = std::array::from_fn(|k| self.id(k, &other.names[k][key[k] as usize]));
+            self.groups.entry(key).or_default().merge(h);
+        }
+    }
+
+    fn into_sorted(self) -> BTreeMap<GroupKey, BTreeMap<i64, u64>> {
+        let name = |k: usize, id: u32| self.names[k][id as usize].clone();
+        let mut out: BTreeMap<GroupKey, BTreeMap<i64, u64>> = BTreeMap::new();
+        for (key, h) in self.groups {
+            let key = (name(0, key[0]), name(1, key[1]), name(2, key[2]));
+            out.insert(key, h.into_sorted());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_and_sparse_latencies_merge_into_one_sorted_count() {
+        let (mut a, mut b) = (Histogram::default(), Histogram::default());
+        for ms in [5, 5, 70_000, -1, 0] {
+            a.add(ms, 1);
+        }
+        for ms in [5, 65_535, 65_536, 70_000] {
+            b.add(ms, 2);
+        }
+        a.merge(b);
+        let want = BTreeMap::from([(-1, 1), (0, 1), (5, 4), (65_535, 2), (65_536, 2), (70_000, 3)]);
+        assert_eq!(a.into_sorted(), want);
+    }
+}
