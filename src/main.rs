@@ -6,6 +6,7 @@ use clap::Parser;
 use trafficsim::cli::{Cli, run};
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -23,3 +24,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .filter_map(|c| c.downcast_ref::<std::io::Error>())
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
+
+/// glibc gives each allocating thread an arena of its own (up to 8 per core) and returns little
+/// of it to the system. The analyzers over 10M rows peaked at 911 MiB, about 300 MiB of it such
+/// idle arena memory; one arena per core keeps the peak near 613 MiB at the same speed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY: `mallopt` only tunes the allocator; it runs before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 64) as libc::c_int);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
