@@ -46,10 +46,13 @@ impl Fixture {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        // One directory per test binary, so binaries running at once do not share files.
+        // One directory per test process, so test binaries (or two `cargo test` runs) running at
+        // once never share files; those of finished processes are removed first.
         let exe = std::env::current_exe().unwrap();
         let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
-        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fixture-{name}"));
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_fixtures(&tmp, &name);
+        let root = tmp.join(format!("fixture-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         generate(&root, &["--rows", ROWS, "--seed", SEED]);
@@ -64,6 +67,21 @@ pub fn fixture() -> &'static Fixture {
             rows,
         }
     })
+}
+
+/// Removes `fixture-<name>-<pid>` directories whose process has ended (Linux: no `/proc/<pid>`).
+fn remove_stale_fixtures(tmp: &Path, name: &str) {
+    let prefix = format!("fixture-{name}-");
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// `trafficsim analyze --input … --out … --config <default>` with the pinned clock, plus `extra`.
