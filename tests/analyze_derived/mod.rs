@@ -119,10 +119,7 @@ fn build(f: &Fixture) -> Derived {
     let batch = filter_record_batch(&batch, &keep).unwrap();
     assert!(batch.column(0).len() < b.num_rows());
 
-    let exe = std::env::current_exe().unwrap();
-    let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("derived-{name}"));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = crate::analyze_support::process_dir("derived");
     std::fs::create_dir_all(&root).unwrap();
     let data = root.join("calls.parquet");
     let file = std::fs::File::create(&data).unwrap();

@@ -48,12 +48,7 @@ pub fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         // One directory per test process, so test binaries (or two `cargo test` runs) running at
         // once never share files; those of finished processes are removed first.
-        let exe = std::env::current_exe().unwrap();
-        let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
-        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        remove_stale_fixtures(&tmp, &name);
-        let root = tmp.join(format!("fixture-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = process_dir("fixture");
         std::fs::create_dir_all(&root).unwrap();
         generate(&root, &["--rows", ROWS, "--seed", SEED]);
         let data = root.join("data");
@@ -69,19 +64,28 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// Removes `fixture-<name>-<pid>` directories whose process has ended (Linux: no `/proc/<pid>`).
-fn remove_stale_fixtures(tmp: &Path, name: &str) {
-    let prefix = format!("fixture-{name}-");
-    let Ok(entries) = std::fs::read_dir(tmp) else { return };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
+/// A fresh `<kind>-<test binary>-<pid>` directory under `CARGO_TARGET_TMPDIR`: one per test
+/// process, so test binaries (or two `cargo test` runs) at once never share files. Directories
+/// of finished processes (Linux: no `/proc/<pid>`) are removed first.
+pub fn process_dir(kind: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let prefix = format!("{kind}-{name}-");
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = file_name.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
     }
+    let root = tmp.join(format!("{prefix}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    root
 }
 
 /// `trafficsim analyze --input … --out … --config <default>` with the pinned clock, plus `extra`.
