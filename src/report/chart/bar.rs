@@ -6,7 +6,7 @@ use plotters::style::Color;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{Axis, finite_extent};
-use super::canvas::{self, Frame, LegendEntry, Root, Swatch, TICK_SIZE};
+use super::canvas::{self, Frame, LegendEntry, Root, TICK_SIZE};
 use super::palette::TEXT;
 use super::{ChartError, ChartSize, Colour, Unit, check_len};
 
@@ -166,17 +166,7 @@ pub fn render_grouped_bar_chart(spec: &GroupedBarChart) -> Result<String, ChartE
         let Some((min, max)) = extent else {
             return canvas::no_data(&area);
         };
-        let legend: Vec<LegendEntry> = spec
-            .series
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.name.is_empty())
-            .map(|(i, s)| LegendEntry {
-                name: s.name.clone(),
-                colour: s.colour.unwrap_or(Colour::series(i)),
-                swatch: Swatch::Box,
-            })
-            .collect();
+        let legend = LegendEntry::boxes(spec.series.iter().map(|s| (s.name.as_str(), s.colour)));
         let area = canvas::legend_row(&area, &legend)?;
         let n_cat = spec.categories.len();
         let x_axis = Axis::bare(0.0, n_cat as f64);

@@ -167,6 +167,23 @@ pub(crate) struct LegendEntry {
     pub swatch: Swatch,
 }
 
+impl LegendEntry {
+    /// Box swatches for named series, coloured by their own colour or the palette by position;
+    /// unnamed series get no entry.
+    pub(crate) fn boxes<'a>(series: impl IntoIterator<Item = (&'a str, Option<Colour>)>) -> Vec<LegendEntry> {
+        series
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (name, _))| !name.is_empty())
+            .map(|(i, (name, colour))| LegendEntry {
+                name: name.to_string(),
+                colour: colour.unwrap_or(Colour::series(i)),
+                swatch: Swatch::Box,
+            })
+            .collect()
+    }
+}
+
 /// Draws legend entries in rows across the top of `area` (so they never cover data) and returns
 /// the area left below them. Swatches are `<rect>`s, so they do not count as series lines.
 pub(crate) fn legend_row<'b>(area: &Root<'b>, entries: &[LegendEntry]) -> Result<Root<'b>, DrawFailure> {

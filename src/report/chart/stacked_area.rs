@@ -5,7 +5,7 @@ use plotters::element::Polygon;
 use plotters::style::Color;
 
 use super::axis::Axis;
-use super::canvas::{self, Frame, LegendEntry, Swatch};
+use super::canvas::{self, Frame, LegendEntry};
 use super::{ChartError, ChartSize, Colour, Unit, check_len};
 
 /// One layer: a value per date of the chart. Non-finite and negative values count as 0 (a stack
@@ -77,17 +77,7 @@ pub fn render_stacked_area_chart(spec: &StackedAreaChart) -> Result<String, Char
         if days.is_empty() || spec.series.is_empty() {
             return canvas::no_data(&area);
         }
-        let legend: Vec<LegendEntry> = spec
-            .series
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.name.is_empty())
-            .map(|(i, s)| LegendEntry {
-                name: s.name.clone(),
-                colour: s.colour.unwrap_or(Colour::series(i)),
-                swatch: Swatch::Box,
-            })
-            .collect();
+        let legend = LegendEntry::boxes(spec.series.iter().map(|s| (s.name.as_str(), s.colour)));
         let area = canvas::legend_row(&area, &legend)?;
         let x_axis = Axis::dates(days[0] as i32, days[days.len() - 1] as i32, 8);
         let y_axis = Axis::linear(0.0, total_max, true, spec.unit, 6);
