@@ -112,14 +112,19 @@ impl TrafficGenerator {
         if state.factor == 0.0 {
             return state;
         }
-        state.factor *= self.day_factor(customer, seg);
+        state.factor *= self.day_factor(customer, seg, state.weekday_share);
         state
     }
 
-    /// The customer's volume factor for a local day: weekend factor × day-to-day noise.
-    fn day_factor(&self, customer: &Customer, seg: &Segment) -> f64 {
+    /// The customer's volume factor for a local day: weekend factor (or the day's share of a
+    /// weekday when a scenario sets it) × day-to-day noise.
+    fn day_factor(&self, customer: &Customer, seg: &Segment, weekday_share: Option<f64>) -> f64 {
         let cal = &self.model.calendar;
-        let weekend = if seg.weekend { cal.weekend_factor } else { 1.0 };
+        let weekend = match weekday_share {
+            Some(share) => share,
+            None if seg.weekend => cal.weekend_factor,
+            None => 1.0,
+        };
         let noise = if cal.daily_noise > 0.0 {
             let mut r = rng::stream(self.seed, Domain::DayNoise, customer.key(), seg.local_day as u64);
             let z: f64 = StandardNormal.sample(&mut r);

@@ -208,6 +208,9 @@ pub struct DayState {
     pub burst: Option<(u8, u8, f64)>,
     /// Extra rate for a launched feature, as a share of the rest (0 = none).
     pub feature_extra: f64,
+    /// The day's volume relative to a weekday, when a scenario sets it; it then replaces the
+    /// base model's weekend factor.
+    pub weekday_share: Option<f64>,
 }
 
 /// What scenarios add to a customer.
@@ -340,6 +343,7 @@ impl CohortScenario {
             factor: c.state.factor,
             burst: None,
             feature_extra: 0.0,
+            weekday_share: None,
         };
         if let Some(churn) = c.state.churn_day
             && d.day >= churn

@@ -1,5 +1,6 @@
 //! Weekend effect: Saturday 40–60%, Sunday 30–50%, holidays 20–40% of weekday volume, and a
-//! Friday-afternoon taper (document 000, scenario 6). Replaces the base weekend factor.
+//! Friday-afternoon taper (document 000, scenario 6). Its day shares replace the base model's
+//! weekend factor.
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -49,11 +50,10 @@ impl Effect for Weekend {
         params::whole("friday_taper_from_hour", self.friday_taper_from_hour, 0, 23)
     }
 
-    fn compile(&self, env: &Env, cohort: &CohortInfo, _r: &mut SimRng) -> Box<dyn Active> {
+    fn compile(&self, _env: &Env, cohort: &CohortInfo, _r: &mut SimRng) -> Box<dyn Active> {
         Box::new(WeekendActive {
             p: self.clone(),
             cohort: cohort.clone(),
-            base_weekend: env.model.calendar.weekend_factor,
         })
     }
 }
@@ -62,8 +62,6 @@ impl Effect for Weekend {
 struct WeekendActive {
     p: Weekend,
     cohort: CohortInfo,
-    /// The base model's weekend factor, which this modifier replaces.
-    base_weekend: f64,
 }
 
 impl Active for WeekendActive {
@@ -77,13 +75,7 @@ impl Active for WeekendActive {
 
     fn day(&self, c: &Customer, d: &DayInfo, _seed: u64, state: &mut DayState) {
         let [sat, sun, holiday] = c.state.weekend.unwrap_or([1.0; 3]);
-        // Undo the base weekend factor the generator applies, then apply this one.
-        let base = if d.weekend { self.base_weekend } else { 1.0 };
-        if base <= 0.0 {
-            // A base model without weekend traffic cannot be scaled back up.
-            return;
-        }
-        let wanted = if self.p.holidays.contains(&i64::from(d.day)) {
+        state.weekday_share = Some(if self.p.holidays.contains(&i64::from(d.day)) {
             holiday
         } else {
             match d.weekday {
@@ -91,8 +83,7 @@ impl Active for WeekendActive {
                 6 => sun,
                 _ => 1.0,
             }
-        };
-        state.factor *= wanted / base;
+        });
     }
 
     fn hour(&self, _c: &Customer, seg: &Segment, _state: &DayState) -> f64 {
