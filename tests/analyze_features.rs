@@ -74,20 +74,20 @@ fn check(r: &FeaturesResult, b: &RecordBatch) {
     let med = median(f.features.values().map(|v| v.1).collect());
     assert_close(r.median_feature_cost_usd, med, "median feature cost");
     for x in &r.features {
-        let (calls, cost, adopters, products) = &f.features[&x.feature_id];
+        let (calls, cost, adopters, products) = &f.features[&x.cost.name];
         let adoption = adopters.len() as f64 / n;
-        assert_eq!(x.calls, *calls, "{}", x.feature_id);
-        assert_close(x.cost_usd, *cost, &x.feature_id);
-        assert_close(x.cost_share, cost / total, &x.feature_id);
-        assert_eq!(x.adopters, adopters.len() as u64, "{}", x.feature_id);
-        assert_close(x.adoption_rate, adoption, &x.feature_id);
-        assert_close(x.cost_per_adopter, cost / adopters.len() as f64, &x.feature_id);
+        assert_eq!(x.cost.calls, *calls, "{}", x.cost.name);
+        assert_close(x.cost.cost_usd, *cost, &x.cost.name);
+        assert_close(x.cost.cost_share, cost / total, &x.cost.name);
+        assert_eq!(x.adopters, adopters.len() as u64, "{}", x.cost.name);
+        assert_close(x.adoption_rate, adoption, &x.cost.name);
+        assert_close(x.cost_per_adopter, cost / adopters.len() as f64, &x.cost.name);
         assert!(products.contains(&x.product_id));
         let of_product: BTreeSet<&String> = products.iter().flat_map(|p| &f.product_customers[p]).collect();
         assert_close(
             x.product_adoption_rate,
             adopters.len() as f64 / of_product.len() as f64,
-            &x.feature_id,
+            &x.cost.name,
         );
         let band = if adoption > setting("features", "adoption_high") {
             AdoptionBand::High
@@ -96,7 +96,7 @@ fn check(r: &FeaturesResult, b: &RecordBatch) {
         } else {
             AdoptionBand::Low
         };
-        assert_eq!(x.adoption_band, band, "{}", x.feature_id);
+        assert_eq!(x.adoption_band, band, "{}", x.cost.name);
         let wide = adoption > setting("features", "invest_adoption");
         let quadrant = match (wide, *cost > med) {
             (true, false) => Quadrant::Invest,
@@ -104,10 +104,10 @@ fn check(r: &FeaturesResult, b: &RecordBatch) {
             (false, false) => Quadrant::Maintain,
             (false, true) => Quadrant::Sunset,
         };
-        assert_eq!(x.quadrant, quadrant, "{}", x.feature_id);
+        assert_eq!(x.quadrant, quadrant, "{}", x.cost.name);
     }
     assert!(
-        r.features.windows(2).all(|w| w[0].cost_usd >= w[1].cost_usd),
+        r.features.windows(2).all(|w| w[0].cost.cost_usd >= w[1].cost.cost_usd),
         "dearest first"
     );
     for band in &r.adoption_bands {
@@ -149,12 +149,7 @@ fn cost_adoption_matrix_and_bundles_match_a_fold_over_the_rows() {
     assert!(!r.bundles.is_empty(), "the fixture has features used together");
     // The product's features run from day one; the feature_launch scenario's launches mid-window.
     for x in &r.features {
-        assert_eq!(
-            x.first_seen_in_window,
-            x.feature_id == "ai_assistant",
-            "{}",
-            x.feature_id
-        );
+        assert_eq!(x.first_seen_in_window, x.cost.name == "ai_assistant", "{}", x.cost.name);
     }
 }
 
@@ -163,7 +158,7 @@ fn a_feature_launched_mid_window_shows_its_first_day_and_adoption_since() {
     let d = derived();
     let r: FeaturesResult = d.typed("features");
     check(&r, &d.rows);
-    let launched = r.features.iter().find(|x| x.feature_id == d.launched_feature).unwrap();
+    let launched = r.features.iter().find(|x| x.cost.name == d.launched_feature).unwrap();
     assert!(launched.first_seen_in_window);
     assert!(launched.first_day >= d.window_start + chrono::Days::new(START_DAY as u64));
     // Adoption since launch: adopters ÷ customers whose last call is on or after its first day.
@@ -191,7 +186,7 @@ fn recommendations_follow_the_matrix_and_the_page_draws_it() {
         let has = |prefix: &str| {
             r.recommendations
                 .iter()
-                .any(|y| y.title == format!("{prefix} {}", x.feature_id))
+                .any(|y| y.title == format!("{prefix} {}", x.cost.name))
         };
         match x.quadrant {
             Quadrant::Sunset if x.quadrant_in_product == Quadrant::Sunset => assert!(has("Rework or retire")),

@@ -21,7 +21,7 @@ use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Totals, dates, desc, ratio, strings, totals_aggs, usd};
+use super::frame::{CostGroup, Totals, dates, desc, ratio, strings, totals_aggs, usd};
 use super::{Analyzer, Context};
 use crate::config::{Config, ConfigError, SettingsCheck};
 use crate::report::chart::{
@@ -153,17 +153,11 @@ pub struct FeaturesResult {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FeatureEconomics {
-    pub feature_id: String,
+    /// The feature's cost figures; `name` is the feature id.
+    #[serde(flatten)]
+    pub cost: CostGroup,
     /// The product most of the feature's calls belong to.
     pub product_id: String,
-    pub calls: u64,
-    pub successful_calls: u64,
-    pub cost_usd: f64,
-    pub cost_share: f64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    pub cost_per_call: f64,
-    pub cost_per_1k_tokens: f64,
     /// Customers with at least one call of the feature.
     pub adopters: u64,
     /// Adopters ÷ all customers.
@@ -237,7 +231,7 @@ impl Analyzer for Features {
         let top = r.features.iter().max_by(|a, b| {
             a.adoption_rate
                 .total_cmp(&b.adoption_rate)
-                .then_with(|| b.feature_id.cmp(&a.feature_id))
+                .then_with(|| b.cost.name.cmp(&a.cost.name))
         });
         let sunset = r
             .matrix
@@ -247,7 +241,7 @@ impl Analyzer for Features {
         vec![
             Figure::count("Features", r.features.len() as u64),
             Figure::percent(
-                format!("Top adoption ({})", top.map_or("none", |f| f.feature_id.as_str())),
+                format!("Top adoption ({})", top.map_or("none", |f| f.cost.name.as_str())),
                 top.map_or(0.0, |f| f.adoption_rate),
             ),
             Figure::count("Sunset candidates", sunset as u64),
@@ -261,12 +255,12 @@ impl Analyzer for Features {
             .iter()
             .map(|f| {
                 vec![
-                    Cell::text(&f.feature_id),
+                    Cell::text(&f.cost.name),
                     Cell::text(&f.product_id),
-                    Cell::count(f.calls),
-                    Cell::usd(f.cost_usd),
-                    Cell::percent(f.cost_share),
-                    Cell::usd(f.cost_per_call),
+                    Cell::count(f.cost.calls),
+                    Cell::usd(f.cost.cost_usd),
+                    Cell::percent(f.cost.cost_share),
+                    Cell::usd(f.cost.cost_per_call),
                     Cell::count(f.adopters),
                     Cell::percent(f.adoption_rate),
                     Cell::text(f.adoption_band.as_str()),
@@ -282,7 +276,7 @@ impl Analyzer for Features {
             .iter()
             .map(|f| {
                 vec![
-                    Cell::text(&f.feature_id),
+                    Cell::text(&f.cost.name),
                     Cell::text(f.first_day.to_string()),
                     Cell::percent(f.adoption_rate),
                     Cell::percent(f.adoption_since_first_day),
@@ -385,9 +379,9 @@ fn charts(r: &FeaturesResult) -> Result<Charts> {
             .iter()
             .flat_map(|q| r.features.iter().filter(move |f| f.quadrant == *q))
             .map(|f| {
-                ScatterPoint::new(f.adoption_rate * 100.0, f.cost_usd)
+                ScatterPoint::new(f.adoption_rate * 100.0, f.cost.cost_usd)
                     .category(f.quadrant.as_str())
-                    .label(&f.feature_id)
+                    .label(&f.cost.name)
             })
             .collect(),
         quadrants: Some(Quadrants {
@@ -408,14 +402,14 @@ fn charts(r: &FeaturesResult) -> Result<Charts> {
         })
     };
     let mut ranked: Vec<&FeatureEconomics> = r.features.iter().collect();
-    ranked.sort_by(|a, b| desc(a.cost_per_adopter, b.cost_per_adopter).then_with(|| a.feature_id.cmp(&b.feature_id)));
+    ranked.sort_by(|a, b| desc(a.cost_per_adopter, b.cost_per_adopter).then_with(|| a.cost.name.cmp(&b.cost.name)));
     let per_adopter = bars(
         "Cost per adopting customer",
         "Cost per adopter",
         Unit::Dollars,
         ranked
             .iter()
-            .map(|f| Bar::new(&f.feature_id, f.cost_per_adopter))
+            .map(|f| Bar::new(&f.cost.name, f.cost_per_adopter))
             .collect(),
     )?;
     let bundles = bars(
@@ -540,16 +534,8 @@ pub fn features(rows: &[FeatureUse], window_start: NaiveDate, s: &FeatureSetting
             let live_customers = customer_last.values().filter(|&&d| d >= acc.first).count();
             let cost = acc.totals.cost_usd();
             FeatureEconomics {
-                feature_id: feature.to_string(),
+                cost: CostGroup::new(feature, &acc.totals, all.cost_micros),
                 product_id: product.to_string(),
-                calls: acc.totals.calls,
-                successful_calls: acc.totals.successes,
-                cost_usd: cost,
-                cost_share: ratio(acc.totals.cost_micros as f64, all.cost_micros as f64),
-                input_tokens: acc.totals.input_tokens,
-                output_tokens: acc.totals.output_tokens,
-                cost_per_call: acc.totals.cost_per_call(),
-                cost_per_1k_tokens: acc.totals.cost_per_1k_tokens(),
                 adopters,
                 adoption_rate: adoption,
                 adoption_band: AdoptionBand::of(adoption, s),
@@ -568,7 +554,7 @@ pub fn features(rows: &[FeatureUse], window_start: NaiveDate, s: &FeatureSetting
             }
         })
         .collect();
-    features.sort_by(|a, b| desc(a.cost_usd, b.cost_usd).then_with(|| a.feature_id.cmp(&b.feature_id)));
+    features.sort_by(|a, b| desc(a.cost.cost_usd, b.cost.cost_usd).then_with(|| a.cost.name.cmp(&b.cost.name)));
 
     let adoption_bands = AdoptionBand::ALL
         .iter()
@@ -583,10 +569,10 @@ pub fn features(rows: &[FeatureUse], window_start: NaiveDate, s: &FeatureSetting
             let members: Vec<&FeatureEconomics> = features.iter().filter(|f| f.quadrant == quadrant).collect();
             QuadrantSummary {
                 quadrant,
-                features: members.iter().map(|f| f.feature_id.clone()).collect(),
+                features: members.iter().map(|f| f.cost.name.clone()).collect(),
                 cost_usd: usd(members
                     .iter()
-                    .map(|f| by_feature[f.feature_id.as_str()].totals.cost_micros)
+                    .map(|f| by_feature[f.cost.name.as_str()].totals.cost_micros)
                     .sum()),
             }
         })
@@ -636,7 +622,7 @@ fn bundles(rows: &[FeatureUse], features: &[FeatureEconomics], n: u64, s: &Featu
     }
     let adoption: BTreeMap<&str, f64> = features
         .iter()
-        .map(|f| (f.feature_id.as_str(), f.adoption_rate))
+        .map(|f| (f.cost.name.as_str(), f.adoption_rate))
         .collect();
     let mut out: Vec<Bundle> = pairs
         .into_iter()
@@ -674,39 +660,39 @@ fn recommend(
         let (severity, title, action) = match f.quadrant {
             Quadrant::Sunset if contradicted => (
                 Severity::Medium,
-                format!("Review {}", f.feature_id),
+                format!("Review {}", f.cost.name),
                 format!(
                     "Keep {} for {}'s customers, but cut its cost per call ({}): it is dear for its reach.",
-                    f.feature_id,
+                    f.cost.name,
                     f.product_id,
-                    h::usd(f.cost_per_call)
+                    h::usd(f.cost.cost_per_call)
                 ),
             ),
             Quadrant::Sunset => (
                 Severity::High,
-                format!("Rework or retire {}", f.feature_id),
+                format!("Rework or retire {}", f.cost.name),
                 format!(
                     "Find out why {} of customers use {}; cut its cost per call ({}) or retire it.",
                     h::percent(f.adoption_rate),
-                    f.feature_id,
-                    h::usd(f.cost_per_call)
+                    f.cost.name,
+                    h::usd(f.cost.cost_per_call)
                 ),
             ),
             Quadrant::Optimize => (
                 Severity::Medium,
-                format!("Cut the cost of {}", f.feature_id),
+                format!("Cut the cost of {}", f.cost.name),
                 format!(
                     "Move {}'s calls to cheaper models or cache its answers: every 10% off its cost per call saves {}.",
-                    f.feature_id,
-                    h::usd(f.cost_usd * 0.1)
+                    f.cost.name,
+                    h::usd(f.cost.cost_usd * 0.1)
                 ),
             ),
             Quadrant::Invest => (
                 Severity::Info,
-                format!("Invest in {}", f.feature_id),
+                format!("Invest in {}", f.cost.name),
                 format!(
                     "Promote {} to the customers of {} who do not use it yet.",
-                    f.feature_id, f.product_id
+                    f.cost.name, f.product_id
                 ),
             ),
             Quadrant::Maintain => continue,
@@ -727,15 +713,15 @@ fn recommend(
             message: format!(
                 "{} ({}) costs {} ({} of the total, {} per adopting customer) and is used by {} customers: {} adoption \
                  against the {} split, cost {} the {} median.{}",
-                f.feature_id,
+                f.cost.name,
                 f.product_id,
-                h::usd(f.cost_usd),
-                h::percent(f.cost_share),
+                h::usd(f.cost.cost_usd),
+                h::percent(f.cost.cost_share),
                 h::usd(f.cost_per_adopter),
                 f.adopters,
                 h::percent(f.adoption_rate),
                 h::percent(s.invest_adoption),
-                if f.cost_usd > median_cost {
+                if f.cost.cost_usd > median_cost {
                     "above"
                 } else {
                     "at or below"
@@ -744,23 +730,23 @@ fn recommend(
                 in_product
             ),
             action,
-            amount_usd: Some(f.cost_usd),
+            amount_usd: Some(f.cost.cost_usd),
         });
     }
     for f in features.iter().filter(|f| f.first_seen_in_window) {
         out.push(Recommendation {
             severity: Severity::Info,
-            title: format!("{} is new in the window", f.feature_id),
+            title: format!("{} is new in the window", f.cost.name),
             message: format!(
                 "{} was first used on {}; {} customers adopted it: {} of all customers, {} of those active since.",
-                f.feature_id,
+                f.cost.name,
                 f.first_day,
                 f.adopters,
                 h::percent(f.adoption_rate),
                 h::percent(f.adoption_since_first_day)
             ),
             action: "Judge its adoption on the customers active since launch, and again after a full month.".into(),
-            amount_usd: Some(f.cost_usd),
+            amount_usd: Some(f.cost.cost_usd),
         });
     }
     if let Some(b) = bundles.first() {
@@ -844,7 +830,7 @@ mod tests {
         ];
         let r = features(&rows, day(1), &s);
         assert_eq!(r.customers, 5);
-        let f = |id: &str| r.features.iter().find(|f| f.feature_id == id).unwrap();
+        let f = |id: &str| r.features.iter().find(|f| f.cost.name == id).unwrap();
         assert_eq!(f("chat").adopters, 4);
         assert!((f("chat").adoption_rate - 0.8).abs() < 1e-12);
         assert_eq!(f("chat").adoption_band, AdoptionBand::High);
@@ -867,6 +853,6 @@ mod tests {
         );
         assert_eq!(r.bundles[0].customers, 3);
         assert!((r.bundles[0].lift - 0.6 / (0.8 * 0.6)).abs() < 1e-12);
-        assert_eq!(r.features[0].feature_id, "code");
+        assert_eq!(r.features[0].cost.name, "code");
     }
 }
