@@ -10,7 +10,7 @@ use std::path::Path;
 use analyze_support::{assert_close, fixture};
 use common::{default_config, floats, ints, strings};
 use trafficsim::analyze::rate_optimization::RateResult;
-use trafficsim::config::Config;
+use trafficsim::config::CallsConfig;
 
 fn result() -> RateResult {
     fixture().typed("rate_optimization")
@@ -19,7 +19,7 @@ fn result() -> RateResult {
 #[test]
 fn switches_reprice_the_same_tokens_at_catalogue_prices() {
     let r = result();
-    let catalogue = Config::load(Path::new(&default_config())).unwrap().catalogue;
+    let catalogue = CallsConfig::load(Path::new(&default_config())).unwrap().catalogue;
     let b = &fixture().rows;
     let (task, model, status, input, output, cost) = (
         strings(b, "task_type"),

@@ -103,7 +103,7 @@ fn csv_and_parquet_hold_the_same_rows() {
         );
     }
     // And the Parquet types are the schema's, so readers need no hints.
-    assert_eq!(parquet.schema(), *trafficsim::batch::schema::CALLS_SCHEMA);
+    assert_eq!(parquet.schema(), *trafficsim::batch::calls::CALLS_SCHEMA);
 }
 
 #[test]

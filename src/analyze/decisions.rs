@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{DAYS_PER_MONTH, cost_micros, dates, desc, floats, ints, ratio, strings, usd};
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Bar, BarChart, Histogram, HistogramData, Marker, Unit, render_bar_chart, render_histogram};
 use crate::report::html::{
     self as h, Cell, Figure, Recommendation, Severity, bars_size, capped_note, cards, chart_grid, recommendations,
@@ -150,7 +150,7 @@ impl Analyzer for Decisions {
     type Settings = DecisionSettings;
     type Output = DecisionsResult;
 
-    fn check(s: &DecisionSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &DecisionSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("window_days", s.window_days, 1, 365)?;
         c.range("mad_threshold", s.mad_threshold, 0.5, 100.0)?;
         c.count("min_history", s.min_history, 1, s.window_days.max(1))?;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{CostGroup, Totals, dates, desc, ratio, strings, totals_aggs, usd};
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     Bar, BarChart, ChartSize, Quadrants, ScatterChart, ScatterPoint, Unit, render_bar_chart, render_scatter_chart,
 };
@@ -214,7 +214,7 @@ impl Analyzer for Features {
     type Settings = FeatureSettings;
     type Output = FeaturesResult;
 
-    fn check(s: &FeatureSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &FeatureSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.fraction("adoption_high", s.adoption_high)?;
         c.fraction("adoption_medium", s.adoption_medium)?;
         c.ordered("adoption_medium", s.adoption_medium, "adoption_high", s.adoption_high)?;

@@ -50,7 +50,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{AnalysisFile, Config, ConfigError, SettingsCheck};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::Figure;
 pub use dataset::{DataSource, Window};
 
@@ -87,7 +87,7 @@ pub trait Analyzer: 'static {
     }
     /// Range checks on the settings (and names checked against the catalogue in `config`);
     /// errors name the file and the key.
-    fn check(settings: &Self::Settings, check: SettingsCheck<'_>, config: &Config) -> Result<(), ConfigError>;
+    fn check(settings: &Self::Settings, check: SettingsCheck<'_>, config: &CallsConfig) -> Result<(), ConfigError>;
     /// Runs the queries.
     fn analyze(ctx: &Context<'_>, settings: &Self::Settings) -> Result<Self::Output>;
     /// The page's headline figures (index and manifest).
@@ -98,7 +98,7 @@ pub trait Analyzer: 'static {
 
 /// What the analyzers share: the data as a lazy frame, its window, the run plan and catalogue.
 pub struct Context<'a> {
-    pub config: &'a Config,
+    pub config: &'a CallsConfig,
     pub source: &'a DataSource,
     pub window: Window,
     calls: LazyFrame,
@@ -129,7 +129,7 @@ pub struct Page {
 }
 
 /// Reads and checks one analyzer's settings.
-type Loader = fn(&AnalysisFile, &Config) -> Result<Box<dyn Prepared>, ConfigError>;
+type Loader = fn(&AnalysisFile, &CallsConfig) -> Result<Box<dyn Prepared>, ConfigError>;
 
 /// An analyzer in the registry, before its settings are read.
 pub struct Registration {
@@ -155,7 +155,7 @@ struct WithSettings<A: Analyzer> {
     settings: A::Settings,
 }
 
-fn load<A: Analyzer>(file: &AnalysisFile, config: &Config) -> Result<Box<dyn Prepared>, ConfigError> {
+fn load<A: Analyzer>(file: &AnalysisFile, config: &CallsConfig) -> Result<Box<dyn Prepared>, ConfigError> {
     let settings = A::read_settings(file)?;
     A::check(&settings, file.checker(A::NAME), config)?;
     Ok(Box::new(WithSettings::<A> { settings }))
@@ -184,7 +184,7 @@ impl<A: Analyzer> Prepared for WithSettings<A> {
 /// keeps the named analyzers (all when `None`).
 pub fn prepare(
     file: &AnalysisFile,
-    config: &Config,
+    config: &CallsConfig,
     only: Option<&[String]>,
 ) -> Result<Vec<Box<dyn Prepared>>, ConfigError> {
     file.check_sections(ANALYZERS.iter().map(|r| r.name))?;
@@ -213,7 +213,7 @@ const STREAMING_ROWS: u64 = 500_000;
 
 /// Opens the dataset at `input` and runs every prepared analyzer on it, in parallel.
 pub fn run_analyzers(
-    config: &Config,
+    config: &CallsConfig,
     prepared: &[Box<dyn Prepared>],
     input: &Path,
 ) -> Result<(DataSource, Window, Vec<Page>)> {

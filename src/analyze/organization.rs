@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{CostGroup, Totals, desc, ratio, strings, totals_aggs};
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     Bar, BarChart, BarSeries, ChartSize, Colour, GroupedBarChart, Unit, render_bar_chart, render_grouped_bar_chart,
 };
@@ -153,7 +153,7 @@ impl Analyzer for Organization {
     type Settings = OrganizationSettings;
     type Output = OrganizationResult;
 
-    fn check(s: &OrganizationSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &OrganizationSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.range("efficiency_gap_warning", s.efficiency_gap_warning, 1.0, 1e6)?;
         c.range("efficiency_gap_critical", s.efficiency_gap_critical, 1.0, 1e6)?;
         c.ordered(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{dates, ints, strings};
 use super::{Analyzer, Context, DataSource, Window};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{LineChart, LineSeries, Unit, X, render_line_chart};
 use crate::report::html::{self as h, Cell, Figure, capped_note, cards, chart, section, table};
 use crate::validate::Report as InvariantReport;
@@ -66,7 +66,7 @@ impl Analyzer for Overview {
     type Settings = OverviewSettings;
     type Output = OverviewResult;
 
-    fn check(s: &OverviewSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &OverviewSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("max_files_listed", s.max_files_listed, 1, 100_000)
     }
 
@@ -75,7 +75,9 @@ impl Analyzer for Overview {
         let (invariants, queries) = rayon::join(
             || {
                 s.check_invariants
-                    .then(|| crate::validate::validate(&ctx.source.path, &ctx.config.catalogue, &ctx.config.traffic))
+                    .then(|| {
+                        crate::validate::calls::validate(&ctx.source.path, &ctx.config.catalogue, &ctx.config.traffic)
+                    })
                     .transpose()
             },
             || queries(ctx),

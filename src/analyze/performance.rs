@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::frame::{Totals, cost_micros, desc, ints, is_success, ratio, strings, totals_aggs, usd};
 use super::latency::latency_counts;
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     BarSeries, Bin, GroupedBarChart, Histogram, HistogramData, Marker, ScatterChart, ScatterPoint, Unit,
     render_grouped_bar_chart, render_histogram, render_scatter_chart,
@@ -135,7 +135,7 @@ impl Analyzer for Performance {
     type Settings = PerformanceSettings;
     type Output = PerformanceResult;
 
-    fn check(s: &PerformanceSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &PerformanceSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("sla_ms", s.sla_ms, 1, 3_600_000)?;
         c.fraction("sla_target", s.sla_target)?;
         let edges: Vec<f64> = s.latency_buckets_ms.iter().map(|&e| e as f64).collect();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::frame::{DAYS_PER_MONTH, desc, ratio};
 use super::profitability::{CustomerUsage, customer_usage, prorate};
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{BarSeries, Colour, GroupedBarChart, Unit, render_grouped_bar_chart};
 use crate::report::html::{
     self as h, Cell, Figure, Recommendation, Severity, capped_note, cards, chart_grid, recommendations, section, table,
@@ -256,7 +256,7 @@ impl Analyzer for Pricing {
     type Settings = PricingSettings;
     type Output = PricingResult;
 
-    fn check(s: &PricingSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &PricingSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("included_tokens", s.included_tokens, 0, 1_000_000_000_000)?;
         c.range("included_per_usd", s.included_per_usd, 0.01, 1e9)?;
         c.range("overage_usd_per_1k_tokens", s.overage_usd_per_1k_tokens, 0.0, 1e6)?;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{DAYS_PER_MONTH, cost_micros, dates, floats, ints, is_success, ratio, strings, usd};
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     BarSeries, Bin, Colour, GroupedBarChart, Histogram, HistogramData, Marker, ScatterChart, ScatterPoint, Unit,
     render_grouped_bar_chart, render_histogram, render_scatter_chart,
@@ -313,7 +313,7 @@ impl Analyzer for Profitability {
     type Settings = ProfitabilitySettings;
     type Output = ProfitabilityResult;
 
-    fn check(s: &ProfitabilitySettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &ProfitabilitySettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.fraction("high_margin", s.high_margin)?;
         c.fraction("medium_margin", s.medium_margin)?;
         c.ordered("medium_margin", s.medium_margin, "high_margin", s.high_margin)?;

@@ -15,13 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{DAYS_PER_MONTH, Totals, desc, is_success, ratio, strings, totals_aggs};
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Bar, BarChart, ChartSize, Heatmap, Unit, render_bar_chart, render_heatmap};
 use crate::report::html::{
     self as h, Cell, Figure, Recommendation, Severity, bars_size, capped_note, cards, chart, recommendations, section,
     table,
 };
-use crate::sim::catalogue::Catalogue;
+use crate::sim::calls::catalogue::Catalogue;
 
 pub struct RateOptimization;
 
@@ -134,7 +134,7 @@ impl Analyzer for RateOptimization {
     type Settings = RateSettings;
     type Output = RateResult;
 
-    fn check(s: &RateSettings, c: SettingsCheck<'_>, config: &Config) -> Result<(), ConfigError> {
+    fn check(s: &RateSettings, c: SettingsCheck<'_>, config: &CallsConfig) -> Result<(), ConfigError> {
         c.range("reserved_min_spend", s.reserved_min_spend, 0.0, 1e12)?;
         c.fraction("reserved_saving", s.reserved_saving)?;
         let spends: Vec<f64> = s.volume_discounts.iter().map(|t| t.min_spend).collect();

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::decisions::{DecisionSettings, customer_day_anomalies, customer_days};
 use super::frame::{cost_micros, dates, ints, ratio, strings, usd};
 use super::{Analyzer, Context};
-use crate::config::{AnalysisFile, Config, ConfigError, SettingsCheck};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Band, LineChart, LineSeries, Unit, X, render_line_chart};
 use crate::report::html::{Cell, Figure, cards, chart_grid, section, table};
 
@@ -154,7 +154,7 @@ impl Analyzer for Scenarios {
         })
     }
 
-    fn check(s: &ScenariosSettings, c: SettingsCheck<'_>, _config: &Config) -> Result<(), ConfigError> {
+    fn check(s: &ScenariosSettings, c: SettingsCheck<'_>, _config: &CallsConfig) -> Result<(), ConfigError> {
         c.count("table_rows", s.page.table_rows, 1, 100_000)
     }
 

@@ -13,7 +13,7 @@ use super::frame::{
     CostGroup, Totals, cost_groups, cost_micros, dates, desc, ints, is_success, ratio, strings, totals_by, usd,
 };
 use super::{Analyzer, Context};
-use crate::config::{Config, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     AreaSeries, Band, Bar, BarChart, Heatmap, LineChart, LineSeries, StackedAreaChart, Unit, X, render_bar_chart,
     render_heatmap, render_line_chart, render_stacked_area_chart,
@@ -190,7 +190,7 @@ impl Analyzer for Understanding {
     type Settings = UnderstandingSettings;
     type Output = UnderstandingResult;
 
-    fn check(s: &UnderstandingSettings, c: SettingsCheck<'_>, _: &Config) -> Result<(), ConfigError> {
+    fn check(s: &UnderstandingSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("top_spenders", s.top_spenders, 1, 1000)?;
         if z_score(s.forecast_confidence).is_none() {
             return Err(c.invalid(

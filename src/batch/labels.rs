@@ -6,8 +6,8 @@ use std::sync::{Arc, LazyLock};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use super::schema::TIMESTAMP_TZ;
-use crate::sim::scenarios::Label;
+use super::columns::TIMESTAMP_TZ;
+use crate::sim::label::Label;
 
 /// Columns of `labels`, in order.
 pub static LABELS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {

@@ -1,6 +1,6 @@
-//! The Arrow side of generation: the `calls` schema and the builder that fills
-//! it, and the `labels` dataset.
+//! The Arrow side of generation: one adapter per table, each declaring its columns once
+//! (`columns` holds the shared machinery), plus the `labels` dataset every workload writes.
 
-pub mod builder;
+pub mod calls;
+pub mod columns;
 pub mod labels;
-pub mod schema;

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::common::DEFAULT_CONFIG;
 use crate::analyze::{Prepared, prepare, run_analyzers};
-use crate::config::{AnalysisFile, Config, ConfigError};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, RunPlan};
 use crate::report::{ReportInput, generated_at, render_all, write_reports};
 
 #[derive(Debug, Clone, Args)]
@@ -32,13 +32,22 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<()> {
-    let config = Config::load(&args.config)?;
+    let config = match RunPlan::load(&args.config)? {
+        RunPlan::Calls(config) => config,
+        RunPlan::Ticketing(_) => {
+            println!("{}", NO_TICKETING_ANALYZERS);
+            return Ok(());
+        }
+    };
     let analysis = analysis_path(&args.config, args.analysis.as_deref());
     let (file, prepared) = load_settings(&analysis, &config, args.only.as_deref())?;
     let summary = analyze_and_report(&config, &file, &prepared, &args.input, &args.out)?;
     println!("{summary}");
     Ok(())
 }
+
+/// What `analyze` says of a ticketing dataset until its analyzers exist.
+pub const NO_TICKETING_ANALYZERS: &str = "the ticketing workload has no analyzers yet: nothing to analyze (the data is written; `trafficsim validate` checks it)";
 
 /// The analysis settings file: the one given, else `analysis.toml` beside the run plan.
 pub fn analysis_path(run_plan: &Path, given: Option<&Path>) -> PathBuf {
@@ -51,7 +60,7 @@ pub fn analysis_path(run_plan: &Path, given: Option<&Path>) -> PathBuf {
 /// Reads and checks every analyzer's settings (before any data is read or generated).
 pub fn load_settings(
     path: &Path,
-    config: &Config,
+    config: &CallsConfig,
     only: Option<&[String]>,
 ) -> Result<(AnalysisFile, Vec<Box<dyn Prepared>>), ConfigError> {
     let file = AnalysisFile::load(path)?;
@@ -61,7 +70,7 @@ pub fn load_settings(
 
 /// Analyzes `input` and writes the reports to `out`; returns the one-line summary.
 pub fn analyze_and_report(
-    config: &Config,
+    config: &CallsConfig,
     file: &AnalysisFile,
     prepared: &[Box<dyn Prepared>],
     input: &Path,

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::size::parse_size;
-use crate::config::{Config, ConfigError, Formats, MAX_DAYS, SizeTarget, parse_columns, parse_date};
+use crate::config::{ConfigError, Formats, MAX_DAYS, PlanOverrides, RunPlan, SizeTarget, parse_date};
 
 /// The default run plan, relative to the working directory.
 pub const DEFAULT_CONFIG: &str = "config/default.toml";
@@ -24,7 +23,8 @@ pub struct CommonArgs {
     /// Worker threads [default: all cores]. The output does not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// CSV size to generate, e.g. 50MiB, 200MB, 1GiB.
+    /// CSV size to generate, e.g. 50MiB, 200MB, 1GiB; `natural` runs the scenarios at their own
+    /// scale (ticketing).
     #[arg(long, value_name = "SIZE", conflicts_with = "rows")]
     pub target_size: Option<String>,
     /// Exact number of rows to generate.
@@ -54,16 +54,24 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
-    /// Loads the config and applies the flags over it, validating each.
-    pub fn load(&self) -> Result<Config, ConfigError> {
-        Config::load_with(&self.config, |config| self.apply(config))
+    /// Loads the run plan and applies the flags over it, validating each.
+    pub fn load(&self) -> Result<RunPlan, ConfigError> {
+        RunPlan::load_with(&self.config, |config| self.apply(config))
     }
 
-    fn apply(&self, config: &mut Config) -> Result<(), ConfigError> {
+    fn apply(&self, config: &mut dyn PlanOverrides) -> Result<(), ConfigError> {
         if !self.scenario.is_empty() {
             config.only_scenarios(&self.scenario)?;
         }
-        let run = &mut config.run;
+        let columns = match &self.columns {
+            Some(names) => Some(
+                config
+                    .parse_columns(names)
+                    .map_err(|m| ConfigError::flag("--columns", m))?,
+            ),
+            None => None,
+        };
+        let run = config.run_mut();
         if let Some(seed) = self.seed {
             run.seed = seed;
         }
@@ -71,7 +79,7 @@ impl CommonArgs {
             run.out = out.clone();
         }
         if let Some(size) = &self.target_size {
-            run.size = SizeTarget::CsvBytes(parse_size(size).map_err(|m| ConfigError::flag("--target-size", m))?);
+            run.size = SizeTarget::parse(size).map_err(|m| ConfigError::flag("--target-size", m))?;
         }
         if let Some(rows) = self.rows {
             if rows == 0 || rows > u64::from(u32::MAX) {
@@ -98,11 +106,19 @@ impl CommonArgs {
             run.formats =
                 Formats::parse(formats.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--format", m))?;
         }
-        if let Some(columns) = &self.columns {
-            run.columns =
-                parse_columns(columns.iter().map(String::as_str)).map_err(|m| ConfigError::flag("--columns", m))?;
+        if let Some(columns) = columns {
+            run.columns = columns;
         }
         Ok(())
+    }
+
+    /// How to run the generation: threads, shard, progress.
+    pub fn options(&self) -> Result<crate::generate::GenerateOptions, ConfigError> {
+        Ok(crate::generate::GenerateOptions {
+            threads: self.threads()?,
+            shard: self.shard()?,
+            progress: !self.quiet,
+        })
     }
 
     /// The thread count to use.

@@ -1,10 +1,11 @@
-//! `trafficsim generate`: writes the calls dataset as CSV and Parquet.
+//! `trafficsim generate`: writes the run plan's workload as CSV and Parquet.
 
 use anyhow::Result;
 use clap::Args;
 
 use super::common::CommonArgs;
-use crate::generate::{GenerateOptions, generate};
+use crate::config::RunPlan;
+use crate::generate::{GenerateOptions, calls, ticketing};
 
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
@@ -13,13 +14,16 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
-    let config = args.common.load()?;
-    let options = GenerateOptions {
-        threads: args.common.threads()?,
-        shard: args.common.shard()?,
-        progress: !args.common.quiet,
-    };
-    let summary = generate(&config, &options)?;
-    println!("{}", summary.line());
+    let plan = args.common.load()?;
+    let options = args.common.options()?;
+    println!("{}", generate(&plan, &options)?);
     Ok(())
+}
+
+/// Generates the plan's workload; returns the one-line summary.
+pub fn generate(plan: &RunPlan, options: &GenerateOptions) -> Result<String> {
+    Ok(match plan {
+        RunPlan::Calls(config) => calls::generate(config, options)?.line(),
+        RunPlan::Ticketing(config) => ticketing::generate(config, options)?.line(),
+    })
 }

@@ -3,9 +3,10 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::analyze::{analysis_path, analyze_and_report, load_settings};
+use super::analyze::{NO_TICKETING_ANALYZERS, analysis_path, analyze_and_report, load_settings};
 use super::common::CommonArgs;
-use crate::generate::{GenerateOptions, generate};
+use super::generate::generate;
+use crate::config::RunPlan;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -17,22 +18,22 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
-    let config = args.common.load()?;
+    let plan = args.common.load()?;
+    let options = args.common.options()?;
+    let RunPlan::Calls(config) = &plan else {
+        println!("{}", generate(&plan, &options)?);
+        println!("{NO_TICKETING_ANALYZERS}");
+        return Ok(());
+    };
     // Settings are checked before generating, so a typo fails in a second, not after the data.
     let (file, prepared) = load_settings(
         &analysis_path(&args.common.config, args.analysis.as_deref()),
-        &config,
+        config,
         None,
     )?;
-    let options = GenerateOptions {
-        threads: args.common.threads()?,
-        shard: args.common.shard()?,
-        progress: !args.common.quiet,
-    };
-    let summary = generate(&config, &options)?;
-    println!("{}", summary.line());
+    println!("{}", generate(&plan, &options)?);
     let out = &config.run.out;
-    let line = analyze_and_report(&config, &file, &prepared, &out.join("data"), &out.join("reports"))?;
+    let line = analyze_and_report(config, &file, &prepared, &out.join("data"), &out.join("reports"))?;
     println!("{line}");
     Ok(())
 }

@@ -8,8 +8,8 @@ use anyhow::Result;
 use clap::Args;
 
 use super::common::DEFAULT_CONFIG;
-use crate::config::Config;
-use crate::sim::scenarios::Modifier;
+use crate::config::{CallsConfig, RunPlan};
+use crate::sim::calls::scenarios::Modifier;
 
 #[derive(Debug, Clone, Args)]
 pub struct ScenariosArgs {
@@ -19,8 +19,10 @@ pub struct ScenariosArgs {
 }
 
 pub fn run(args: &ScenariosArgs) -> Result<()> {
-    let config = Config::load(&args.config)?;
-    print!("{}", listing(&config)?);
+    match RunPlan::load(&args.config)? {
+        RunPlan::Calls(config) => print!("{}", listing(&config)?),
+        RunPlan::Ticketing(config) => print!("{}", crate::generate::ticketing::listing(&config)?),
+    }
     Ok(())
 }
 
@@ -38,7 +40,7 @@ fn parameters(m: &Modifier) -> Result<String> {
 }
 
 /// The listing, as printed.
-pub fn listing(config: &Config) -> Result<String> {
+pub fn listing(config: &CallsConfig) -> Result<String> {
     let mut out = String::new();
     let in_plan = |name: &str| config.run.cohorts.iter().filter(|c| c.scenario == name).count();
     writeln!(

@@ -1,4 +1,6 @@
-//! Loads the run plan (`config/default.toml`): seed, window, size, outputs and cohorts.
+//! The parts of a run plan every workload shares: the `[run]` table (seed, window, size,
+//! formats, columns, output directory) and the `[[cohorts]]` rotation. Each workload's plan file
+//! adds its own keys (catalogue, traffic model, scenarios) and builds these through [`build`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,31 +11,52 @@ use serde::Deserialize;
 use super::ConfigError;
 use super::checks;
 use super::size::parse_size;
-use crate::batch::schema::COLUMN_NAMES;
-use crate::sim::scenarios::ScenarioDef;
+
+/// The workloads a run plan can name (`workload = "…"`, `calls` when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    Calls,
+    Ticketing,
+}
+
+impl WorkloadKind {
+    pub const ALL: [WorkloadKind; 2] = [WorkloadKind::Calls, WorkloadKind::Ticketing];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Calls => "calls",
+            WorkloadKind::Ticketing => "ticketing",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<WorkloadKind> {
+        WorkloadKind::ALL.into_iter().find(|w| w.name() == name)
+    }
+}
+
+/// Reads the `workload` key of a run plan (`calls` when absent) before the rest is parsed.
+pub fn read_workload(path: &Path) -> Result<WorkloadKind, ConfigError> {
+    let table: toml::Table = checks::read_toml(path)?;
+    match table.get("workload") {
+        None => Ok(WorkloadKind::Calls),
+        Some(toml::Value::String(name)) => WorkloadKind::parse(name).ok_or_else(|| {
+            ConfigError::invalid(
+                path,
+                "workload",
+                format!("unknown workload `{name}`: allowed are calls, ticketing"),
+            )
+        }),
+        Some(other) => Err(ConfigError::invalid(
+            path,
+            "workload",
+            format!("{other} is not allowed: a string, calls or ticketing"),
+        )),
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawRunPlan {
-    pub catalogue: PathBuf,
-    pub traffic: PathBuf,
-    /// Directory of scenario files, relative to the run plan.
-    #[serde(default = "default_scenario_dir")]
-    pub scenario_dir: PathBuf,
-    /// Scenarios declared inline.
-    #[serde(default)]
-    pub scenarios: Vec<ScenarioDef>,
-    run: RawRun,
-    cohorts: Vec<RawCohort>,
-}
-
-fn default_scenario_dir() -> PathBuf {
-    PathBuf::from("scenarios")
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRun {
+pub struct RawRun {
     seed: u64,
     start_date: String,
     days: i64,
@@ -46,17 +69,31 @@ struct RawRun {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawCohort {
+pub struct RawCohort {
     name: String,
     scenario: String,
     share: f64,
 }
 
-/// How big the run is: a CSV size in bytes, or an exact row count.
+/// How big the run is: a CSV size in bytes, an exact row count, or the scenarios' own scale
+/// (ticketing: a flash sale at the document's size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeTarget {
     CsvBytes(u64),
     Rows(u64),
+    Natural,
+}
+
+impl SizeTarget {
+    /// Parses a `target_size` value: a size such as `50MiB`, or `natural`.
+    pub fn parse(text: &str) -> Result<SizeTarget, String> {
+        if text.trim() == "natural" {
+            return Ok(SizeTarget::Natural);
+        }
+        parse_size(text)
+            .map(SizeTarget::CsvBytes)
+            .map_err(|m| format!("{m}, or \"natural\" for the scenarios' own scale"))
+    }
 }
 
 /// Which files a run writes.
@@ -109,16 +146,23 @@ pub struct RunSettings {
     pub formats: Formats,
     pub out: PathBuf,
     pub cohorts: Vec<CohortSpec>,
-    /// Indices into `COLUMN_NAMES` of the columns to write, in order.
+    /// Indices into the workload's fact-table columns of the columns to write, in order.
     pub columns: Vec<usize>,
 }
 
 /// Longest window a run may cover.
 pub const MAX_DAYS: i64 = 3660;
 
-pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, ConfigError> {
+/// Builds the shared settings of a plan; `columns` resolves column names against the workload's
+/// fact table (`all` columns when the plan names none).
+pub fn build(
+    path: &Path,
+    r: &RawRun,
+    raw_cohorts: &[RawCohort],
+    all: usize,
+    columns: impl Fn(&[String]) -> Result<Vec<usize>, String>,
+) -> Result<RunSettings, ConfigError> {
     let p = path;
-    let r = &raw.run;
     let start_date = parse_date(&r.start_date).map_err(|m| ConfigError::invalid(p, "run.start_date", m))?;
     let days = checks::count(p, "run.days", r.days, 1, MAX_DAYS)?;
     let size = match (&r.target_size, r.rows) {
@@ -136,15 +180,13 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
                 "set `target_size` (e.g. \"50MiB\") or `rows`",
             ));
         }
-        (Some(s), None) => {
-            SizeTarget::CsvBytes(parse_size(s).map_err(|m| ConfigError::invalid(p, "run.target_size", m))?)
-        }
+        (Some(s), None) => SizeTarget::parse(s).map_err(|m| ConfigError::invalid(p, "run.target_size", m))?,
         (None, Some(n)) => SizeTarget::Rows(u64::from(checks::count(p, "run.rows", n, 1, i64::from(u32::MAX))?)),
     };
     let formats =
         Formats::parse(r.formats.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "run.formats", m))?;
 
-    if raw.cohorts.is_empty() {
+    if raw_cohorts.is_empty() {
         return Err(ConfigError::invalid(
             p,
             "cohorts",
@@ -153,7 +195,7 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
     }
     let mut shares = BTreeMap::new();
     let mut cohorts = Vec::new();
-    for (i, c) in raw.cohorts.iter().enumerate() {
+    for (i, c) in raw_cohorts.iter().enumerate() {
         if c.name.is_empty()
             || !c
                 .name
@@ -196,10 +238,8 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
     }
 
     let columns = match &r.columns {
-        None => (0..COLUMN_NAMES.len()).collect(),
-        Some(names) => {
-            parse_columns(names.iter().map(String::as_str)).map_err(|m| ConfigError::invalid(p, "run.columns", m))?
-        }
+        None => (0..all).collect(),
+        Some(names) => columns(names).map_err(|m| ConfigError::invalid(p, "run.columns", m))?,
     };
 
     Ok(RunSettings {
@@ -218,23 +258,4 @@ pub(super) fn build(path: &Path, raw: &RawRunPlan) -> Result<RunSettings, Config
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("\"{text}\" is not a date: use YYYY-MM-DD, e.g. \"2025-01-01\""))
-}
-
-/// Resolves column names to schema indices, rejecting unknown and repeated names.
-pub fn parse_columns<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<usize>, String> {
-    let mut out = Vec::new();
-    for name in names {
-        let i = COLUMN_NAMES
-            .iter()
-            .position(|c| *c == name)
-            .ok_or_else(|| format!("unknown column `{name}`: allowed are {}", COLUMN_NAMES.join(", ")))?;
-        if out.contains(&i) {
-            return Err(format!("column `{name}` is listed twice"));
-        }
-        out.push(i);
-    }
-    if out.is_empty() {
-        return Err("list at least one column".to_string());
-    }
-    Ok(out)
 }

@@ -1,13 +1,12 @@
-//! The simulation core: customers, calendar, traffic model and plan.
+//! The simulation core: plain data and arithmetic only, no Arrow, no files, no command line.
 //!
-//! Plain data and arithmetic only: no Arrow, no files, no command line. The `batch` and `sink`
-//! stages turn what this produces into columns and files.
+//! Shared by every workload: keyed random streams (`rng`), the UTC window and its local-time
+//! pieces (`calendar`), ground-truth labels (`label`), and the generic plan pieces (`units`):
+//! time-slice work units, even thinning to an exact row count, shards. Each workload has its
+//! own folder: `calls` (AI-API calls) and `ticketing` (event ticketing).
 
 pub mod calendar;
-pub mod catalogue;
-pub mod model;
-pub mod plan;
-pub mod population;
+pub mod calls;
+pub mod label;
 pub mod rng;
-pub mod scenarios;
-pub mod traffic;
+pub mod units;

@@ -11,6 +11,7 @@ use parquet::arrow::arrow_writer::ArrowColumnChunk;
 
 use super::atomic::{AtomicFile, StagedDir};
 use super::csv::csv_header;
+use super::layout::{self, FactTable};
 use super::parquet::{ParquetEncoder, PartitionWriter};
 use crate::config::Formats;
 
@@ -25,13 +26,12 @@ pub struct DatasetPaths {
 
 impl DatasetPaths {
     /// A shard (`k` of `n`) names its CSV and summary after itself and shares the Parquet dataset.
-    pub fn new(out: &Path, shard: Option<(u32, u32)>) -> Self {
-        let data = out.join("data");
-        let suffix = shard.map(|(k, n)| format!("-shard-{k}-of-{n}")).unwrap_or_default();
+    pub fn new(out: &Path, table: &FactTable, shard: Option<(u32, u32)>) -> Self {
+        let data = layout::data_dir(out);
         DatasetPaths {
-            csv: data.join(format!("simulated_calls{suffix}.csv")),
-            parquet: data.join("calls"),
-            summary: out.join(format!("run_summary{suffix}.json")),
+            csv: data.join(format!("{}{}.csv", table.csv_stem, layout::shard_suffix(shard))),
+            parquet: data.join(table.parquet_dir),
+            summary: layout::run_summary(out, shard),
             data,
         }
     }

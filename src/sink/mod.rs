@@ -3,5 +3,6 @@
 pub mod atomic;
 pub mod csv;
 pub mod dataset;
-pub mod labels;
+pub mod layout;
 pub mod parquet;
+pub mod table;

@@ -1,4 +1,4 @@
-//! Parquet output: a Hive-partitioned dataset, `calls/date=YYYY-MM-DD/part-NNNNN.parquet`.
+//! Parquet output: a Hive-partitioned dataset, `<table>/date=YYYY-MM-DD/part-NNNNN.parquet`.
 //!
 //! Work units encode their row group's column chunks in parallel (`encode`); one writer appends
 //! them in plan order, one file per UTC day (per shard), so date filters prune whole files and
@@ -20,17 +20,17 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use super::atomic::AtomicFile;
-use crate::batch::schema::UNIQUE_COLUMNS;
 
-/// Writer settings: zstd, dictionary-encoded strings but for the unique id columns.
-pub fn writer_properties(schema: &SchemaRef) -> WriterProperties {
+/// Writer settings: zstd, dictionary-encoded strings but for `unique` columns (ids, nearly one
+/// value per row, where a dictionary only costs).
+pub fn writer_properties(schema: &SchemaRef, unique: &[&str]) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("1 is a valid zstd level"),
         ))
         .set_dictionary_enabled(true)
         .set_created_by(format!("trafficsim {}", env!("CARGO_PKG_VERSION")));
-    for name in UNIQUE_COLUMNS.iter().chain(["timestamp"].iter()) {
+    for name in unique.iter().chain(["timestamp"].iter()) {
         if schema.field_with_name(name).is_ok() {
             b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
         }
@@ -54,8 +54,10 @@ pub struct ParquetEncoder {
 }
 
 impl ParquetEncoder {
-    pub fn new(schema: SchemaRef) -> Result<Self, ParquetError> {
-        let props = writer_properties(&schema);
+    /// An encoder for batches of `schema`; `unique` names the id columns (see
+    /// [`writer_properties`]).
+    pub fn new(schema: SchemaRef, unique: &[&str]) -> Result<Self, ParquetError> {
+        let props = writer_properties(&schema, unique);
         // The factory only carries schema and properties; build it against a throwaway writer.
         let (_, factory) =
             ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))?.into_serialized_writer()?;

@@ -12,7 +12,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::batch::schema::CALLS_SCHEMA;
+use crate::batch::calls::CALLS_SCHEMA;
 
 const BATCH_ROWS: usize = 65_536;
 

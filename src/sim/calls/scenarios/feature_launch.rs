@@ -13,7 +13,7 @@ use super::{
     ADOPTION_SEQUENCE, Active, CohortInfo, DayInfo, DayState, Effect, Env, Label, local_day_start_ms, selected,
     utc_day_start_ms,
 };
-use crate::sim::population::Customer;
+use crate::sim::calls::population::Customer;
 use crate::sim::rng::SimRng;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ConfigError;
-use super::checks;
-use crate::sim::catalogue::{Catalogue, Model, Provider};
+use crate::config::ConfigError;
+use crate::config::checks;
+use crate::sim::calls::catalogue::{Catalogue, Model, Provider};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

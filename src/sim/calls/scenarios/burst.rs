@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::params::{self, Checked};
 use super::{Active, CohortInfo, DayInfo, DayState, Effect, Env, Label, local_day_start_ms};
 use crate::sim::calendar::Segment;
-use crate::sim::population::Customer;
+use crate::sim::calls::population::Customer;
 use crate::sim::rng::{self, Domain, SimRng};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ConfigError;
-use super::checks;
-use crate::sim::model::{
+use crate::config::ConfigError;
+use crate::config::checks;
+use crate::sim::calls::model::{
     Archetype, Calendar, Feature, Latency, Product, Status, TaskType, Tier, TimeZoneShare, TokenLimits, TrafficModel,
 };
 

@@ -8,12 +8,12 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use super::calendar::{Segment, Window};
 use super::catalogue::Catalogue;
 use super::model::{Status, TrafficModel};
 use super::population::Customer;
-use super::rng::{self, Domain, SimRng, cumulative, permute, pick};
 use super::scenarios::{CohortScenario, DayInfo, DayState, Env};
+use crate::sim::calendar::{Segment, Window};
+use crate::sim::rng::{self, Domain, SimRng, cumulative, permute, pick};
 
 /// Most calls one customer makes in one UTC hour (ids pack the sequence number in 16 bits).
 pub const MAX_CALLS_PER_HOUR: u32 = u16::MAX as u32;

@@ -17,8 +17,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::population::{Customer, MAX_COHORTS, MAX_CUSTOMERS_PER_COHORT};
-use super::scenarios::Label;
 use super::traffic::{Call, DayFactors, TrafficGenerator};
+use crate::sim::label::Label;
+use crate::sim::units::{self, CohortRows, UnitBuilder, group_consecutive};
 
 /// A problem that makes a plan impossible.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -73,23 +74,8 @@ impl<'a> Planner<'a> {
 
     /// Rows each cohort must hold for `rows` in all: shares, rounded by largest remainder.
     pub fn cohort_targets(&self, rows: u64) -> Vec<u64> {
-        let exact: Vec<f64> = self.cohorts.iter().map(|c| c.share * rows as f64).collect();
-        let mut out: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
-        let mut rest = rows - out.iter().sum::<u64>();
-        let mut order: Vec<usize> = (0..exact.len()).collect();
-        order.sort_by(|&a, &b| {
-            (exact[b] - exact[b].floor())
-                .total_cmp(&(exact[a] - exact[a].floor()))
-                .then(a.cmp(&b))
-        });
-        for i in order.into_iter().cycle() {
-            if rest == 0 {
-                break;
-            }
-            out[i] += 1;
-            rest -= 1;
-        }
-        out
+        let shares: Vec<f64> = self.cohorts.iter().map(|c| c.share).collect();
+        units::cohort_targets(&shares, rows)
     }
 
     /// Counts customers until every cohort can supply its share of `rows`.
@@ -242,82 +228,63 @@ fn plan_units(
                 a
             },
         );
-    let total = |h: usize| hour_calls.iter().map(|c| c[h]).sum::<u64>();
+    let totals: Vec<u64> = (0..hours).map(|h| hour_calls.iter().map(|c| c[h]).sum()).collect();
     let everyone = 0..population.len() as u32;
-    let mut units = Vec::new();
-    let mut seen = vec![0u64; cohorts.len()];
-    let mut push = |units: &mut Vec<Unit>, day: u32, hours: Range<u32>, customers: Range<u32>, per_cohort: &[u64]| {
-        let calls: u64 = per_cohort.iter().sum();
-        if calls == 0 {
-            return;
-        }
-        let offsets = seen.clone();
-        let mut rows = 0;
-        for (k, n) in per_cohort.iter().enumerate() {
-            rows += kept_between(seen[k], seen[k] + n, cohorts[k].rows, cohorts[k].calls);
-            seen[k] += n;
-        }
-        units.push(Unit {
-            index: units.len(),
-            day,
-            hours,
-            customers,
-            calls,
-            rows,
-            cohort_offsets: offsets,
-        });
-    };
+    let mut builder = UnitBuilder::new(
+        cohorts
+            .iter()
+            .map(|c| CohortRows {
+                simulated: c.calls,
+                rows: c.rows,
+            })
+            .collect(),
+    );
     for day in 0..generator.window.days {
-        let (first, end) = (day as usize * 24, day as usize * 24 + 24);
-        let mut h = first;
-        while h < end {
-            if total(h) > unit_rows {
-                // One hour too big for a unit: split it by customer range, in customer order.
-                let per_customer: Vec<u64> = population
-                    .par_iter()
-                    .map(|c| {
-                        let mut days = DayFactors::default();
-                        generator
-                            .hour_counts(c, h as u32, &mut days)
-                            .iter()
-                            .map(|&n| u64::from(n))
-                            .sum()
-                    })
-                    .collect();
-                let mut c0 = 0usize;
-                while c0 < population.len() {
-                    let mut c1 = c0;
-                    let mut per_cohort = vec![0u64; cohorts.len()];
-                    let mut calls = 0;
-                    while c1 < population.len() && (calls == 0 || calls + per_customer[c1] <= unit_rows) {
-                        calls += per_customer[c1];
-                        per_cohort[population[c1].cohort as usize] += per_customer[c1];
-                        c1 += 1;
-                    }
-                    push(
-                        &mut units,
-                        day,
-                        h as u32..h as u32 + 1,
-                        c0 as u32..c1 as u32,
-                        &per_cohort,
-                    );
-                    c0 = c1;
-                }
-                h += 1;
+        let first = day as usize * 24;
+        for group in group_consecutive(&totals[first..first + 24], unit_rows) {
+            let (h0, h1) = (first + group.start, first + group.end);
+            if totals[h0] <= unit_rows {
+                // Consecutive hours that fit one unit.
+                let per_cohort: Vec<u64> = hour_calls.iter().map(|c| c[h0..h1].iter().sum()).collect();
+                let span = CallSpan {
+                    hours: h0 as u32..h1 as u32,
+                    customers: everyone.clone(),
+                };
+                builder.push(day, span, &per_cohort, false);
                 continue;
             }
-            // Consecutive hours while they fit.
-            let h0 = h;
-            let mut calls = 0;
-            while h < end && total(h) <= unit_rows && (h == h0 || calls + total(h) <= unit_rows) {
-                calls += total(h);
-                h += 1;
+            // One hour too big for a unit: split it by customer range, in customer order.
+            let per_customer: Vec<u64> = population
+                .par_iter()
+                .map(|c| {
+                    let mut days = DayFactors::default();
+                    generator
+                        .hour_counts(c, h0 as u32, &mut days)
+                        .iter()
+                        .map(|&n| u64::from(n))
+                        .sum()
+                })
+                .collect();
+            let mut c0 = 0usize;
+            while c0 < population.len() {
+                let mut c1 = c0;
+                let mut per_cohort = vec![0u64; cohorts.len()];
+                let mut calls = 0;
+                while c1 < population.len() && (calls == 0 || calls + per_customer[c1] <= unit_rows) {
+                    calls += per_customer[c1];
+                    per_cohort[population[c1].cohort as usize] += per_customer[c1];
+                    c1 += 1;
+                }
+                let span = CallSpan {
+                    hours: h0 as u32..h0 as u32 + 1,
+                    customers: c0 as u32..c1 as u32,
+                };
+                builder.push(day, span, &per_cohort, false);
+                c0 = c1;
             }
-            let per_cohort: Vec<u64> = hour_calls.iter().map(|c| c[h0..h].iter().sum()).collect();
-            push(&mut units, day, h0 as u32..h as u32, everyone.clone(), &per_cohort);
         }
     }
-    units
+    builder.finish()
 }
 
 /// Most customers in a row `select` skips before taking the next one whatever its size.
@@ -353,12 +320,6 @@ fn select(counted: &[Counted], target: u64) -> (Vec<usize>, u64, bool) {
     (chosen, sum, sum >= target)
 }
 
-/// Calls kept among a cohort's calls number `from..to` when `kept` of `total` are kept.
-fn kept_between(from: u64, to: u64, kept: u64, total: u64) -> u64 {
-    let f = |j: u64| (u128::from(j) * u128::from(kept) / u128::from(total.max(1))) as u64;
-    f(to) - f(from)
-}
-
 /// A cohort in the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortPlan {
@@ -372,22 +333,17 @@ pub struct CohortPlan {
     pub rows: u64,
 }
 
-/// One work unit: consecutive UTC hours of one day, for a range of customers (all of them
-/// unless a single hour is too big for one unit).
+/// What a calls unit covers: consecutive UTC hours of one day, for a range of customers (all of
+/// them unless a single hour is too big for one unit).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unit {
-    pub index: usize,
-    pub day: u32,
+pub struct CallSpan {
     /// UTC hours of the window.
     pub hours: Range<u32>,
     pub customers: Range<u32>,
-    /// Calls before thinning.
-    pub calls: u64,
-    /// Rows the unit produces.
-    pub rows: u64,
-    /// For each cohort: how many of its calls come before this unit.
-    pub cohort_offsets: Vec<u64>,
 }
+
+/// A calls work unit.
+pub type Unit = units::Unit<CallSpan>;
 
 /// What a run generates: the population, the cohorts and the work units, in order.
 #[derive(Debug, Clone)]
@@ -414,38 +370,29 @@ impl GenerationPlan {
 
     /// Units of shard `k` of `n` (1-based): contiguous, with about equal rows.
     pub fn shard_units(&self, k: u32, n: u32) -> Range<usize> {
-        let total = u128::from(self.rows);
-        let bound = |s: u32| u128::from(s) * total / u128::from(n);
-        let (lo, hi) = (bound(k - 1), bound(k));
-        let mut before = 0u128;
-        let mut start = self.units.len();
-        let mut end = self.units.len();
-        for (i, u) in self.units.iter().enumerate() {
-            if start == self.units.len() && before >= lo {
-                start = i;
-            }
-            if before >= hi {
-                end = i;
-                break;
-            }
-            before += u128::from(u.rows);
-        }
-        start.min(end)..end
+        units::shard_units(&self.units, k, n)
+    }
+
+    /// The thinning rows of each cohort.
+    fn cohort_rows(&self) -> Vec<CohortRows> {
+        self.cohorts
+            .iter()
+            .map(|c| CohortRows {
+                simulated: c.calls,
+                rows: c.rows,
+            })
+            .collect()
     }
 
     /// Generates one unit's rows, sorted by time.
     pub fn generate_unit(&self, generator: &TrafficGenerator, unit: &Unit) -> Vec<Call> {
-        let mut out = Vec::with_capacity(unit.calls as usize);
-        let mut thinning: Vec<Thinning> = self
-            .cohorts
-            .iter()
-            .zip(&unit.cohort_offsets)
-            .map(|(c, &offset)| Thinning::new(c.rows, c.calls, offset))
-            .collect();
-        let customers = &self.population[unit.customers.start as usize..unit.customers.end as usize];
+        let mut out = Vec::with_capacity(unit.simulated as usize);
+        let mut thinning = unit.thinning(&self.cohort_rows());
+        let span = &unit.span;
+        let customers = &self.population[span.customers.start as usize..span.customers.end as usize];
         let mut days: Vec<DayFactors> = customers.iter().map(|_| DayFactors::default()).collect();
-        for hour in unit.hours.clone() {
-            for ((customer, index), days) in customers.iter().zip(unit.customers.clone()).zip(&mut days) {
+        for hour in span.hours.clone() {
+            for ((customer, index), days) in customers.iter().zip(span.customers.clone()).zip(&mut days) {
                 let thin = &mut thinning[customer.cohort as usize];
                 generator.customer_hour(customer, index, hour, days, || thin.keep(), &mut out);
             }
@@ -453,27 +400,6 @@ impl GenerationPlan {
         out.sort_unstable_by_key(|call| (call.timestamp_ms, call.customer, call.call_id));
         debug_assert_eq!(out.len() as u64, unit.rows);
         out
-    }
-}
-
-/// The even thinning of one cohort's call sequence.
-#[derive(Debug, Clone)]
-struct Thinning {
-    kept: u64,
-    total: u64,
-    next: u64,
-}
-
-impl Thinning {
-    fn new(kept: u64, total: u64, next: u64) -> Self {
-        Thinning { kept, total, next }
-    }
-
-    #[inline]
-    fn keep(&mut self) -> bool {
-        let j = self.next;
-        self.next += 1;
-        kept_between(j, j + 1, self.kept, self.total) == 1
     }
 }
 
@@ -499,50 +425,13 @@ pub fn sample_calls(generator: &TrafficGenerator, customers: &[&Customer], strid
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thinning_keeps_exactly_the_target_and_spreads_evenly() {
-        let mut t = Thinning::new(97, 100, 0);
-        let kept: Vec<bool> = (0..100).map(|_| t.keep()).collect();
-        assert_eq!(kept.iter().filter(|k| **k).count(), 97);
-        // The three dropped calls are spread, not bunched at the end.
-        let dropped: Vec<usize> = kept.iter().enumerate().filter(|(_, k)| !**k).map(|(i, _)| i).collect();
-        assert!(
-            dropped[1] - dropped[0] > 20 && dropped[2] - dropped[1] > 20,
-            "{dropped:?}"
-        );
-    }
-
-    #[test]
-    fn thinning_split_anywhere_gives_the_same_decisions() {
-        let whole: Vec<bool> = {
-            let mut t = Thinning::new(1000, 1234, 0);
-            (0..1234).map(|_| t.keep()).collect()
-        };
-        let mut t1 = Thinning::new(1000, 1234, 0);
-        let mut t2 = Thinning::new(1000, 1234, 600);
-        let split: Vec<bool> = (0..600)
-            .map(|_| t1.keep())
-            .chain((600..1234).map(|_| t2.keep()))
-            .collect();
-        assert_eq!(whole, split);
-        assert_eq!(
-            kept_between(0, 600, 1000, 1234) + kept_between(600, 1234, 1000, 1234),
-            1000
-        );
-    }
-}
-
-#[cfg(test)]
 mod plan_tests {
     use std::path::Path;
 
     use super::*;
     use crate::config::{load_catalogue, load_traffic};
     use crate::sim::calendar::Window;
-    use crate::sim::scenarios::{CohortInfo, CohortScenario, ScenarioDef};
+    use crate::sim::calls::scenarios::{CohortInfo, CohortScenario, ScenarioDef};
 
     fn generator(days: u32) -> TrafficGenerator {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
@@ -628,11 +517,17 @@ mod plan_tests {
         let mut next_hour = 0;
         for u in &p.units {
             // Consecutive hours of one day, for every customer, under the cap.
-            assert_eq!(u.hours.start, next_hour, "units follow each other in time: {u:?}");
-            next_hour = u.hours.end;
-            assert!(u.hours.start / 24 == u.day && (u.hours.end - 1) / 24 == u.day, "{u:?}");
-            assert_eq!(u.customers, everyone);
-            assert!(u.calls <= 3_000 || u.hours.len() == 1, "unit over the cap: {u:?}");
+            assert_eq!(u.span.hours.start, next_hour, "units follow each other in time: {u:?}");
+            next_hour = u.span.hours.end;
+            assert!(
+                u.span.hours.start / 24 == u.day && (u.span.hours.end - 1) / 24 == u.day,
+                "{u:?}"
+            );
+            assert_eq!(u.span.customers, everyone);
+            assert!(
+                u.simulated <= 3_000 || u.span.hours.len() == 1,
+                "unit over the cap: {u:?}"
+            );
         }
         assert_eq!(next_hour, 5 * 24, "no hour is left out");
         assert!(p.units.len() > 5, "several units per day at this cap");
@@ -644,11 +539,11 @@ mod plan_tests {
         let split: Vec<&Unit> = p
             .units
             .iter()
-            .filter(|u| u.customers.len() < p.population.len())
+            .filter(|u| u.span.customers.len() < p.population.len())
             .collect();
         assert!(!split.is_empty(), "busy hours exceed 200 calls");
         for u in &split {
-            assert_eq!(u.hours.len(), 1);
+            assert_eq!(u.span.hours.len(), 1);
         }
         // Every unit still generates exactly its rows, and the whole plan its total.
         let total: usize = p
@@ -683,7 +578,7 @@ mod plan_tests {
             let calls = p.generate_unit(&g, u);
             assert_eq!(calls.len() as u64, u.rows);
             assert!(calls.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
-            assert!(calls.iter().all(|c| u.customers.contains(&c.customer)));
+            assert!(calls.iter().all(|c| u.span.customers.contains(&c.customer)));
             total += calls.len();
         }
         assert_eq!(total, 8_000);

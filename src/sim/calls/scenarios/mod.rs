@@ -33,12 +33,14 @@ use std::fmt::Debug;
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::calendar::{Segment, start_utc};
 use super::catalogue::Catalogue;
 use super::model::TrafficModel;
 use super::population::Customer;
-use super::rng::{self, Domain, SimRng};
+use crate::sim::calendar::{Segment, start_utc};
+use crate::sim::rng::{self, Domain, SimRng};
 use params::Checked;
+
+pub use crate::sim::label::Label;
 
 pub use params::ParamError;
 
@@ -238,21 +240,6 @@ impl Default for CustomerState {
             weekend: None,
         }
     }
-}
-
-/// One row of the `labels` dataset: an event a scenario injected.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Label {
-    pub scenario: String,
-    pub cohort: String,
-    pub kind: String,
-    /// customer, organization, model, feature or cohort.
-    pub subject_type: &'static str,
-    pub subject: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub magnitude: f64,
-    pub detail: String,
 }
 
 /// What a modifier does. Every hook has a neutral default, so a modifier implements only the

@@ -7,8 +7,8 @@
 
 use rand::RngExt;
 
-use super::rng::{self, Domain, cumulative, pick};
 use super::scenarios::{CohortScenario, CustomerState, Env};
+use crate::sim::rng::{self, Domain, cumulative, pick};
 
 /// Most customers a cohort may have (ids pack the index into 20 bits).
 pub const MAX_CUSTOMERS_PER_COHORT: u32 = 1 << 20;
@@ -145,9 +145,9 @@ mod tests {
 
     use super::*;
     use crate::config::{load_catalogue, load_traffic};
-    use crate::sim::catalogue::Catalogue;
-    use crate::sim::model::TrafficModel;
-    use crate::sim::scenarios::{CohortInfo, ScenarioDef};
+    use crate::sim::calls::catalogue::Catalogue;
+    use crate::sim::calls::model::TrafficModel;
+    use crate::sim::calls::scenarios::{CohortInfo, ScenarioDef};
 
     fn model() -> (TrafficModel, Catalogue) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");

@@ -1,0 +1,184 @@
+//! An Arrow adapter declared as a table of columns: each column's name, type and the one line that
+//! builds it from a slice of plain rows, in schema order. The schema is derived from the same
+//! table, so a column cannot be declared without a builder, or built without being declared.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// The time zone of every timestamp column.
+pub const TIMESTAMP_TZ: &str = "UTC";
+
+/// A column's Arrow type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Microseconds since the epoch, UTC.
+    Timestamp,
+    Int64,
+    Float64,
+    Utf8,
+    Boolean,
+}
+
+impl ColumnType {
+    pub fn data_type(self) -> DataType {
+        match self {
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some(TIMESTAMP_TZ.into())),
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Utf8 => DataType::Utf8,
+            ColumnType::Boolean => DataType::Boolean,
+        }
+    }
+}
+
+/// One column of a table: built from rows `R` with the help of a context `C` (names, catalogue).
+pub struct Column<C, R> {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    pub build: fn(&C, &[R]) -> ArrayRef,
+}
+
+impl<C, R> Column<C, R> {
+    pub const fn new(name: &'static str, ty: ColumnType, build: fn(&C, &[R]) -> ArrayRef) -> Self {
+        Column {
+            name,
+            ty,
+            nullable: false,
+            build,
+        }
+    }
+
+    /// A column that may hold nulls (written as empty fields in CSV).
+    pub const fn nullable(name: &'static str, ty: ColumnType, build: fn(&C, &[R]) -> ArrayRef) -> Self {
+        Column {
+            name,
+            ty,
+            nullable: true,
+            build,
+        }
+    }
+
+    fn field(&self) -> Field {
+        Field::new(self.name, self.ty.data_type(), self.nullable)
+    }
+}
+
+/// The schema of `columns` (indices into `table`), in that order.
+pub fn schema<C, R>(table: &[Column<C, R>], columns: &[usize]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns.iter().map(|&c| table[c].field()).collect::<Vec<_>>(),
+    ))
+}
+
+/// The schema of every column of `table`.
+pub fn full_schema<C, R>(table: &[Column<C, R>]) -> SchemaRef {
+    Arc::new(Schema::new(table.iter().map(Column::field).collect::<Vec<_>>()))
+}
+
+/// Column names of `table`, in order.
+pub fn names<C, R>(table: &[Column<C, R>]) -> Vec<&'static str> {
+    table.iter().map(|c| c.name).collect()
+}
+
+/// Resolves column names to indices into `table`, rejecting unknown and repeated names.
+pub fn parse_columns<'a, C, R>(
+    table: &[Column<C, R>],
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        let i = table
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| format!("unknown column `{name}`: allowed are {}", self::names(table).join(", ")))?;
+        if out.contains(&i) {
+            return Err(format!("column `{name}` is listed twice"));
+        }
+        out.push(i);
+    }
+    if out.is_empty() {
+        return Err("list at least one column".to_string());
+    }
+    Ok(out)
+}
+
+/// One record batch of `rows` with `columns` (indices into `table`) of `schema`.
+pub fn build<C, R>(table: &[Column<C, R>], schema: &SchemaRef, columns: &[usize], ctx: &C, rows: &[R]) -> RecordBatch {
+    let arrays: Vec<ArrayRef> = columns.iter().map(|&c| (table[c].build)(ctx, rows)).collect();
+    RecordBatch::try_new(schema.clone(), arrays).expect("columns match the schema by construction")
+}
+
+/// A string column.
+pub fn strings<'s, R>(rows: &[R], value: impl Fn(&R) -> &'s str) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 12);
+    for r in rows {
+        b.append_value(value(r));
+    }
+    Arc::new(b.finish())
+}
+
+/// A string column that may hold nulls.
+pub fn optional_strings<'s, R>(rows: &[R], value: impl Fn(&R) -> Option<&'s str>) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+    for r in rows {
+        b.append_option(value(r));
+    }
+    Arc::new(b.finish())
+}
+
+/// A string column written in place (ids), without a `String` per row.
+pub fn formatted<R>(rows: &[R], width: usize, write: impl Fn(&mut StringBuilder, &R) -> std::fmt::Result) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * width);
+    for r in rows {
+        write(&mut b, r).expect("writing to a string builder cannot fail");
+        b.append_value("");
+    }
+    Arc::new(b.finish())
+}
+
+pub fn ints<R>(rows: &[R], value: impl Fn(&R) -> i64) -> ArrayRef {
+    let mut b = Int64Builder::with_capacity(rows.len());
+    for r in rows {
+        b.append_value(value(r));
+    }
+    Arc::new(b.finish())
+}
+
+pub fn floats<R>(rows: &[R], value: impl Fn(&R) -> f64) -> ArrayRef {
+    let mut b = Float64Builder::with_capacity(rows.len());
+    for r in rows {
+        b.append_value(value(r));
+    }
+    Arc::new(b.finish())
+}
+
+pub fn bools<R>(rows: &[R], value: impl Fn(&R) -> bool) -> ArrayRef {
+    let mut b = BooleanBuilder::with_capacity(rows.len());
+    for r in rows {
+        b.append_value(value(r));
+    }
+    Arc::new(b.finish())
+}
+
+/// A UTC timestamp column from epoch milliseconds.
+pub fn timestamps_ms<R>(rows: &[R], value: impl Fn(&R) -> i64) -> ArrayRef {
+    let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone(TIMESTAMP_TZ);
+    for r in rows {
+        b.append_value(value(r) * 1000);
+    }
+    Arc::new(b.finish())
+}
+
+/// A UTC timestamp column from epoch milliseconds that may hold nulls.
+pub fn optional_timestamps_ms<R>(rows: &[R], value: impl Fn(&R) -> Option<i64>) -> ArrayRef {
+    let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone(TIMESTAMP_TZ);
+    for r in rows {
+        b.append_option(value(r).map(|ms| ms * 1000));
+    }
+    Arc::new(b.finish())
+}

@@ -1,0 +1,56 @@
+//! Where every dataset lives under a run's output directory: the one place that spells the file
+//! and directory names, for the writers, `validate` and the analyzers alike.
+
+use std::path::{Path, PathBuf};
+
+/// A time-ordered fact table: one CSV file and a Hive-partitioned Parquet dataset (`date=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactTable {
+    /// The table's name, as in messages.
+    pub name: &'static str,
+    /// Stem of the CSV file (`<stem>.csv`, or `<stem>-shard-K-of-N.csv` for a shard).
+    pub csv_stem: &'static str,
+    /// The Parquet dataset directory.
+    pub parquet_dir: &'static str,
+}
+
+impl FactTable {
+    /// The CSV file name of a whole run.
+    pub fn csv_name(&self) -> String {
+        format!("{}.csv", self.csv_stem)
+    }
+}
+
+/// The calls workload's rows: the documents' file name, one row per API call.
+pub const CALLS: FactTable = FactTable {
+    name: "calls",
+    csv_stem: "simulated_calls",
+    parquet_dir: "calls",
+};
+
+/// The ticketing workload's rows: one row per purchase attempt.
+pub const TRANSACTIONS: FactTable = FactTable {
+    name: "transactions",
+    csv_stem: "transactions",
+    parquet_dir: "transactions",
+};
+
+/// Single-file tables beside the fact table (`<name>.csv`, `<name>.parquet`).
+pub const LABELS: &str = "labels";
+pub const EVENTS: &str = "events";
+pub const USERS: &str = "users";
+
+/// The data directory of an output directory.
+pub fn data_dir(out: &Path) -> PathBuf {
+    out.join("data")
+}
+
+/// The run summary a generation writes beside `data/` (a shard names it after itself).
+pub fn run_summary(out: &Path, shard: Option<(u32, u32)>) -> PathBuf {
+    out.join(format!("run_summary{}.json", shard_suffix(shard)))
+}
+
+/// `-shard-K-of-N` for a shard, empty for a whole run.
+pub fn shard_suffix(shard: Option<(u32, u32)>) -> String {
+    shard.map(|(k, n)| format!("-shard-{k}-of-{n}")).unwrap_or_default()
+}

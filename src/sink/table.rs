@@ -1,0 +1,84 @@
+//! Writes a single-file table beside the fact table — `labels`, and ticketing's `events` and
+//! `users` — as `<name>.csv` and `<name>.parquet`, atomically, from batches streamed in order.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::atomic::AtomicFile;
+use super::csv::csv_bytes;
+use super::layout;
+use crate::batch::labels::labels_batch;
+use crate::config::Formats;
+use crate::sim::label::Label;
+
+/// Writes the table `name` under `dir` in the run's formats; returns the files written. The
+/// batches are read once and written to both files as they come, so a large table (a million
+/// users) is never held whole.
+pub fn write_table(
+    dir: &Path,
+    name: &str,
+    formats: Formats,
+    schema: &SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<Vec<PathBuf>> {
+    let csv_path = dir.join(format!("{name}.csv"));
+    let parquet_path = dir.join(format!("{name}.parquet"));
+    let mut csv = match formats.csv {
+        true => Some(AtomicFile::create(&csv_path).with_context(|| format!("cannot create {}", csv_path.display()))?),
+        false => None,
+    };
+    let mut parquet = match formats.parquet {
+        true => {
+            let f = AtomicFile::create(&parquet_path)
+                .with_context(|| format!("cannot create {}", parquet_path.display()))?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+                .build();
+            Some(ArrowWriter::try_new(f, schema.clone(), Some(props))?)
+        }
+        false => None,
+    };
+    let mut header = true;
+    for batch in batches {
+        let batch = batch?;
+        if let Some(f) = csv.as_mut() {
+            f.write_all(&csv_bytes(&batch, header)?)
+                .with_context(|| format!("cannot write {}", csv_path.display()))?;
+        }
+        header = false;
+        if let Some(w) = parquet.as_mut() {
+            w.write(&batch)
+                .with_context(|| format!("cannot write {}", parquet_path.display()))?;
+        }
+    }
+    let mut files = Vec::new();
+    if let Some(mut f) = csv {
+        if header {
+            f.write_all(&csv_bytes(&RecordBatch::new_empty(schema.clone()), true)?)?;
+        }
+        f.commit()
+            .with_context(|| format!("cannot write {}", csv_path.display()))?;
+        files.push(csv_path);
+    }
+    if let Some(w) = parquet {
+        let f = w.into_inner()?;
+        f.commit()
+            .with_context(|| format!("cannot write {}", parquet_path.display()))?;
+        files.push(parquet_path);
+    }
+    Ok(files)
+}
+
+/// Writes the labels in the run's formats under `data`; returns the files written.
+pub fn write_labels(data: &Path, formats: Formats, labels: &[Label]) -> Result<Vec<PathBuf>> {
+    let batch = labels_batch(labels);
+    let schema = batch.schema();
+    write_table(data, layout::LABELS, formats, &schema, [Ok(batch)])
+}
