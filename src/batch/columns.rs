@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -21,6 +22,8 @@ pub enum ColumnType {
     Float64,
     Utf8,
     Boolean,
+    /// Days since the epoch (written as YYYY-MM-DD).
+    Date,
 }
 
 impl ColumnType {
@@ -31,6 +34,7 @@ impl ColumnType {
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Utf8 => DataType::Utf8,
             ColumnType::Boolean => DataType::Boolean,
+            ColumnType::Date => DataType::Date32,
         }
     }
 }
@@ -114,7 +118,7 @@ pub fn build<C, R>(table: &[Column<C, R>], schema: &SchemaRef, columns: &[usize]
 }
 
 /// A string column.
-pub fn strings<'s, R>(rows: &[R], value: impl Fn(&R) -> &'s str) -> ArrayRef {
+pub fn strings<'s, R>(rows: &'s [R], value: impl Fn(&'s R) -> &'s str) -> ArrayRef {
     let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 12);
     for r in rows {
         b.append_value(value(r));
@@ -123,7 +127,7 @@ pub fn strings<'s, R>(rows: &[R], value: impl Fn(&R) -> &'s str) -> ArrayRef {
 }
 
 /// A string column that may hold nulls.
-pub fn optional_strings<'s, R>(rows: &[R], value: impl Fn(&R) -> Option<&'s str>) -> ArrayRef {
+pub fn optional_strings<'s, R>(rows: &'s [R], value: impl Fn(&'s R) -> Option<&'s str>) -> ArrayRef {
     let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
     for r in rows {
         b.append_option(value(r));
@@ -179,6 +183,15 @@ pub fn optional_timestamps_ms<R>(rows: &[R], value: impl Fn(&R) -> Option<i64>) 
     let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len()).with_timezone(TIMESTAMP_TZ);
     for r in rows {
         b.append_option(value(r).map(|ms| ms * 1000));
+    }
+    Arc::new(b.finish())
+}
+
+/// A date column from days since the epoch.
+pub fn dates<R>(rows: &[R], value: impl Fn(&R) -> i32) -> ArrayRef {
+    let mut b = Date32Builder::with_capacity(rows.len());
+    for r in rows {
+        b.append_value(value(r));
     }
     Arc::new(b.finish())
 }

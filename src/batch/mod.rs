@@ -4,3 +4,4 @@
 pub mod calls;
 pub mod columns;
 pub mod labels;
+pub mod ticketing;

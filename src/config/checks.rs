@@ -45,6 +45,18 @@ pub fn in_range(path: &Path, key: &str, value: f64, lo: f64, hi: f64) -> Result<
     Ok(())
 }
 
+/// A number above 0 and at most `hi`: a share, rate or duration where 0 would mean "never".
+pub fn positive(path: &Path, key: &str, value: f64, hi: f64) -> Result<(), ConfigError> {
+    if !value.is_finite() || value <= 0.0 || value > hi {
+        return Err(ConfigError::invalid(
+            path,
+            key,
+            format!("{value} is out of range: allowed is a number above 0 and at most {hi}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A whole number within an inclusive range, read as i64 so that a negative value gets this
 /// message rather than a type error.
 pub fn count(path: &Path, key: &str, value: i64, lo: i64, hi: i64) -> Result<u32, ConfigError> {
@@ -56,6 +68,23 @@ pub fn count(path: &Path, key: &str, value: i64, lo: i64, hi: i64) -> Result<u32
         ));
     }
     Ok(value as u32)
+}
+
+/// A `[lo, hi]` pair of whole numbers with `min <= lo <= hi <= max`, read as i64 so that a
+/// negative bound gets this message rather than a type error. `min` must be at least 0.
+pub fn count_range(path: &Path, key: &str, pair: [i64; 2], min: i64, max: i64) -> Result<(u32, u32), ConfigError> {
+    debug_assert!(min >= 0 && max <= i64::from(u32::MAX));
+    let [lo, hi] = pair;
+    if lo < min || hi > max || lo > hi {
+        return Err(ConfigError::invalid(
+            path,
+            key,
+            format!(
+                "[{lo}, {hi}] is not allowed: a range [low, high] of whole numbers with {min} <= low <= high <= {max}"
+            ),
+        ));
+    }
+    Ok((lo as u32, hi as u32))
 }
 
 /// A `[lo, hi]` pair with `min <= lo <= hi <= max`.

@@ -30,6 +30,14 @@ pub enum Domain {
     ScenarioCustomer = 7,
     /// Whether and when a customer-day bursts.
     Burst = 8,
+    /// A ticketing event's attributes (category, venue, capacity, name, sale timeline).
+    TicketEvent = 9,
+    /// A ticketing user's attributes (home, device, signup, loyalty).
+    TicketUser = 10,
+    /// How many visits a ticketing cohort's process makes in a slot, and their shape.
+    TicketCount = 11,
+    /// The content of those visits' attempts.
+    TicketContent = 12,
 }
 
 /// The murmur3 64-bit finalizer: a bijection on u64 with good avalanche.
@@ -63,6 +71,21 @@ pub fn stream(seed: u64, domain: Domain, subject: u64, index: u64) -> SimRng {
 #[inline]
 pub fn permute(x: u64, key: u64) -> u64 {
     fmix64(fmix64(x ^ key).wrapping_add(key))
+}
+
+/// A keyed bijection on 48-bit values (a 4-round Feistel network over two 24-bit halves), so ids
+/// packed from a u16 and a u32 print as 12 hex digits and stay unique by construction; `permute`
+/// truncated to 48 bits would not be injective.
+#[inline]
+pub fn permute48(x: u64, key: u64) -> u64 {
+    const HALF: u64 = (1 << 24) - 1;
+    debug_assert!(x >> 48 == 0, "permute48 takes 48-bit values");
+    let (mut left, mut right) = ((x >> 24) & HALF, x & HALF);
+    for round in 0..4u64 {
+        let f = fmix64(right ^ key ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15)) & HALF;
+        (left, right) = (right, left ^ f);
+    }
+    (left << 24) | right
 }
 
 /// Picks an index from a cumulative distribution (last entry 1.0) with a uniform `u` in [0, 1).
@@ -111,6 +134,17 @@ mod tests {
         for x in 0..100_000u64 {
             assert!(seen.insert(permute(x, 12345)));
         }
+    }
+
+    #[test]
+    fn permute48_is_injective_and_stays_in_48_bits() {
+        let mut seen = std::collections::HashSet::new();
+        for x in 0..100_000u64 {
+            let y = permute48((7 << 32) | x, 999);
+            assert!(y >> 48 == 0);
+            assert!(seen.insert(y));
+        }
+        assert_ne!(permute48(1, 1), permute48(1, 2));
     }
 
     #[test]

@@ -5,10 +5,10 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked};
 use super::{Active, CohortInfo, DayInfo, DayState, Effect, Env, Label, local_day_start_ms};
 use crate::sim::calendar::Segment;
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked};
 use crate::sim::rng::{self, Domain, SimRng};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -11,11 +11,11 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked};
 use super::{Active, CohortInfo, DayInfo, DayState, Effect, Env, Label, utc_day_start_ms};
 use crate::sim::calls::catalogue::Catalogue;
 use crate::sim::calls::model::TrafficModel;
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked};
 use crate::sim::rng::SimRng;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

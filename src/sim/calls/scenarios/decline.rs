@@ -5,9 +5,9 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked, lerp};
 use super::{Active, CHURN_SEQUENCE, CohortInfo, Effect, Env, Label, local_day_start_ms, selected, utc_day_start_ms};
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked, lerp};
 use crate::sim::rng::SimRng;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -8,9 +8,9 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked, logistic};
 use super::{Active, CohortInfo, Effect, Env, Label, utc_day_start_ms};
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked, logistic};
 use crate::sim::rng::SimRng;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

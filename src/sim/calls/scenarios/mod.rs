@@ -22,7 +22,7 @@ mod feature_launch;
 mod growth;
 mod migration;
 mod multi_tenant;
-pub mod params;
+
 mod seasonal;
 mod timezones;
 mod viral;
@@ -37,12 +37,12 @@ use super::catalogue::Catalogue;
 use super::model::TrafficModel;
 use super::population::Customer;
 use crate::sim::calendar::{Segment, start_utc};
+use crate::sim::params::Checked;
 use crate::sim::rng::{self, Domain, SimRng};
-use params::Checked;
 
 pub use crate::sim::label::Label;
 
-pub use params::ParamError;
+pub use crate::sim::params::ParamError;
 
 /// A scenario: a name, a one-line description and its modifiers, applied in order.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -4,9 +4,9 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked};
 use super::{Active, CohortInfo, Effect, Env, Label, utc_day_start_ms};
 use crate::sim::calls::population::{Customer, organization_id};
+use crate::sim::params::{self, Checked};
 use crate::sim::rng::{SimRng, cumulative, pick};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

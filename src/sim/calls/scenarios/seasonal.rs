@@ -9,10 +9,10 @@ use std::f64::consts::TAU;
 
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked};
 use super::{Active, CohortInfo, DayInfo, DayState, Effect, Env, Label, utc_day_start_ms};
 use crate::sim::calendar::Segment;
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked};
 use crate::sim::rng::SimRng;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked};
 use super::{Active, CohortInfo, Effect, Env, Label, utc_day_start_ms};
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked};
 use crate::sim::rng::{SimRng, cumulative, pick};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

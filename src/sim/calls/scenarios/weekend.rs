@@ -5,10 +5,10 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::params::{self, Checked, lerp};
 use super::{Active, CohortInfo, DayInfo, DayState, Effect, Env, Label, utc_day_start_ms};
 use crate::sim::calendar::Segment;
 use crate::sim::calls::population::Customer;
+use crate::sim::params::{self, Checked, lerp};
 use crate::sim::rng::SimRng;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

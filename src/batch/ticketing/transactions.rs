@@ -1,0 +1,169 @@
+//! The Arrow adapter of `transactions`: one row per purchase attempt, its columns declared once
+//! with the line that builds each from resolved `Attempt`s.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::sync::LazyLock;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+use crate::batch::columns::{
+    self, Column, ColumnType as T, bools, floats, formatted, ints, optional_strings, strings, timestamps_ms,
+};
+use crate::sim::ticketing::catalogue::TIER_NAMES;
+use crate::sim::ticketing::traffic::{Attempt, TicketGenerator, round2};
+use crate::sim::ticketing::users::{user_agent, user_id};
+
+/// The platform's currency.
+pub const CURRENCY: &str = "SAR";
+
+/// Every column of `transactions`, in schema order, with its builder.
+pub fn transaction_columns<'a>() -> [Column<TransactionBatchBuilder<'a>, Attempt>; 32] {
+    [
+        Column::new("timestamp", T::Timestamp, |_, r| timestamps_ms(r, |a| a.timestamp_ms)),
+        Column::new("transaction_id", T::Utf8, |x, r| {
+            formatted(r, 20, |b, a| write!(b, "txn_{:016x}", x.g.transaction_id(a.key)))
+        }),
+        Column::new("event_id", T::Utf8, |x, r| {
+            strings(r, |a| x.event_ids[usize::from(a.cohort)][a.event as usize].as_str())
+        }),
+        Column::new("user_id", T::Utf8, |x, r| {
+            formatted(r, 16, |b, a| {
+                write!(b, "usr_{:012x}", user_id(x.g.seed, a.cohort, a.user))
+            })
+        }),
+        Column::new("session_id", T::Utf8, |_, r| {
+            formatted(r, 20, |b, a| write!(b, "ses_{:016x}", a.session))
+        }),
+        Column::new("persona", T::Utf8, |x, r| {
+            strings(r, |a| x.g.catalogue.personas[usize::from(a.persona)].name.as_str())
+        }),
+        Column::new("tier", T::Utf8, |_, r| strings(r, |a| TIER_NAMES[usize::from(a.tier)])),
+        Column::new("num_tickets", T::Int64, |_, r| ints(r, |a| i64::from(a.num_tickets))),
+        Column::new("price_per_ticket", T::Float64, |_, r| floats(r, |a| a.price_per_ticket)),
+        Column::new("price_multiplier", T::Float64, |_, r| floats(r, |a| a.price_multiplier)),
+        Column::new("total_amount", T::Float64, |_, r| floats(r, total_amount)),
+        Column::new("currency", T::Utf8, |_, r| strings(r, |_| CURRENCY)),
+        Column::new("payment_method", T::Utf8, |x, r| {
+            strings(r, |a| {
+                x.g.catalogue.payment_methods[usize::from(a.payment)].name.as_str()
+            })
+        }),
+        Column::new("payment_instrument_id", T::Utf8, |_, r| {
+            formatted(r, 19, |b, a| write!(b, "pi_{:016x}", a.instrument))
+        }),
+        Column::new("payment_status", T::Utf8, |_, r| strings(r, |a| a.status.as_str())),
+        Column::new("device_type", T::Utf8, |x, r| {
+            strings(r, |a| x.g.catalogue.devices[usize::from(a.device)].name.as_str())
+        }),
+        Column::new("browser", T::Utf8, |x, r| {
+            strings(r, |a| x.g.catalogue.browsers[usize::from(a.browser)].name.as_str())
+        }),
+        Column::new("user_agent", T::Utf8, |x, r| strings(r, |a| x.user_agent(a))),
+        Column::new("ip_address", T::Utf8, |_, r| {
+            formatted(r, 15, |b, a| write!(b, "{}", Ipv4Addr::from(a.ip)))
+        }),
+        Column::new("ip_country", T::Utf8, |x, r| {
+            strings(r, |a| x.g.catalogue.countries[usize::from(a.ip_country)].code.as_str())
+        }),
+        Column::new("velocity_1h", T::Int64, |_, r| ints(r, |a| i64::from(a.velocity))),
+        Column::new("device_mismatch", T::Boolean, |_, r| bools(r, |a| a.device_mismatch)),
+        Column::new("geo_mismatch", T::Boolean, |_, r| bools(r, |a| a.geo_mismatch)),
+        Column::new("time_anomaly", T::Boolean, |_, r| bools(r, |a| a.time_anomaly)),
+        Column::new("risk_score", T::Float64, |_, r| floats(r, |a| a.risk)),
+        Column::new("is_fraud", T::Boolean, |_, r| bools(r, |a| a.is_fraud)),
+        Column::new("is_bot", T::Boolean, |_, r| bools(r, |a| a.is_bot)),
+        Column::nullable("fraud_pattern", T::Utf8, |x, r| {
+            optional_strings(r, |a| {
+                a.pattern
+                    .map(|p| x.g.catalogue.fraud_patterns[usize::from(p)].name.as_str())
+            })
+        }),
+        Column::new("scenario", T::Utf8, |x, r| {
+            strings(r, |a| x.scenarios[usize::from(a.cohort)].as_str())
+        }),
+        Column::nullable("ab_variant", T::Utf8, |_, r| {
+            optional_strings(r, |a| a.ab.map(|t| if t { "treatment" } else { "control" }))
+        }),
+        Column::new("decision_latency_ms", T::Int64, |_, r| {
+            ints(r, |a| i64::from(a.latency_ms))
+        }),
+        Column::new("api_status", T::Int64, |_, r| ints(r, |a| i64::from(a.api_status))),
+    ]
+}
+
+/// The amount of an attempt: its rounded price times its tickets, rounded to the cent.
+pub fn total_amount(a: &Attempt) -> f64 {
+    round2(a.price_per_ticket * f64::from(a.num_tickets))
+}
+
+/// Columns whose values are (nearly) unique per row: no Parquet dictionary.
+pub const UNIQUE_COLUMNS: [&str; 4] = ["transaction_id", "session_id", "payment_instrument_id", "ip_address"];
+
+/// The full `transactions` schema.
+pub static TRANSACTIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| columns::full_schema(&transaction_columns()));
+
+/// Column names, in schema order.
+pub fn column_names() -> Vec<&'static str> {
+    columns::names(&transaction_columns())
+}
+
+/// Resolves column names to indices into [`transaction_columns`].
+pub fn parse_columns<'n>(names: impl IntoIterator<Item = &'n str>) -> Result<Vec<usize>, String> {
+    columns::parse_columns(&transaction_columns(), names)
+}
+
+/// Turns resolved attempts into record batches of the chosen columns.
+pub struct TransactionBatchBuilder<'a> {
+    g: &'a TicketGenerator<'a>,
+    columns: Vec<usize>,
+    schema: SchemaRef,
+    /// Per cohort, per event: the id as written.
+    event_ids: Vec<Vec<String>>,
+    /// Per cohort: its scenario's name.
+    scenarios: Vec<String>,
+    /// Per browser, per device, per version from the browser's lowest: the user agent.
+    agents: Vec<Vec<Vec<String>>>,
+}
+
+impl<'a> TransactionBatchBuilder<'a> {
+    pub fn new(g: &'a TicketGenerator<'a>, columns: &[usize]) -> Self {
+        let cat = g.catalogue;
+        let agents = (0..cat.browsers.len())
+            .map(|b| {
+                let (lo, hi) = cat.browsers[b].versions;
+                (0..cat.devices.len())
+                    .map(|d| (lo..=hi).map(|v| user_agent(cat, b, d, v)).collect())
+                    .collect()
+            })
+            .collect();
+        TransactionBatchBuilder {
+            g,
+            columns: columns.to_vec(),
+            schema: columns::schema(&transaction_columns(), columns),
+            event_ids: g
+                .cohorts
+                .iter()
+                .map(|c| c.events.iter().map(|e| e.event_id_string()).collect())
+                .collect(),
+            scenarios: g.cohorts.iter().map(|c| c.scenario.info.scenario.clone()).collect(),
+            agents,
+        }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// One record batch holding `attempts`, in order.
+    pub fn build(&self, attempts: &[Attempt]) -> RecordBatch {
+        columns::build(&transaction_columns(), &self.schema, &self.columns, self, attempts)
+    }
+
+    fn user_agent(&self, a: &Attempt) -> &str {
+        let (lo, _) = self.g.catalogue.browsers[usize::from(a.browser)].versions;
+        let versions = &self.agents[usize::from(a.browser)][usize::from(a.device)];
+        versions[usize::from(a.browser_version.saturating_sub(lo)).min(versions.len() - 1)].as_str()
+    }
+}

@@ -1,0 +1,208 @@
+//! What passes from one attempt to the next, resolved strictly in time order: the user's attempts
+//! in the last hour (`velocity_1h`), sessions, the risk score that reads them, rate limiting, the
+//! purchase's outcome, and what is left of each tier.
+//!
+//! Units are generated in parallel and handed here in plan order. A visit's attempts may run past
+//! its unit's end, so attempts wait here until every attempt before them is known: when unit k
+//! arrives, every attempt before unit k+1's start is final. Memory is bounded by the attempts of
+//! the last hour, never by the run.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::model::TicketModel;
+use super::traffic::{Attempt, PaymentStatus, TicketGenerator, round2};
+use super::users::user_key;
+use crate::sim::rng::permute;
+
+const HOUR_MS: i64 = 3_600_000;
+const SESSION_KEY: u64 = 0x7365_7373_5f6b_6579;
+
+/// One tier of one event: what is left and what was sold.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TierSales {
+    pub remaining: u32,
+    pub sold: u64,
+    pub sold_out_at: Option<i64>,
+    pub revenue: f64,
+    /// Seats the presale may still sell, and when the general sale opens.
+    pub presale_left: u32,
+    pub general_ms: i64,
+}
+
+/// A user seen in the last hour.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    attempts: u32,
+    last: i64,
+    session: u64,
+}
+
+/// The state carried through the run.
+#[derive(Debug)]
+pub struct Carry {
+    /// Generated attempts not yet final, in order.
+    pending: Vec<Attempt>,
+    users: HashMap<u64, Recent>,
+    /// Attempts of the last hour, in order: (time, user).
+    window: VecDeque<(i64, u64)>,
+    /// Per cohort, per event: its three tiers.
+    pub sales: Vec<Vec<[TierSales; 3]>>,
+}
+
+impl Carry {
+    pub fn new(g: &TicketGenerator) -> Carry {
+        let sales = g
+            .cohorts
+            .iter()
+            .map(|c| {
+                c.events
+                    .iter()
+                    .map(|e| {
+                        e.tier_capacity.map(|remaining| TierSales {
+                            remaining,
+                            presale_left: (f64::from(remaining) * g.model.orders.presale_allocation).floor() as u32,
+                            general_ms: e.general_ms,
+                            ..TierSales::default()
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        Carry {
+            pending: Vec::new(),
+            users: HashMap::new(),
+            window: VecDeque::new(),
+            sales,
+        }
+    }
+
+    /// Takes a unit's attempts and returns, resolved and in time order, every attempt before
+    /// `until` (the next unit's start).
+    pub fn slice(&mut self, g: &TicketGenerator, mut raw: Vec<Attempt>, until: i64) -> Vec<Attempt> {
+        self.pending.append(&mut raw);
+        self.pending.sort_unstable_by_key(|a| (a.timestamp_ms, a.key));
+        let n = self.pending.partition_point(|a| a.timestamp_ms < until);
+        let mut out: Vec<Attempt> = self.pending.drain(..n).collect();
+        for a in &mut out {
+            self.resolve(g.model, a);
+        }
+        out
+    }
+
+    /// Every attempt still waiting (after the last unit), resolved.
+    pub fn rest(&mut self, g: &TicketGenerator) -> Vec<Attempt> {
+        self.slice(g, Vec::new(), i64::MAX)
+    }
+
+    fn resolve(&mut self, m: &TicketModel, a: &mut Attempt) {
+        let t = a.timestamp_ms;
+        while let Some(&(t0, user)) = self.window.front() {
+            if t0 >= t - HOUR_MS {
+                break;
+            }
+            self.window.pop_front();
+            if let Some(r) = self.users.get_mut(&user) {
+                r.attempts -= 1;
+                if r.attempts == 0 {
+                    self.users.remove(&user);
+                }
+            }
+        }
+        let user = user_key(a.cohort, a.user);
+        let gap = (m.visits.session_gap_minutes * 60_000.0) as i64;
+        let entry = self.users.entry(user).or_insert(Recent {
+            attempts: 0,
+            last: i64::MIN,
+            session: 0,
+        });
+        a.velocity = entry.attempts;
+        if entry.attempts == 0 || t - entry.last > gap {
+            entry.session = permute(a.key, SESSION_KEY);
+        }
+        a.session = entry.session;
+        entry.attempts += 1;
+        entry.last = t;
+        self.window.push_back((t, user));
+
+        let r = &m.risk;
+        let logit = r.intercept
+            + r.velocity * f64::from(a.velocity.min(60)) / 10.0
+            + r.device_mismatch * f64::from(u8::from(a.device_mismatch))
+            + r.geo_mismatch * f64::from(u8::from(a.geo_mismatch))
+            + r.time_anomaly * f64::from(u8::from(a.time_anomaly))
+            + r.new_account * f64::from(u8::from(a.new_account))
+            + r.noise * f64::from(a.z_risk);
+        a.risk = ((1.0 / (1.0 + (-logit).exp())) * 10_000.0).round() / 10_000.0;
+
+        let s = &m.service;
+        if a.velocity >= s.rate_limit_per_hour && f64::from(a.u_limit) < s.rate_limit_share {
+            a.api_status = 429;
+            a.latency_ms = 2;
+        }
+        a.status = self.outcome(m, a);
+    }
+
+    /// The purchase's outcome, and the seats it takes.
+    fn outcome(&mut self, m: &TicketModel, a: &mut Attempt) -> PaymentStatus {
+        let tier = &mut self.sales[usize::from(a.cohort)][a.event as usize][usize::from(a.tier)];
+        let presale = a.timestamp_ms < tier.general_ms;
+        let available = if presale {
+            tier.presale_left.min(tier.remaining)
+        } else {
+            tier.remaining
+        };
+        if available == 0 {
+            return PaymentStatus::SoldOut;
+        }
+        let risk = a.risk;
+        let r = &m.risk;
+        let through = f64::from(a.u_outcome) < f64::from(a.success_rate);
+        let status = if a.attack {
+            // An attack's success rate is the share that gets past every defence.
+            if through {
+                if a.api_status == 429 {
+                    a.api_status = 200;
+                    a.latency_ms = a.latency_ms.max(3);
+                }
+                PaymentStatus::Completed
+            } else if risk >= r.block_threshold {
+                PaymentStatus::Blocked
+            } else {
+                PaymentStatus::Failed
+            }
+        } else if a.api_status == 429 {
+            PaymentStatus::Failed
+        } else if a.u_abandon < a.abandonment {
+            PaymentStatus::Abandoned
+        } else if a.is_fraud {
+            if through {
+                PaymentStatus::Completed
+            } else if risk >= r.block_threshold {
+                PaymentStatus::Blocked
+            } else {
+                PaymentStatus::Failed
+            }
+        } else if risk >= r.legit_block_threshold {
+            PaymentStatus::Blocked
+        } else if f64::from(a.u_outcome) < m.orders.payment_failure {
+            PaymentStatus::Failed
+        } else {
+            PaymentStatus::Completed
+        };
+        if status == PaymentStatus::Completed {
+            // The last buyer of a tier gets the seats that are left.
+            let taken = a.num_tickets.min(available);
+            a.num_tickets = taken;
+            tier.remaining -= taken;
+            if presale {
+                tier.presale_left -= taken;
+            }
+            tier.sold += u64::from(taken);
+            tier.revenue += round2(a.price_per_ticket * f64::from(taken));
+            if tier.remaining == 0 {
+                tier.sold_out_at = Some(a.timestamp_ms);
+            }
+        }
+        status
+    }
+}

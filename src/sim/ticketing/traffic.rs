@@ -1,0 +1,777 @@
+//! The ticketing traffic model: visits and purchase attempts, drawn per (cohort, process, slot).
+//!
+//! Time is cut into slots (hours, split where a burst's rate changes and where an hour is busy).
+//! In a slot each of a cohort's processes — its everyday shopping, a flash sale, an attack — has a
+//! constant visit rate. Counts come from a stream keyed by (cohort, slot, process): how many
+//! visits, who makes them, for which event, and the times of their attempts. The content of the
+//! attempts (tier, tickets, price, device, IP …) comes from a second stream, so the planner counts
+//! attempts exactly without generating them.
+//!
+//! What depends on earlier slots — the user's attempts in the last hour, sessions, the risk score
+//! that reads them, rate limiting, and what is left of a tier — is resolved in time order by
+//! `carry` after the attempts are generated.
+
+use std::ops::Range;
+
+use rand::RngExt;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+
+use super::catalogue::{STANDARD, TicketCatalogue, cdf};
+use super::cohort::{Class, Cohort};
+use super::model::TicketModel;
+use super::scenarios::{BurstKind, Env};
+use super::users::{User, generate_user, user_key};
+use crate::sim::rng::{self, Domain, SimRng, permute, pick};
+
+const HOUR_MS: i64 = 3_600_000;
+/// Keys of the id bijections.
+const TXN_KEY: u64 = 0x7478_6e5f_6b65_7921;
+const INSTRUMENT_KEY: u64 = 0x0063_6172_645f_6b65;
+
+/// A slice of time in which every process of every cohort has a constant rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slot {
+    pub start_ms: i64,
+    pub len_ms: i64,
+    /// UTC hour of the window the slot lies in.
+    pub hour: u32,
+}
+
+impl Slot {
+    pub fn end_ms(&self) -> i64 {
+        self.start_ms + self.len_ms
+    }
+}
+
+/// What an attempt ends as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Completed,
+    Abandoned,
+    Failed,
+    Blocked,
+    SoldOut,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 5] = [
+        PaymentStatus::Completed,
+        PaymentStatus::Abandoned,
+        PaymentStatus::Failed,
+        PaymentStatus::Blocked,
+        PaymentStatus::SoldOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Completed => "completed",
+            PaymentStatus::Abandoned => "abandoned",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Blocked => "blocked",
+            PaymentStatus::SoldOut => "sold_out",
+        }
+    }
+}
+
+/// One purchase attempt, as plain data; strings are resolved by the Arrow adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub timestamp_ms: i64,
+    /// Unique by construction: (cohort, slot, process, visit, attempt) packed; the transaction id
+    /// is a keyed bijection of it.
+    pub key: u64,
+    pub cohort: u16,
+    pub user: u32,
+    pub event: u32,
+    pub persona: u8,
+    pub tier: u8,
+    pub num_tickets: u32,
+    pub price_multiplier: f64,
+    pub price_per_ticket: f64,
+    pub payment: u8,
+    pub instrument: u64,
+    pub device: u8,
+    pub browser: u8,
+    pub browser_version: u16,
+    pub ip: u32,
+    pub ip_country: u16,
+    pub home_country: u16,
+    pub device_mismatch: bool,
+    pub geo_mismatch: bool,
+    pub time_anomaly: bool,
+    /// The account is younger than a week (a term of the risk score, not a column).
+    pub new_account: bool,
+    pub is_fraud: bool,
+    pub is_bot: bool,
+    /// Index into the catalogue's fraud patterns.
+    pub pattern: Option<u8>,
+    /// Part of an attack burst: its success rate decides the outcome alone.
+    pub attack: bool,
+    /// For fraud: the chance it gets through.
+    pub success_rate: f32,
+    /// The A/B variant: Some(true) in the treatment, Some(false) in control.
+    pub ab: Option<bool>,
+    /// Chance the cart is abandoned, given the price.
+    pub abandonment: f32,
+    /// Draws for the decisions made in time order (`carry`).
+    pub u_abandon: f32,
+    pub u_outcome: f32,
+    pub u_limit: f32,
+    pub z_risk: f32,
+    pub latency_ms: u32,
+    pub api_status: u16,
+    /// Resolved in time order.
+    pub velocity: u32,
+    pub session: u64,
+    pub risk: f64,
+    pub status: PaymentStatus,
+}
+
+/// The visits of one (cohort, process, slot): who, which event, and their attempts' times.
+#[derive(Debug, Default)]
+pub struct Visits {
+    pub heads: Vec<VisitHead>,
+    /// Attempt times of every visit, in order; a visit's are `times[first..first + n]`.
+    pub times: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct VisitHead {
+    pub user: u32,
+    pub event: u32,
+    pub first: u32,
+    pub n: u32,
+}
+
+impl Visits {
+    pub fn attempts(&self) -> u64 {
+        self.times.len() as u64
+    }
+}
+
+/// What an attack burst does, read from its pattern's characteristics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct AttackStyle {
+    /// Stolen logins of the cohort's own people, from rotating IPs abroad.
+    takeover: bool,
+    /// A new browser each attempt.
+    rotate_agent: bool,
+    /// One cheap Standard ticket.
+    cheap: bool,
+    /// A new card each attempt.
+    new_card: bool,
+    /// Scalper bots buying the most wanted event in bulk.
+    bulk: bool,
+    /// Mean attempts per visit.
+    attempts: f64,
+}
+
+/// Read-only state shared by every slot: the model, the cohorts and derived tables.
+#[derive(Debug)]
+pub struct TicketGenerator<'a> {
+    pub seed: u64,
+    pub catalogue: &'a TicketCatalogue,
+    pub model: &'a TicketModel,
+    pub start_ms: i64,
+    pub days: u32,
+    pub cohorts: Vec<Cohort>,
+    /// Per country, per UTC hour of the window: the local hour.
+    local_hours: Vec<Vec<u8>>,
+    home_cdf: Vec<f64>,
+    attack_cdf: Vec<f64>,
+    payment_cdf: Vec<f64>,
+    device_cdf: Vec<f64>,
+    browser_cdfs: Vec<Vec<f64>>,
+    styles: Vec<AttackStyle>,
+    /// Per persona: cumulative tier preference.
+    tier_cdfs: Vec<Vec<f64>>,
+    /// Per persona: the fraud pattern of its fraud accounts' everyday purchases.
+    everyday_patterns: Vec<Option<u8>>,
+}
+
+impl<'a> TicketGenerator<'a> {
+    pub fn new(env: &Env<'a>, model: &'a TicketModel, cohorts: Vec<Cohort>) -> Self {
+        let cat = env.catalogue;
+        let hours = env.days * 24;
+        let local_hours = cat
+            .countries
+            .iter()
+            .map(|c| {
+                (0..hours)
+                    .map(|h| {
+                        use chrono::{Offset, TimeZone, Timelike};
+                        let t = env.start_ms + i64::from(h) * HOUR_MS;
+                        let utc = chrono::DateTime::from_timestamp_millis(t)
+                            .expect("in range")
+                            .naive_utc();
+                        let offset = c.tz.offset_from_utc_datetime(&utc).fix().local_minus_utc();
+                        (utc + chrono::TimeDelta::seconds(i64::from(offset))).hour() as u8
+                    })
+                    .collect()
+            })
+            .collect();
+        let styles = cat
+            .fraud_patterns
+            .iter()
+            .map(|p| {
+                let has = |c: &str| p.characteristics.iter().any(|x| x == c);
+                let takeover = has("ip_rotation");
+                let cheap = has("low_value_transactions");
+                let bulk = has("high_velocity") || has("multiple_accounts");
+                AttackStyle {
+                    takeover,
+                    rotate_agent: has("user_agent_rotation"),
+                    cheap,
+                    new_card: has("multiple_cards_same_user") || has("stolen_card"),
+                    bulk,
+                    attempts: if takeover {
+                        1.0
+                    } else if has("rapid_succession") {
+                        12.0
+                    } else if bulk {
+                        8.0
+                    } else {
+                        3.0
+                    },
+                }
+            })
+            .collect();
+        TicketGenerator {
+            seed: env.seed,
+            catalogue: cat,
+            model,
+            start_ms: env.start_ms,
+            days: env.days,
+            local_hours,
+            home_cdf: cat.home_cdf(),
+            attack_cdf: cat.attack_cdf(),
+            payment_cdf: cat.payment_cdf(),
+            device_cdf: cat.device_cdf(),
+            browser_cdfs: (0..cat.devices.len()).map(|d| cat.browser_cdf(d)).collect(),
+            styles,
+            tier_cdfs: cat.personas.iter().map(|p| cdf(p.tier_preference)).collect(),
+            everyday_patterns: model.behaviour.everyday_patterns.clone(),
+            cohorts,
+        }
+    }
+
+    pub fn end_ms(&self) -> i64 {
+        self.start_ms + i64::from(self.days) * 86_400_000
+    }
+
+    /// Processes of cohort `c`: 0 is its everyday shopping (when it has any), then its bursts.
+    pub fn processes(&self, c: usize) -> usize {
+        1 + self.cohorts[c].bursts.len()
+    }
+
+    /// Expected visits per second of process `j` of cohort `c` in `slot`, and the mean attempts
+    /// per visit.
+    pub fn visit_rate(&self, c: usize, j: usize, slot: &Slot) -> (f64, f64) {
+        let cohort = &self.cohorts[c];
+        let cat = self.catalogue;
+        if j == 0 {
+            let Some(rates) = cohort.everyday.get(slot.hour as usize) else {
+                return (0.0, 1.0);
+            };
+            let visits: f64 = rates.iter().sum();
+            if visits == 0.0 {
+                return (0.0, 1.0);
+            }
+            let attempts: f64 = rates
+                .iter()
+                .zip(&cat.personas)
+                .map(|(r, p)| r * p.attempts_per_visit)
+                .sum();
+            return (visits, attempts / visits);
+        }
+        let burst = &cohort.bursts[j - 1];
+        let Some((piece, rate)) = burst
+            .pieces
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.0 <= slot.start_ms && slot.start_ms < p.1)
+            .map(|(i, p)| (i, p.2))
+        else {
+            return (0.0, 1.0);
+        };
+        let rate = if burst.scaled { rate * cohort.scale } else { rate };
+        let per_visit = match burst.kind {
+            BurstKind::FlashSale { presale_pieces, .. } => {
+                let crowd = cohort.crowd.as_ref().expect("a flash sale has a crowd");
+                if piece < presale_pieces {
+                    crowd.attempts_presale
+                } else {
+                    crowd.attempts_all
+                }
+            }
+            BurstKind::Attack { pattern, .. } => self.styles[pattern].attempts,
+        };
+        (rate / per_visit, per_visit)
+    }
+
+    /// Attempts per second process `j` of cohort `c` makes in `slot`, expected.
+    pub fn attempt_rate(&self, c: usize, j: usize, slot: &Slot) -> f64 {
+        let (visits, per_visit) = self.visit_rate(c, j, slot);
+        visits * per_visit
+    }
+
+    /// The visits of process `j` of cohort `c` in slot number `s`: drawn from the count stream,
+    /// so counting and generating see the same visits.
+    pub fn visits(&self, c: usize, j: usize, s: u32, slot: &Slot) -> Visits {
+        let mut out = Visits::default();
+        let (rate, per_visit) = self.visit_rate(c, j, slot);
+        let mean = rate * slot.len_ms as f64 / 1000.0;
+        if mean <= 0.0 {
+            return out;
+        }
+        let cohort = &self.cohorts[c];
+        let mut r = rng::stream(self.seed, Domain::TicketCount, count_subject(c, j), u64::from(s));
+        let n = poisson(&mut r, mean);
+        if n == 0 {
+            return out;
+        }
+        let mid = slot.start_ms + slot.len_ms / 2;
+        let chooser = EventChooser::new(self, cohort, mid);
+        let personas = (j == 0).then(|| cdf(cohort.everyday[slot.hour as usize].iter().copied()));
+        let end = self.end_ms();
+        let visits_cfg = &self.model.visits;
+        for _ in 0..n {
+            let Some((user, bot, event)) = self.who(cohort, j, slot, &chooser, personas.as_deref(), &mut r) else {
+                // Nobody can make this visit (no event on sale): it does not happen.
+                continue;
+            };
+            let mean = match cohort.bursts.get(j.wrapping_sub(1)).map(|b| &b.kind) {
+                Some(BurstKind::Attack { .. }) => per_visit,
+                // Everyday and flash-sale visits: the persona's own mean.
+                _ => self.catalogue.personas[cohort.layout.persona_of(user)].attempts_per_visit,
+            };
+            let k = (1 + poisson(&mut r, mean - 1.0)).min(visits_cfg.max_attempts);
+            let gaps = if bot {
+                visits_cfg.bot_gap_seconds
+            } else {
+                visits_cfg.human_gap_seconds
+            };
+            let mut t = slot.start_ms + (r.random::<f64>() * slot.len_ms as f64) as i64;
+            let sale_end = cohort.events[event as usize].event_ms.min(end);
+            let first = out.times.len() as u32;
+            for i in 0..k {
+                if i > 0 {
+                    t += ((gaps[0] + (gaps[1] - gaps[0]) * r.random::<f64>()) * 1000.0) as i64;
+                }
+                if t >= sale_end {
+                    break;
+                }
+                out.times.push(t);
+            }
+            let taken = out.times.len() as u32 - first;
+            if taken > 0 {
+                out.heads.push(VisitHead {
+                    user,
+                    event,
+                    first,
+                    n: taken,
+                });
+            }
+        }
+        out
+    }
+
+    /// Who makes a visit of process `j`, whether they are a bot, and which event it is for.
+    fn who(
+        &self,
+        cohort: &Cohort,
+        j: usize,
+        slot: &Slot,
+        chooser: &EventChooser,
+        personas: Option<&[f64]>,
+        r: &mut SimRng,
+    ) -> Option<(u32, bool, u32)> {
+        let cat = self.catalogue;
+        let layout = &cohort.layout;
+        if let Some(personas) = personas {
+            let p = pick(personas, r.random());
+            let day = cohort.local_day(self.start_ms, slot.start_ms);
+            let (regular, fraud) = cohort.active_ranges(p, day, cat);
+            let n = regular.len() + fraud.len();
+            if n == 0 {
+                return None;
+            }
+            let i = r.random_range(0..n as u32);
+            let user = if (i as usize) < regular.len() {
+                regular.start + i
+            } else {
+                fraud.start + i - regular.len() as u32
+            };
+            let event = chooser.pick(cohort.classes[p], r.random())?;
+            return Some((user, layout.is_bot(user), event));
+        }
+        let burst = &cohort.bursts[j - 1];
+        match burst.kind {
+            BurstKind::FlashSale { presale_pieces, .. } => {
+                let crowd = cohort.crowd.as_ref()?;
+                let presale = burst.pieces[..presale_pieces]
+                    .iter()
+                    .any(|p| p.0 <= slot.start_ms && slot.start_ms < p.1);
+                let cdf = if presale { &crowd.cdf_presale } else { &crowd.cdf_all };
+                let g = &crowd.groups[pick(cdf, r.random())];
+                let user = r.random_range(g.users.clone());
+                Some((user, g.bot, cohort.flash_event?))
+            }
+            BurstKind::Attack { pattern, .. } => {
+                let style = self.styles[pattern];
+                let actors = attack_actors(cohort, cat, style);
+                if actors.is_empty() {
+                    return None;
+                }
+                let user = r.random_range(actors);
+                // Card testers buy the cheapest ticket; stolen accounts and scalper bots go for the
+                // sale that opened last, where seats are left to resell.
+                let event = if style.cheap {
+                    chooser.cheapest
+                } else {
+                    chooser.freshest
+                }?;
+                Some((user, true, event))
+            }
+        }
+    }
+
+    /// Generates the attempts of process `j` of cohort `c` in slot `s`, in visit order, and
+    /// pushes those `keep` says yes to (called once per attempt, in order).
+    pub fn attempts(
+        &self,
+        c: usize,
+        j: usize,
+        s: u32,
+        slot: &Slot,
+        mut keep: impl FnMut() -> bool,
+        out: &mut Vec<Attempt>,
+    ) {
+        let visits = self.visits(c, j, s, slot);
+        if visits.heads.is_empty() {
+            return;
+        }
+        let cohort = &self.cohorts[c];
+        let mut r = rng::stream(self.seed, Domain::TicketContent, count_subject(c, j), u64::from(s));
+        for (v, head) in visits.heads.iter().enumerate() {
+            let user = generate_user(self.catalogue, self.seed, &cohort.layout, head.user);
+            let times = &visits.times[head.first as usize..(head.first + head.n) as usize];
+            for (a, &t) in times.iter().enumerate() {
+                let key = attempt_key(c, j, s, v as u32, a as u32);
+                let attempt = self.content(cohort, j, &user, head.event, t, key, &mut r);
+                if keep() {
+                    out.push(attempt);
+                }
+            }
+        }
+    }
+
+    /// Everything about one attempt but what depends on earlier ones.
+    #[allow(clippy::too_many_arguments)]
+    fn content(&self, cohort: &Cohort, j: usize, user: &User, event: u32, t: i64, key: u64, r: &mut SimRng) -> Attempt {
+        let cat = self.catalogue;
+        let m = self.model;
+        let persona = &cat.personas[user.persona];
+        let day = cohort.local_day(self.start_ms, t);
+        let shape = &cohort.days[day as usize];
+        let attack = match cohort.bursts.get(j.wrapping_sub(1)).map(|b| &b.kind) {
+            Some(BurstKind::Attack { pattern, success_rate }) => Some((*pattern, *success_rate, self.styles[*pattern])),
+            _ => None,
+        };
+        let style = attack.map(|a| a.2);
+        let ev = &cohort.events[event as usize];
+
+        // What is bought.
+        let tier = match style {
+            Some(s) if s.cheap => STANDARD,
+            _ => pick(&self.tier_cdfs[user.persona], r.random()),
+        };
+        let mean_tickets = persona.avg_tickets * shape.basket;
+        let drawn = 1 + poisson(r, (mean_tickets - 1.0).max(0.0));
+        let num_tickets = match style {
+            Some(s) if s.cheap => 1,
+            _ => drawn.min(m.orders.max_tickets),
+        };
+        let ab = cohort.scenario.variant(user_key(user.cohort, user.index), t);
+        let u_dynamic: f64 = r.random();
+        let u_range: f64 = r.random();
+        let base = match shape.discount {
+            Some([lo, hi]) => lo + (hi - lo) * u_range,
+            None if u_dynamic < m.orders.dynamic_share => {
+                let [lo, hi] = m.orders.dynamic_range;
+                1.0 + lo + (hi - lo) * u_range
+            }
+            None => 1.0,
+        };
+        let price_multiplier = round4(base * ab.map_or(1.0, |v| v.0));
+        let price_per_ticket = round2(ev.tier_price[tier] * price_multiplier);
+        let sensitivity = persona.price_sensitivity * shape.sensitivity * m.orders.elasticity;
+        let abandonment = (persona.cart_abandonment + sensitivity * (price_multiplier - 1.0))
+            .clamp(0.0, super::scenarios::MAX_ABANDONMENT) as f32;
+
+        // How it is paid.
+        let fraud_account = user.is_fraud_account;
+        let u_wallet: f64 = r.random();
+        let mut payment = pick(&self.payment_cdf, r.random()) as u8;
+        if u_wallet < shape.wallet {
+            payment = cat.payment_methods.iter().position(|p| p.name == "wallet").unwrap_or(0) as u8;
+        }
+        let u_instrument: f64 = r.random();
+        let second = fmix(user.id) < m.behaviour.second_instrument;
+        let new_card = style.is_some_and(|s| s.new_card) || (fraud_account && !user.sleeper && attack.is_none());
+        let instrument_slot = if new_card {
+            key
+        } else if second && u_instrument < 1.0 / 3.0 {
+            (u64::from(user.cohort) << 40) ^ (u64::from(user.index) << 1) ^ 1
+        } else {
+            (u64::from(user.cohort) << 40) ^ (u64::from(user.index) << 1)
+        };
+        let instrument = permute(instrument_slot, INSTRUMENT_KEY ^ self.seed);
+
+        // From where and what.
+        let b = &m.behaviour;
+        let u_device: f64 = r.random();
+        let u_mobile: f64 = r.random();
+        let u_other: f64 = r.random();
+        let u_browser: f64 = r.random();
+        let u_version: f64 = r.random();
+        let u_geo: f64 = r.random();
+        let u_country: f64 = r.random();
+        let u_ip: u64 = r.random();
+        let (switch, geo) = match (style, fraud_account && !user.sleeper) {
+            (Some(s), _) if s.takeover => (1.0, 0.85),
+            (Some(_), _) => (0.05, 0.1),
+            (None, true) => (b.fraud_device_mismatch, b.fraud_geo_mismatch),
+            (None, false) if fraud_account => (0.0, 0.0),
+            (None, false) => (b.device_switch, b.travel),
+        };
+        let mut device = user.device;
+        if u_mobile < shape.mobile && attack.is_none() {
+            device = 0;
+        }
+        if u_device < switch {
+            device = pick(&self.device_cdf, u_other);
+        }
+        let (browser, browser_version) = if device == user.device && style.is_none_or(|s| !s.rotate_agent) {
+            (user.browser, user.browser_version)
+        } else {
+            let browser = pick(&self.browser_cdfs[device], u_browser);
+            let (lo, hi) = cat.browsers[browser].versions;
+            (
+                browser,
+                lo + ((f64::from(hi - lo) + 1.0) * u_version).min(f64::from(hi - lo)) as u16,
+            )
+        };
+        let (ip_country, ip) = if u_geo < geo {
+            let cdf = if attack.is_some() || fraud_account {
+                &self.attack_cdf
+            } else {
+                &self.home_cdf
+            };
+            let mut country = pick(cdf, u_country);
+            if country == user.home_country {
+                country = pick(&self.attack_cdf, u_country);
+            }
+            (country, u32::from(cat.countries[country].address(u_ip)))
+        } else if style.is_some_and(|s| s.takeover) {
+            (
+                user.home_country,
+                u32::from(cat.countries[user.home_country].address(u_ip)),
+            )
+        } else {
+            (user.home_country, u32::from(user.home_ip))
+        };
+        let hour = ((t - self.start_ms) / HOUR_MS) as usize;
+        let local_hour = self.local_hours[user.home_country][hour.min(self.local_hours[0].len() - 1)];
+        let [night_from, night_to] = b.night_hours;
+        let time_anomaly = (night_from..=night_to).contains(&local_hour);
+        let new_account = i64::from(day) - i64::from(user.signup_day) < 7;
+
+        // Ground truth.
+        let (is_fraud, pattern, success_rate) = match attack {
+            Some((p, success, _)) => (true, Some(p as u8), success),
+            None if fraud_account => (true, self.everyday_patterns[user.persona], b.fraud_success),
+            None => (false, None, 0.0),
+        };
+
+        // The decision service.
+        let service = cohort.scenario.service(t);
+        let s = &m.service;
+        let z: f64 = StandardNormal.sample(r);
+        let u_error: f64 = r.random();
+        let latency = s.latency_median_ms * (s.latency_sigma * z).exp() * service.latency_multiplier;
+        let (api_status, latency_ms) = if u_error < s.error_rate + service.error_rate {
+            (503, (latency * 0.3).round().max(1.0) as u32)
+        } else if u_error < s.error_rate + service.error_rate + s.timeout_rate + service.timeout_rate
+            || latency >= f64::from(s.timeout_ms)
+        {
+            (504, s.timeout_ms)
+        } else {
+            (200, latency.round().max(1.0) as u32)
+        };
+
+        Attempt {
+            timestamp_ms: t,
+            key,
+            cohort: user.cohort,
+            user: user.index,
+            event,
+            persona: user.persona as u8,
+            tier: tier as u8,
+            num_tickets,
+            price_multiplier,
+            price_per_ticket,
+            payment,
+            instrument,
+            device: device as u8,
+            browser: browser as u8,
+            browser_version,
+            ip,
+            ip_country: ip_country as u16,
+            home_country: user.home_country as u16,
+            device_mismatch: device != user.device,
+            geo_mismatch: ip_country != user.home_country,
+            time_anomaly,
+            new_account,
+            is_fraud,
+            is_bot: user.is_bot || attack.is_some(),
+            pattern,
+            attack: attack.is_some(),
+            success_rate: success_rate as f32,
+            ab: ab.map(|v| v.1),
+            abandonment,
+            u_abandon: r.random(),
+            u_outcome: r.random(),
+            u_limit: r.random(),
+            z_risk: StandardNormal.sample(r),
+            latency_ms,
+            api_status,
+            velocity: 0,
+            session: 0,
+            risk: 0.0,
+            status: PaymentStatus::Completed,
+        }
+    }
+
+    /// The transaction id of an attempt key: a keyed bijection, so ids are unique.
+    pub fn transaction_id(&self, key: u64) -> u64 {
+        permute(key, TXN_KEY ^ self.seed)
+    }
+}
+
+/// Who attacks with `style` in a cohort: its people (stolen logins), its scalper bots (bulk
+/// buying), or its fraud accounts.
+fn attack_actors(cohort: &Cohort, cat: &TicketCatalogue, style: AttackStyle) -> Range<u32> {
+    let layout = &cohort.layout;
+    let find = |name: &str| cat.personas.iter().position(|p| p.name == name);
+    if style.takeover {
+        // The largest block of people (casual buyers by default); their accounts are the victims.
+        let p = (0..layout.blocks.len())
+            .filter(|&p| layout.fraud[p] == 0)
+            .max_by_key(|&p| layout.blocks[p].len())
+            .unwrap_or(0);
+        let b = &layout.blocks[p];
+        return b.start + layout.bots[p]..b.end;
+    }
+    let pick_block = |p: Option<usize>, count: &[u32]| -> Option<Range<u32>> {
+        let p = p?;
+        let b = &layout.blocks[p];
+        let n = count[p].max(1).min(b.len() as u32);
+        (n > 0 && !b.is_empty()).then(|| b.start..b.start + n)
+    };
+    let preferred = if style.bulk {
+        pick_block(find("scalper"), &layout.bots)
+    } else {
+        pick_block(find("fraudster"), &layout.fraud)
+    };
+    preferred
+        .or_else(|| pick_block(find("fraudster"), &layout.fraud))
+        .unwrap_or(0..layout.total)
+}
+
+/// Picks events for a slot's visits: by demand weight for each class, the cheapest and the most
+/// wanted.
+struct EventChooser {
+    cdfs: [Option<Vec<f64>>; 2],
+    cheapest: Option<u32>,
+    freshest: Option<u32>,
+}
+
+impl EventChooser {
+    fn new(g: &TicketGenerator, cohort: &Cohort, t: i64) -> Self {
+        let flash = cohort.flash_event.map(|f| f as usize);
+        let mut cdfs = [None, None];
+        for class in [Class::Presale, Class::General] {
+            let w: Vec<f64> = (0..cohort.events.len())
+                .map(|e| {
+                    if Some(e) == flash {
+                        0.0
+                    } else {
+                        cohort.event_weight(g.model, e, class, t)
+                    }
+                })
+                .collect();
+            if w.iter().any(|&x| x > 0.0) {
+                cdfs[class as usize] = Some(cdf(w));
+            }
+        }
+        let on_sale = |e: &usize| cohort.event_weight(g.model, *e, Class::General, t) > 0.0;
+        let cheapest = (0..cohort.events.len())
+            .filter(on_sale)
+            .min_by(|&a, &b| {
+                cohort.events[a].tier_price[STANDARD]
+                    .total_cmp(&cohort.events[b].tier_price[STANDARD])
+                    .then(a.cmp(&b))
+            })
+            .map(|e| e as u32);
+        let freshest = (0..cohort.events.len())
+            .filter(on_sale)
+            .max_by_key(|&e| (cohort.events[e].general_ms, std::cmp::Reverse(e)))
+            .map(|e| e as u32);
+        EventChooser {
+            cdfs,
+            cheapest,
+            freshest,
+        }
+    }
+
+    fn pick(&self, class: Class, u: f64) -> Option<u32> {
+        self.cdfs[class as usize].as_ref().map(|c| pick(c, u) as u32)
+    }
+}
+
+/// The count and content streams' subject of process `j` of cohort `c`.
+fn count_subject(c: usize, j: usize) -> u64 {
+    ((c as u64) << 8) | j as u64
+}
+
+/// Packs an attempt's position into a unique key: cohort 8 bits, process 4, slot 20, visit 24,
+/// attempt 8.
+fn attempt_key(c: usize, j: usize, s: u32, v: u32, a: u32) -> u64 {
+    debug_assert!(c < 256 && j < 16 && s < (1 << 20) && v < (1 << 24) && a < 256);
+    ((c as u64) << 56) | ((j as u64) << 52) | (u64::from(s) << 32) | (u64::from(v) << 8) | u64::from(a)
+}
+
+/// A uniform number in [0, 1) from a hash of `x`.
+fn fmix(x: u64) -> f64 {
+    (rng::fmix64(x) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A Poisson draw; 0 for a zero rate.
+fn poisson(r: &mut SimRng, lambda: f64) -> u32 {
+    if lambda <= 0.0 || !lambda.is_finite() {
+        return 0;
+    }
+    match Poisson::new(lambda) {
+        Ok(d) => d.sample(r).min(f64::from(u32::MAX)) as u32,
+        Err(_) => 0,
+    }
+}
+
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
