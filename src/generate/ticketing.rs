@@ -24,7 +24,7 @@ use crate::sim::ticketing::carry::Carry;
 use crate::sim::ticketing::plan::{PlanCohort, Rows, TicketPlan, TicketSpan, plan};
 use crate::sim::ticketing::scenarios::{CohortInfo, DayTerms, Env, LabelNames, PersonaTerms, UpliftTerms};
 use crate::sim::ticketing::traffic::{Attempt, PaymentStatus, TicketGenerator};
-use crate::sim::ticketing::users::generate_user;
+use crate::sim::ticketing::users::generate_user_with;
 use crate::sim::units::Unit;
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::dataset::DatasetPaths;
@@ -299,7 +299,7 @@ fn write_users(
         let layout = &g.cohorts[c].layout;
         let users: Vec<_> = range
             .into_par_iter()
-            .map(|i| generate_user(g.catalogue, g.seed, layout, i))
+            .map(|i| generate_user_with(g.catalogue, &g.users, g.seed, layout, i))
             .collect();
         Ok(users_batch(&ctx, &users))
     });

@@ -18,6 +18,9 @@ use crate::batch::labels::labels_batch;
 use crate::config::Formats;
 use crate::sim::label::Label;
 
+/// Most rows in a row group of a single-file table.
+pub const TABLE_ROW_GROUP: usize = 65_536;
+
 /// Writes the table `name` under `dir` in the run's formats; returns the files written. The
 /// batches are read once and written to both files as they come, so a large table (a million
 /// users) is never held whole.
@@ -38,8 +41,10 @@ pub fn write_table(
         true => {
             let f = AtomicFile::create(&parquet_path)
                 .with_context(|| format!("cannot create {}", parquet_path.display()))?;
+            // Row groups of a batch's size: the writer holds one batch, not a million rows.
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+                .set_max_row_group_row_count(Some(TABLE_ROW_GROUP))
                 .build();
             Some(ArrowWriter::try_new(f, schema.clone(), Some(props))?)
         }

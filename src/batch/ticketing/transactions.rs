@@ -9,7 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
 use crate::batch::columns::{
-    self, Column, ColumnType as T, bools, floats, formatted, ints, optional_strings, strings, timestamps_ms,
+    self, Column, ColumnType as T, bools, floats, formatted, hex_ids, ints, optional_strings, strings, timestamps_ms,
 };
 use crate::sim::ticketing::catalogue::TIER_NAMES;
 use crate::sim::ticketing::traffic::{Attempt, TicketGenerator, round2};
@@ -23,19 +23,15 @@ pub fn transaction_columns<'a>() -> [Column<TransactionBatchBuilder<'a>, Attempt
     [
         Column::new("timestamp", T::Timestamp, |_, r| timestamps_ms(r, |a| a.timestamp_ms)),
         Column::new("transaction_id", T::Utf8, |x, r| {
-            formatted(r, 20, |b, a| write!(b, "txn_{:016x}", x.g.transaction_id(a.key)))
+            hex_ids(r, "txn_", 16, |a| x.g.transaction_id(a.key))
         }),
         Column::new("event_id", T::Utf8, |x, r| {
             strings(r, |a| x.event_ids[usize::from(a.cohort)][a.event as usize].as_str())
         }),
         Column::new("user_id", T::Utf8, |x, r| {
-            formatted(r, 16, |b, a| {
-                write!(b, "usr_{:012x}", user_id(x.g.seed, a.cohort, a.user))
-            })
+            hex_ids(r, "usr_", 12, |a| user_id(x.g.seed, a.cohort, a.user))
         }),
-        Column::new("session_id", T::Utf8, |_, r| {
-            formatted(r, 20, |b, a| write!(b, "ses_{:016x}", a.session))
-        }),
+        Column::new("session_id", T::Utf8, |_, r| hex_ids(r, "ses_", 16, |a| a.session)),
         Column::new("persona", T::Utf8, |x, r| {
             strings(r, |a| x.g.catalogue.personas[usize::from(a.persona)].name.as_str())
         }),
@@ -51,7 +47,7 @@ pub fn transaction_columns<'a>() -> [Column<TransactionBatchBuilder<'a>, Attempt
             })
         }),
         Column::new("payment_instrument_id", T::Utf8, |_, r| {
-            formatted(r, 19, |b, a| write!(b, "pi_{:016x}", a.instrument))
+            hex_ids(r, "pi_", 16, |a| a.instrument)
         }),
         Column::new("payment_status", T::Utf8, |_, r| strings(r, |a| a.status.as_str())),
         Column::new("device_type", T::Utf8, |x, r| {
@@ -99,7 +95,14 @@ pub fn total_amount(a: &Attempt) -> f64 {
 }
 
 /// Columns whose values are (nearly) unique per row: no Parquet dictionary.
-pub const UNIQUE_COLUMNS: [&str; 4] = ["transaction_id", "session_id", "payment_instrument_id", "ip_address"];
+/// (`user_id` too: a row group holds thousands of users, a dictionary of them only costs.)
+pub const UNIQUE_COLUMNS: [&str; 5] = [
+    "transaction_id",
+    "user_id",
+    "session_id",
+    "payment_instrument_id",
+    "ip_address",
+];
 
 /// The full `transactions` schema.
 pub static TRANSACTIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| columns::full_schema(&transaction_columns()));

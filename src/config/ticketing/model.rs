@@ -47,6 +47,7 @@ struct RawSaleCurve {
 struct RawVisits {
     human_gap_seconds: [f64; 2],
     bot_gap_seconds: [f64; 2],
+    rush_gap_seconds: [f64; 2],
     max_attempts: i64,
     session_gap_minutes: f64,
 }
@@ -125,6 +126,7 @@ pub fn load_ticket_model(path: &Path, catalogue: &TicketCatalogue) -> Result<Tic
     let v = &raw.visits;
     let human = checks::range_pair(p, "visits.human_gap_seconds", v.human_gap_seconds, 0.0, 3600.0)?;
     let bot = checks::range_pair(p, "visits.bot_gap_seconds", v.bot_gap_seconds, 0.0, 3600.0)?;
+    let rush = checks::range_pair(p, "visits.rush_gap_seconds", v.rush_gap_seconds, 0.0, 3600.0)?;
     let max_attempts = checks::count(p, "visits.max_attempts", v.max_attempts, 1, 255)?;
     checks::positive(p, "visits.session_gap_minutes", v.session_gap_minutes, 60.0)?;
 
@@ -221,6 +223,7 @@ pub fn load_ticket_model(path: &Path, catalogue: &TicketCatalogue) -> Result<Tic
         visits: Visits {
             human_gap_seconds: [human.0, human.1],
             bot_gap_seconds: [bot.0, bot.1],
+            rush_gap_seconds: [rush.0, rush.1],
             max_attempts,
             session_gap_minutes: v.session_gap_minutes,
         },

@@ -7,7 +7,9 @@
 //! arrives, every attempt before unit k+1's start is final. Memory is bounded by the attempts of
 //! the last hour, never by the run.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
 
 use super::model::TicketModel;
 use super::traffic::{Attempt, PaymentStatus, TicketGenerator, round2};
@@ -29,11 +31,11 @@ pub struct TierSales {
     pub general_ms: i64,
 }
 
-/// A user seen in the last hour.
-#[derive(Debug, Clone, Copy)]
+/// A user seen in the last hour: the times of those attempts (ms since the window's start,
+/// in order) and the current session.
+#[derive(Debug, Clone)]
 struct Recent {
-    attempts: u32,
-    last: i64,
+    times: VecDeque<u32>,
     session: u64,
 }
 
@@ -42,9 +44,9 @@ struct Recent {
 pub struct Carry {
     /// Generated attempts not yet final, in order.
     pending: Vec<Attempt>,
-    users: HashMap<u64, Recent>,
-    /// Attempts of the last hour, in order: (time, user).
-    window: VecDeque<(i64, u64)>,
+    users: FxHashMap<u64, Recent>,
+    /// The window's start: attempt times are kept relative to it, in 32 bits.
+    origin_ms: i64,
     /// Per cohort, per event: its three tiers.
     pub sales: Vec<Vec<[TierSales; 3]>>,
 }
@@ -70,21 +72,37 @@ impl Carry {
             .collect();
         Carry {
             pending: Vec::new(),
-            users: HashMap::new(),
-            window: VecDeque::new(),
+            users: FxHashMap::default(),
+            origin_ms: g.start_ms,
             sales,
         }
     }
 
     /// Takes a unit's attempts and returns, resolved and in time order, every attempt before
     /// `until` (the next unit's start).
-    pub fn slice(&mut self, g: &TicketGenerator, mut raw: Vec<Attempt>, until: i64) -> Vec<Attempt> {
-        self.pending.append(&mut raw);
-        self.pending.sort_unstable_by_key(|a| (a.timestamp_ms, a.key));
-        let n = self.pending.partition_point(|a| a.timestamp_ms < until);
-        let mut out: Vec<Attempt> = self.pending.drain(..n).collect();
+    pub fn slice(&mut self, g: &TicketGenerator, raw: Vec<Attempt>, until: i64) -> Vec<Attempt> {
+        // Both are in order: merge them (usually nothing is pending), then keep the tail.
+        let mut all = if self.pending.is_empty() {
+            raw
+        } else {
+            merge(std::mem::take(&mut self.pending), raw)
+        };
+        let n = all.partition_point(|a| a.timestamp_ms < until);
+        self.pending = all.split_off(n);
+        let mut out = all;
         for a in &mut out {
             self.resolve(g.model, a);
+        }
+        // Forget users with no attempt in the last hour, so memory follows the last hour's
+        // attempts, not the run's.
+        if let Some(last) = out.last() {
+            let horizon = self.offset(last.timestamp_ms - HOUR_MS);
+            self.users.retain(|_, r| {
+                while r.times.front().is_some_and(|&t| t < horizon) {
+                    r.times.pop_front();
+                }
+                !r.times.is_empty()
+            });
         }
         out
     }
@@ -94,35 +112,28 @@ impl Carry {
         self.slice(g, Vec::new(), i64::MAX)
     }
 
+    /// Milliseconds since the window's start (attempts lie inside the window).
+    fn offset(&self, t: i64) -> u32 {
+        (t - self.origin_ms).clamp(0, i64::from(u32::MAX)) as u32
+    }
+
     fn resolve(&mut self, m: &TicketModel, a: &mut Attempt) {
-        let t = a.timestamp_ms;
-        while let Some(&(t0, user)) = self.window.front() {
-            if t0 >= t - HOUR_MS {
-                break;
-            }
-            self.window.pop_front();
-            if let Some(r) = self.users.get_mut(&user) {
-                r.attempts -= 1;
-                if r.attempts == 0 {
-                    self.users.remove(&user);
-                }
-            }
-        }
-        let user = user_key(a.cohort, a.user);
-        let gap = (m.visits.session_gap_minutes * 60_000.0) as i64;
-        let entry = self.users.entry(user).or_insert(Recent {
-            attempts: 0,
-            last: i64::MIN,
+        let t = self.offset(a.timestamp_ms);
+        let horizon = self.offset(a.timestamp_ms - HOUR_MS);
+        let gap = (m.visits.session_gap_minutes * 60_000.0) as u32;
+        let entry = self.users.entry(user_key(a.cohort, a.user)).or_insert(Recent {
+            times: VecDeque::new(),
             session: 0,
         });
-        a.velocity = entry.attempts;
-        if entry.attempts == 0 || t - entry.last > gap {
+        while entry.times.front().is_some_and(|&t0| t0 < horizon) {
+            entry.times.pop_front();
+        }
+        a.velocity = entry.times.len() as u32;
+        if entry.times.back().is_none_or(|&last| t - last > gap) {
             entry.session = permute(a.key, SESSION_KEY);
         }
         a.session = entry.session;
-        entry.attempts += 1;
-        entry.last = t;
-        self.window.push_back((t, user));
+        entry.times.push_back(t);
 
         let r = &m.risk;
         let logit = r.intercept
@@ -205,4 +216,20 @@ impl Carry {
         }
         status
     }
+}
+
+/// Merges two runs of attempts in (time, key) order.
+fn merge(a: Vec<Attempt>, b: Vec<Attempt>) -> Vec<Attempt> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => (x.timestamp_ms, x.key) <= (y.timestamp_ms, y.key),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.push(if take_a { a.next() } else { b.next() }.expect("peeked"));
+    }
+    out
 }

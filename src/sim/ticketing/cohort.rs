@@ -45,6 +45,35 @@ pub struct Crowd {
     pub attempts_presale: f64,
 }
 
+/// Every event's sale curve as coefficients of two exponentials of time shared by all events:
+/// rush × popularity × e^(−(t − open)/τ) = [rush × popularity × e^((open − t₀)/τ)] × e^(−(t − t₀)/τ),
+/// and likewise the bump, so a slot costs two exponentials, not two per event.
+#[derive(Debug, Clone, Default)]
+pub struct SaleCurves {
+    /// The reference instant t₀ (the window's start).
+    pub origin_ms: i64,
+    /// Per event: (rush coefficient, bump coefficient).
+    pub coefficients: Vec<(f64, f64)>,
+}
+
+/// The two exponentials of [`SaleCurves`] at one instant.
+#[derive(Debug, Clone, Copy)]
+pub struct SaleClock {
+    rush: f64,
+    bump: f64,
+}
+
+impl SaleClock {
+    pub fn at(curves: &SaleCurves, model: &TicketModel, t: i64) -> SaleClock {
+        let c = &model.sale_curve;
+        let hours = (t - curves.origin_ms) as f64 / HOUR_MS as f64;
+        SaleClock {
+            rush: (-hours / c.rush_hours).exp(),
+            bump: (hours / c.bump_hours).exp(),
+        }
+    }
+}
+
 /// A ticketing cohort ready to generate.
 #[derive(Debug)]
 pub struct Cohort {
@@ -65,6 +94,7 @@ pub struct Cohort {
     pub days: Vec<DayShape>,
     /// Per event: its demand weight (capacity × demand index ^ exponent).
     pub weights: Vec<f64>,
+    pub curves: SaleCurves,
     /// Per class: the window mean of the summed event weights (normalises excitement).
     excitement_mean: [f64; 2],
     /// Per persona: its class.
@@ -152,6 +182,19 @@ impl Cohort {
             .iter()
             .map(|e| f64::from(e.capacity) * e.demand.powf(curve.demand_exponent))
             .collect();
+        let hours = |ms: i64| ms as f64 / HOUR_MS as f64;
+        let curves = SaleCurves {
+            origin_ms: env.start_ms,
+            coefficients: events
+                .iter()
+                .map(|e| {
+                    (
+                        curve.rush * e.popularity * (hours(e.general_ms - env.start_ms) / curve.rush_hours).exp(),
+                        curve.bump * (-hours(e.event_ms - env.start_ms) / curve.bump_hours).exp(),
+                    )
+                })
+                .collect(),
+        };
         let classes: Vec<Class> = cat
             .personas
             .iter()
@@ -172,6 +215,7 @@ impl Cohort {
             everyday: Vec::new(),
             days,
             weights,
+            curves,
             excitement_mean: [0.0; 2],
             classes,
             events,
@@ -195,9 +239,10 @@ impl Cohort {
         let mut excitement = vec![[0.0f64; 2]; hours as usize];
         for (h, x) in excitement.iter_mut().enumerate() {
             let mid = env.start_ms + h as i64 * HOUR_MS + HOUR_MS / 2;
+            let clock = SaleClock::at(&self.curves, model, mid);
             for e in 0..everyday_events {
                 for class in [Class::Presale, Class::General] {
-                    x[class as usize] += self.event_weight(model, e, class, mid);
+                    x[class as usize] += self.event_weight_at(model, e, class, mid, &clock);
                 }
             }
         }
@@ -250,21 +295,23 @@ impl Cohort {
     /// weight in the presale, and in the general sale a rush after opening and a bump before
     /// the event.
     pub fn event_weight(&self, model: &TicketModel, e: usize, class: Class, t: i64) -> f64 {
+        self.event_weight_at(model, e, class, t, &SaleClock::at(&self.curves, model, t))
+    }
+
+    /// [`Cohort::event_weight`] with the time's exponentials computed once for every event.
+    pub fn event_weight_at(&self, model: &TicketModel, e: usize, class: Class, t: i64, clock: &SaleClock) -> f64 {
         let ev = &self.events[e];
-        let c = &model.sale_curve;
         if t >= ev.event_ms || t < ev.presale_ms {
             return 0.0;
         }
-        let hours = |ms: i64| ms as f64 / HOUR_MS as f64;
         if t < ev.general_ms {
             return match class {
-                Class::Presale => self.weights[e] * c.presale_weight,
+                Class::Presale => self.weights[e] * model.sale_curve.presale_weight,
                 Class::General => 0.0,
             };
         }
-        let rush = 1.0 + c.rush * ev.popularity * (-hours(t - ev.general_ms) / c.rush_hours).exp();
-        let bump = 1.0 + c.bump * (-hours(ev.event_ms - t) / c.bump_hours).exp();
-        self.weights[e] * rush * bump
+        let (rush, bump) = self.curves.coefficients[e];
+        self.weights[e] * (1.0 + rush * clock.rush) * (1.0 + bump * clock.bump)
     }
 
     /// The flash sale's crowd: every persona's bots and people, with the bots' visits weighted so

@@ -46,6 +46,8 @@ pub struct Visits {
     pub human_gap_seconds: [f64; 2],
     /// Seconds between a bot's attempts.
     pub bot_gap_seconds: [f64; 2],
+    /// Seconds between a person's attempts in a flash sale's rush (retrying, not browsing).
+    pub rush_gap_seconds: [f64; 2],
     /// Most attempts in one visit.
     pub max_attempts: u32,
     /// A session ends after this much inactivity.

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::cohort::{Cohort, CohortInputs, attempts};
 use super::model::TicketModel;
 use super::scenarios::{CohortInfo, CohortScenario, Env, ScenarioDef};
-use super::traffic::{Slot, TicketGenerator};
+use super::traffic::{EventChooser, Slot, TicketGenerator};
 use crate::sim::units::{self, CohortRows, UnitBuilder, group_consecutive};
 
 /// Most attempts a slot is expected to hold; busier pieces are split.
@@ -113,15 +113,21 @@ pub fn plan<'a>(
         .map(|c| (c.info.name.clone(), c.info.scenario.clone()))
         .collect();
 
-    // Each cohort at its natural scale: what it makes, and how much of that a size target scales.
-    let naturals: Vec<(f64, f64)> = cohorts.iter().map(|c| natural_rows(env, model, c)).collect();
+    // Each cohort at its natural scale: what it makes, and how much of that a size target scales
+    // (estimated with events for a rough target, then again with the events of the real one).
+    let rough: Vec<(f64, f64)> = cohorts.iter().map(|c| natural_rows(env, model, c, None)).collect();
     let targets: Vec<f64> = match size {
         Rows::Exact(n) => units::cohort_targets(&shares, n)
             .into_iter()
             .map(|t| t as f64)
             .collect(),
-        Rows::Natural => naturals.iter().map(|n| n.0).collect(),
+        Rows::Natural => rough.iter().map(|n| n.0).collect(),
     };
+    let naturals: Vec<(f64, f64)> = cohorts
+        .iter()
+        .zip(&targets)
+        .map(|(c, &t)| natural_rows(env, model, c, Some(t)))
+        .collect();
     let mut compiled: Vec<Cohort> = Vec::with_capacity(cohorts.len());
     let mut scales = Vec::with_capacity(cohorts.len());
     for (k, c) in cohorts.iter().enumerate() {
@@ -131,7 +137,10 @@ pub fn plan<'a>(
         }
         let scale = match size {
             Rows::Natural => 1.0,
-            Rows::Exact(_) if natural - fixed > 0.0 => ((targets[k] - fixed) / (natural - fixed)).max(0.0),
+            // Aim a little above the target: what is drawn must reach it, the rest is thinned.
+            Rows::Exact(_) if natural - fixed > 0.0 => {
+                ((targets[k] - fixed) / (natural - fixed)).max(0.0) * (1.0 + THIN_SLACK / 3.0)
+            }
             Rows::Exact(_) => 1.0,
         };
         scales.push(scale);
@@ -216,10 +225,10 @@ pub fn plan<'a>(
 }
 
 /// A cohort's expected attempts at its natural scale, and how many of them no size target scales
-/// (attacks). The number of events does not change the everyday rate (excitement is normalised
-/// to a mean of 1), so a cohort compiled without events' sizing tells the rate.
-fn natural_rows(env: &Env, model: &TicketModel, c: &PlanCohort) -> (f64, f64) {
-    let cohort = compile(env, model, c, 1.0, c.def.population.attempts_per_event);
+/// (attacks), with the events a cohort of `rows` rows has (one event when unknown: excitement is
+/// normalised to a mean of 1, so the events change the rate only through its timing).
+fn natural_rows(env: &Env, model: &TicketModel, c: &PlanCohort, rows: Option<f64>) -> (f64, f64) {
+    let cohort = compile(env, model, c, 1.0, rows.unwrap_or(c.def.population.attempts_per_event));
     let everyday: f64 = cohort
         .everyday
         .iter()
@@ -305,15 +314,34 @@ fn slot_grid(g: &TicketGenerator) -> Result<Vec<Slot>, TicketPlanError> {
 
 /// Attempts cohort `k` makes in each slot (exact: the same draws generation makes).
 fn count(g: &TicketGenerator, k: usize, slots: &[Slot]) -> Vec<u64> {
-    slots
+    let hours = hour_ranges(slots);
+    let per_hour: Vec<Vec<u64>> = hours
         .par_iter()
-        .enumerate()
-        .map(|(s, slot)| {
-            (0..g.processes(k))
-                .map(|j| g.visits(k, j, s as u32, slot).attempts())
-                .sum()
+        .map(|range| {
+            let chooser = g.chooser(k, slots[range.start].hour);
+            range
+                .clone()
+                .map(|s| {
+                    (0..g.processes(k))
+                        .map(|j| g.visits(k, j, s as u32, &slots[s], &chooser).attempts())
+                        .sum()
+                })
+                .collect()
         })
-        .collect()
+        .collect();
+    per_hour.into_iter().flatten().collect()
+}
+
+/// The slots of each hour, as consecutive ranges.
+fn hour_ranges(slots: &[Slot]) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (s, slot) in slots.iter().enumerate() {
+        match out.last_mut() {
+            Some(r) if slots[r.start].hour == slot.hour => r.end = s + 1,
+            _ => out.push(s..s + 1),
+        }
+    }
+    out
 }
 
 /// Consecutive slots of one UTC day, as long as they hold at most `unit_rows` attempts. Units
@@ -369,21 +397,36 @@ impl TicketPlan {
             .collect();
         let mut thinning = unit.thinning(&rows);
         let mut out = Vec::with_capacity(unit.simulated as usize);
+        let mut choosers: Vec<Option<(u32, EventChooser)>> = (0..thinning.len()).map(|_| None).collect();
         for s in unit.span.slots.clone() {
             let slot = &self.slots[s as usize];
             for (k, thin) in thinning.iter_mut().enumerate() {
+                if choosers[k].as_ref().is_none_or(|(h, _)| *h != slot.hour) {
+                    choosers[k] = Some((slot.hour, g.chooser(k, slot.hour)));
+                }
+                let chooser = &choosers[k].as_ref().expect("set above").1;
                 for j in 0..g.processes(k) {
-                    g.attempts(k, j, s, slot, || thin.keep(), &mut out);
+                    g.attempts(k, j, s, slot, chooser, || thin.keep(), &mut out);
                 }
             }
         }
-        out.sort_unstable_by_key(|a| (a.timestamp_ms, a.key));
         debug_assert_eq!(out.len() as u64, unit.rows);
-        out
+        sort_attempts(out)
     }
 
     /// Units of shard `k` of `n` (1-based).
     pub fn shard_units(&self, k: u32, n: u32) -> Range<usize> {
         units::shard_units(&self.units, k, n)
     }
+}
+
+/// Sorts attempts by (time, key) copying each (large) attempt once: sort the keys, then gather.
+pub fn sort_attempts(attempts: Vec<super::traffic::Attempt>) -> Vec<super::traffic::Attempt> {
+    let mut order: Vec<(i64, u64, u32)> = attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.timestamp_ms, a.key, i as u32))
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, _, i)| attempts[i as usize]).collect()
 }

@@ -17,11 +17,11 @@ use rand::RngExt;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
 use super::catalogue::{STANDARD, TicketCatalogue, cdf};
-use super::cohort::{Class, Cohort};
+use super::cohort::{Class, Cohort, SaleClock};
 use super::model::TicketModel;
 use super::scenarios::{BurstKind, Env};
-use super::users::{User, generate_user, user_key};
-use crate::sim::rng::{self, Domain, SimRng, permute, pick};
+use super::users::{User, UserTables, generate_user_with, user_key};
+use crate::sim::rng::{self, Domain, SimRng, permute, pick, pick_binary};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Keys of the id bijections.
@@ -74,7 +74,7 @@ impl PaymentStatus {
 }
 
 /// One purchase attempt, as plain data; strings are resolved by the Arrow adapter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Attempt {
     pub timestamp_ms: i64,
     /// Unique by construction: (cohort, slot, process, visit, attempt) packed; the transaction id
@@ -185,6 +185,7 @@ pub struct TicketGenerator<'a> {
     styles: Vec<AttackStyle>,
     /// Per persona: cumulative tier preference.
     tier_cdfs: Vec<Vec<f64>>,
+    pub users: UserTables,
     /// Per persona: the fraud pattern of its fraud accounts' everyday purchases.
     everyday_patterns: Vec<Option<u8>>,
 }
@@ -250,6 +251,7 @@ impl<'a> TicketGenerator<'a> {
             browser_cdfs: (0..cat.devices.len()).map(|d| cat.browser_cdf(d)).collect(),
             styles,
             tier_cdfs: cat.personas.iter().map(|p| cdf(p.tier_preference)).collect(),
+            users: UserTables::new(cat),
             everyday_patterns: model.behaviour.everyday_patterns.clone(),
             cohorts,
         }
@@ -317,7 +319,16 @@ impl<'a> TicketGenerator<'a> {
 
     /// The visits of process `j` of cohort `c` in slot number `s`: drawn from the count stream,
     /// so counting and generating see the same visits.
-    pub fn visits(&self, c: usize, j: usize, s: u32, slot: &Slot) -> Visits {
+    /// The event chooser of cohort `c` for UTC hour `hour` (events' sales open and close on whole
+    /// hours, so one chooser serves every slot of the hour).
+    pub fn chooser(&self, c: usize, hour: u32) -> EventChooser {
+        let mid = self.start_ms + i64::from(hour) * HOUR_MS + HOUR_MS / 2;
+        EventChooser::new(self, &self.cohorts[c], mid)
+    }
+
+    /// The visits of process `j` of cohort `c` in slot number `s`, with the cohort's chooser for
+    /// the slot's hour: drawn from the count stream, so counting and generating see the same visits.
+    pub fn visits(&self, c: usize, j: usize, s: u32, slot: &Slot, chooser: &EventChooser) -> Visits {
         let mut out = Visits::default();
         let (rate, per_visit) = self.visit_rate(c, j, slot);
         let mean = rate * slot.len_ms as f64 / 1000.0;
@@ -330,13 +341,11 @@ impl<'a> TicketGenerator<'a> {
         if n == 0 {
             return out;
         }
-        let mid = slot.start_ms + slot.len_ms / 2;
-        let chooser = EventChooser::new(self, cohort, mid);
         let personas = (j == 0).then(|| cdf(cohort.everyday[slot.hour as usize].iter().copied()));
         let end = self.end_ms();
         let visits_cfg = &self.model.visits;
         for _ in 0..n {
-            let Some((user, bot, event)) = self.who(cohort, j, slot, &chooser, personas.as_deref(), &mut r) else {
+            let Some((user, bot, event)) = self.who(cohort, j, slot, chooser, personas.as_deref(), &mut r) else {
                 // Nobody can make this visit (no event on sale): it does not happen.
                 continue;
             };
@@ -346,10 +355,14 @@ impl<'a> TicketGenerator<'a> {
                 _ => self.catalogue.personas[cohort.layout.persona_of(user)].attempts_per_visit,
             };
             let k = (1 + poisson(&mut r, mean - 1.0)).min(visits_cfg.max_attempts);
-            let gaps = if bot {
-                visits_cfg.bot_gap_seconds
-            } else {
-                visits_cfg.human_gap_seconds
+            let rush = matches!(
+                cohort.bursts.get(j.wrapping_sub(1)).map(|b| &b.kind),
+                Some(BurstKind::FlashSale { .. })
+            );
+            let gaps = match (bot, rush) {
+                (true, _) => visits_cfg.bot_gap_seconds,
+                (false, true) => visits_cfg.rush_gap_seconds,
+                (false, false) => visits_cfg.human_gap_seconds,
             };
             let mut t = slot.start_ms + (r.random::<f64>() * slot.len_ms as f64) as i64;
             let sale_end = cohort.events[event as usize].event_ms.min(end);
@@ -438,23 +451,25 @@ impl<'a> TicketGenerator<'a> {
 
     /// Generates the attempts of process `j` of cohort `c` in slot `s`, in visit order, and
     /// pushes those `keep` says yes to (called once per attempt, in order).
+    #[allow(clippy::too_many_arguments)]
     pub fn attempts(
         &self,
         c: usize,
         j: usize,
         s: u32,
         slot: &Slot,
+        chooser: &EventChooser,
         mut keep: impl FnMut() -> bool,
         out: &mut Vec<Attempt>,
     ) {
-        let visits = self.visits(c, j, s, slot);
+        let visits = self.visits(c, j, s, slot, chooser);
         if visits.heads.is_empty() {
             return;
         }
         let cohort = &self.cohorts[c];
         let mut r = rng::stream(self.seed, Domain::TicketContent, count_subject(c, j), u64::from(s));
         for (v, head) in visits.heads.iter().enumerate() {
-            let user = generate_user(self.catalogue, self.seed, &cohort.layout, head.user);
+            let user = generate_user_with(self.catalogue, &self.users, self.seed, &cohort.layout, head.user);
             let times = &visits.times[head.first as usize..(head.first + head.n) as usize];
             for (a, &t) in times.iter().enumerate() {
                 let key = attempt_key(c, j, s, v as u32, a as u32);
@@ -689,9 +704,10 @@ fn attack_actors(cohort: &Cohort, cat: &TicketCatalogue, style: AttackStyle) -> 
         .unwrap_or(0..layout.total)
 }
 
-/// Picks events for a slot's visits: by demand weight for each class, the cheapest and the most
-/// wanted.
-struct EventChooser {
+/// Picks events for an hour's visits: by demand weight for each class, the cheapest, and the sale
+/// that opened last.
+#[derive(Debug)]
+pub struct EventChooser {
     cdfs: [Option<Vec<f64>>; 2],
     cheapest: Option<u32>,
     freshest: Option<u32>,
@@ -700,23 +716,33 @@ struct EventChooser {
 impl EventChooser {
     fn new(g: &TicketGenerator, cohort: &Cohort, t: i64) -> Self {
         let flash = cohort.flash_event.map(|f| f as usize);
+        let clock = SaleClock::at(&cohort.curves, g.model, t);
+        let n = cohort.events.len();
+        // Weights of every event for both classes, each computed once.
+        let weights: Vec<[f64; 2]> = (0..n)
+            .map(|e| {
+                if Some(e) == flash {
+                    return [0.0; 2];
+                }
+                [Class::Presale, Class::General].map(|class| cohort.event_weight_at(g.model, e, class, t, &clock))
+            })
+            .collect();
         let mut cdfs = [None, None];
         for class in [Class::Presale, Class::General] {
-            let w: Vec<f64> = (0..cohort.events.len())
-                .map(|e| {
-                    if Some(e) == flash {
-                        0.0
-                    } else {
-                        cohort.event_weight(g.model, e, class, t)
-                    }
-                })
-                .collect();
-            if w.iter().any(|&x| x > 0.0) {
-                cdfs[class as usize] = Some(cdf(w));
+            let c = class as usize;
+            if weights.iter().any(|w| w[c] > 0.0) {
+                cdfs[c] = Some(cdf(weights.iter().map(|w| w[c])));
             }
         }
-        let on_sale = |e: &usize| cohort.event_weight(g.model, *e, Class::General, t) > 0.0;
-        let cheapest = (0..cohort.events.len())
+        // Attacks may also hit the flash sale's event once its general sale is open.
+        let on_sale = |e: &usize| {
+            if Some(*e) == flash {
+                cohort.event_weight_at(g.model, *e, Class::General, t, &clock) > 0.0
+            } else {
+                weights[*e][Class::General as usize] > 0.0
+            }
+        };
+        let cheapest = (0..n)
             .filter(on_sale)
             .min_by(|&a, &b| {
                 cohort.events[a].tier_price[STANDARD]
@@ -724,7 +750,7 @@ impl EventChooser {
                     .then(a.cmp(&b))
             })
             .map(|e| e as u32);
-        let freshest = (0..cohort.events.len())
+        let freshest = (0..n)
             .filter(on_sale)
             .max_by_key(|&e| (cohort.events[e].general_ms, std::cmp::Reverse(e)))
             .map(|e| e as u32);
@@ -736,7 +762,7 @@ impl EventChooser {
     }
 
     fn pick(&self, class: Class, u: f64) -> Option<u32> {
-        self.cdfs[class as usize].as_ref().map(|c| pick(c, u) as u32)
+        self.cdfs[class as usize].as_ref().map(|c| pick_binary(c, u) as u32)
     }
 }
 

@@ -211,19 +211,59 @@ pub fn user_id(seed: u64, cohort: u16, index: u32) -> u64 {
     )
 }
 
+/// The cumulative distributions users are drawn from, computed once per run rather than per user.
+#[derive(Debug, Clone)]
+pub struct UserTables {
+    home: Vec<f64>,
+    /// Per country.
+    cities: Vec<Vec<f64>>,
+    device: Vec<f64>,
+    /// Per device.
+    browsers: Vec<Vec<f64>>,
+    /// Per persona.
+    loyalty: Vec<Vec<f64>>,
+}
+
+impl UserTables {
+    pub fn new(catalogue: &TicketCatalogue) -> Self {
+        UserTables {
+            home: catalogue.home_cdf(),
+            cities: catalogue.countries.iter().map(|c| c.city_cdf()).collect(),
+            device: catalogue.device_cdf(),
+            browsers: (0..catalogue.devices.len()).map(|d| catalogue.browser_cdf(d)).collect(),
+            loyalty: catalogue
+                .personas
+                .iter()
+                .map(|p| cdf(p.loyalty.iter().copied()))
+                .collect(),
+        }
+    }
+}
+
 /// Generates user `index` (< `layout.total`) of the layout's cohort. Every draw is made whatever
 /// the user turns out to be, so changing one share does not reshuffle everyone else's attributes.
 pub fn generate_user(catalogue: &TicketCatalogue, seed: u64, layout: &UserLayout, index: u32) -> User {
+    generate_user_with(catalogue, &UserTables::new(catalogue), seed, layout, index)
+}
+
+/// [`generate_user`] with the distributions computed once.
+pub fn generate_user_with(
+    catalogue: &TicketCatalogue,
+    tables: &UserTables,
+    seed: u64,
+    layout: &UserLayout,
+    index: u32,
+) -> User {
     let mut r = rng::stream(seed, Domain::TicketUser, user_key(layout.cohort, index), 0);
     let persona = layout.persona_of(index);
     let is_fraud_account = layout.is_fraud_account(index);
 
-    let home_country = pick(&catalogue.home_cdf(), r.random());
+    let home_country = pick(&tables.home, r.random());
     let country = &catalogue.countries[home_country];
-    let city = pick(&country.city_cdf(), r.random());
+    let city = pick(&tables.cities[home_country], r.random());
     let home_ip = country.address(r.random());
-    let device = pick(&catalogue.device_cdf(), r.random());
-    let browser = pick(&catalogue.browser_cdf(device), r.random());
+    let device = pick(&tables.device, r.random());
+    let browser = pick(&tables.browsers[device], r.random());
     let (lo, hi) = catalogue.browsers[browser].versions;
     let browser_version = r.random_range(lo..=hi);
     let tenure = r.random_range(1..=MAX_TENURE_DAYS);
@@ -240,7 +280,7 @@ pub fn generate_user(catalogue: &TicketCatalogue, seed: u64, layout: &UserLayout
             let sleeper = ((j + 1.0) * s).floor() > (j * s).floor();
             (first as i32 - recent, 0, sleeper)
         }
-        None => (-tenure, pick(&cdf(p.loyalty.iter().copied()), loyalty_u), false),
+        None => (-tenure, pick(&tables.loyalty[persona], loyalty_u), false),
     };
 
     User {

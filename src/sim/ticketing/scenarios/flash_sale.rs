@@ -34,6 +34,10 @@ pub struct FlashSale {
     /// Attempts per seat: the event's capacity is the sale's attempts ÷ this, so it sells out at
     /// any size (at the document's 3M attempts, 50,000 seats).
     pub attempts_per_seat: f64,
+    /// Each phase follows the document's traffic wave: a ramp up over its first 20%, its rate until
+    /// 70%, a ramp down to the end (a mean of 0.75 of the rate: 3.0M attempts by default); else the
+    /// rate holds the whole phase.
+    pub wave: bool,
 }
 
 impl Default for FlashSale {
@@ -59,23 +63,58 @@ impl Default for FlashSale {
             categories: vec!["concert".into(), "sports".into()],
             bot_share: 0.30,
             attempts_per_seat: 60.0,
+            wave: true,
         }
     }
 }
 
+/// Steps that approximate each ramp of the wave.
+const RAMP_STEPS: i64 = 10;
+
 impl FlashSale {
-    fn pieces(&self, env: &Env) -> Vec<(i64, i64, f64)> {
+    /// The phases' first and last instants.
+    fn span(&self, env: &Env) -> (i64, i64) {
         let clock = parse_clock("start", &self.start).unwrap_or((12, 0));
-        let mut t = env.local_ms(self.day, clock);
-        self.phases
-            .iter()
-            .map(|p| {
-                let end = t + (p.seconds * 1000.0).round() as i64;
-                let piece = (t, end, p.rate);
+        let start = env.local_ms(self.day, clock);
+        let total: f64 = self.phases.iter().map(|p| p.seconds).sum();
+        (start, start + (total * 1000.0).round() as i64)
+    }
+
+    /// Pieces of constant rate, and per phase the index of its first piece.
+    fn pieces(&self, env: &Env) -> (Vec<(i64, i64, f64)>, Vec<usize>) {
+        let (mut t, _) = self.span(env);
+        let mut pieces = Vec::new();
+        let mut firsts = Vec::new();
+        for p in &self.phases {
+            firsts.push(pieces.len());
+            let len = (p.seconds * 1000.0).round() as i64;
+            let end = t + len;
+            if !self.wave {
+                pieces.push((t, end, p.rate));
                 t = end;
-                piece
-            })
-            .collect()
+                continue;
+            }
+            let (up, down) = (t + len / 5, t + len * 7 / 10);
+            for i in 0..RAMP_STEPS {
+                let (a, b) = (t + (up - t) * i / RAMP_STEPS, t + (up - t) * (i + 1) / RAMP_STEPS);
+                pieces.push((a, b, p.rate * (i as f64 + 0.5) / RAMP_STEPS as f64));
+            }
+            pieces.push((up, down, p.rate));
+            for i in 0..RAMP_STEPS {
+                let (a, b) = (
+                    down + (end - down) * i / RAMP_STEPS,
+                    down + (end - down) * (i + 1) / RAMP_STEPS,
+                );
+                pieces.push((
+                    a,
+                    b,
+                    p.rate * (RAMP_STEPS - i) as f64 / RAMP_STEPS as f64 - p.rate * 0.5 / RAMP_STEPS as f64,
+                ));
+            }
+            t = end;
+        }
+        pieces.retain(|p| p.1 > p.0);
+        (pieces, firsts)
     }
 }
 
@@ -108,8 +147,9 @@ impl Effect for FlashSale {
     }
 
     fn compile(&self, env: &Env, _cohort: &CohortInfo) -> Box<dyn Active> {
-        let pieces = self.pieces(env);
-        let presale = self.presale_phases.max(0) as usize;
+        let (pieces, firsts) = self.pieces(env);
+        let presale_phases = self.presale_phases.max(0) as usize;
+        let presale = firsts.get(presale_phases).copied().unwrap_or(pieces.len());
         let categories = self
             .categories
             .iter()
@@ -117,8 +157,8 @@ impl Effect for FlashSale {
             .collect();
         Box::new(FlashActive {
             event: FlashEvent {
-                presale_ms: pieces[0].0,
-                general_ms: pieces[presale].0,
+                presale_ms: self.span(env).0,
+                general_ms: pieces.get(presale).map_or(self.span(env).1, |p| p.0),
                 categories,
                 attempts_per_seat: self.attempts_per_seat,
             },
@@ -161,6 +201,11 @@ impl Active for FlashActive {
             .iter()
             .map(|p| format!("{} s at {}/s", p.seconds, round1(p.rate * names.scale)))
             .collect();
+        let wave = if self.p.wave {
+            "each phase a wave: ramp up over 20%, rate until 70%, ramp down"
+        } else {
+            "constant rates"
+        };
         out.push(names.label(
             "flash_sale",
             "event",
@@ -169,7 +214,7 @@ impl Active for FlashActive {
             end,
             round1(peak),
             format!(
-                "phases {} (the first {} presale); bot share {}; scale {}",
+                "phases {} (the first {} presale; {wave}); bot share {}; scale {}",
                 phases.join(", "),
                 self.p.presale_phases,
                 self.p.bot_share,
