@@ -199,7 +199,7 @@ pub fn dates<R>(rows: &[R], value: impl Fn(&R) -> i32) -> ArrayRef {
 /// A string column of ids: `prefix` then the low `digits` hex digits of a number (`digits` even,
 /// at most 16), written without the formatting machinery.
 pub fn hex_ids<R>(rows: &[R], prefix: &str, digits: usize, value: impl Fn(&R) -> u64) -> ArrayRef {
-    debug_assert!(digits % 2 == 0 && digits <= 16 && prefix.len() <= 8);
+    debug_assert!(digits.is_multiple_of(2) && digits <= 16 && prefix.len() <= 8);
     let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * (prefix.len() + digits));
     let mut buf = [0u8; 24];
     buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
