@@ -200,7 +200,7 @@ pub fn generate(config: &TicketingConfig, options: &GenerateOptions) -> Result<T
     let carry = facts.carry;
     // The dimension tables and labels belong to the whole plan; of shards, the last writes them:
     // only it has carried the sale to its end.
-    let labels = labels(&g, &plan, &env);
+    let labels = labels(&g, &env);
     if options.shard.is_none_or(|(k, n)| k == n) {
         written.files.extend(write_events(&g, &carry, run, &paths)?);
         written.files.extend(pool.install(|| write_users(&g, run, &paths))?);
@@ -307,8 +307,7 @@ fn write_users(
 }
 
 /// Every cohort's injected events, cohort by cohort, inside the window.
-pub fn labels(g: &TicketGenerator, plan: &TicketPlan, env: &Env) -> Vec<Label> {
-    let _ = plan;
+pub fn labels(g: &TicketGenerator, env: &Env) -> Vec<Label> {
     let mut out = Vec::new();
     for cohort in &g.cohorts {
         let names = LabelNames {
@@ -319,8 +318,13 @@ pub fn labels(g: &TicketGenerator, plan: &TicketPlan, env: &Env) -> Vec<Label> {
         };
         cohort.scenario.labels(&names, &mut out);
     }
+    // Labels describe what happened in the window: clip them to it.
     let (start, end) = (env.start_ms, env.end_ms());
     out.retain(|l| l.start_ms < end && l.end_ms > start);
+    for l in &mut out {
+        l.start_ms = l.start_ms.max(start);
+        l.end_ms = l.end_ms.min(end);
+    }
     out
 }
 

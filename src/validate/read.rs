@@ -1,4 +1,5 @@
-//! Reads a `calls` dataset back: a CSV file, a Parquet file, or a directory of Parquet files.
+//! Reads a dataset back: a CSV file, a Parquet file, or a directory of Parquet files. A CSV's
+//! columns are typed by the schema of the table it holds (calls unless told otherwise).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -34,8 +35,13 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The batches of a dataset, read lazily, in file order.
+/// The batches of a `calls` dataset, read lazily, in file order.
 pub fn read_dataset(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+    read_dataset_as(path, &CALLS_SCHEMA)
+}
+
+/// The batches of a dataset of the table with schema `known`, read lazily, in file order.
+pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
     if path.is_dir() {
         let files = parquet_files(path)?;
         if files.is_empty() {
@@ -48,7 +54,7 @@ pub fn read_dataset(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Record
         return Ok(Box::new(iter));
     }
     match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => read_csv(path),
+        Some("csv") => read_csv(path, known),
         Some("parquet") => read_parquet(path),
         _ => bail!(
             "{}: not a dataset: give a .csv file, a .parquet file or a directory of Parquet files",
@@ -71,6 +77,11 @@ fn read_parquet(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatc
 
 /// The schema of a CSV file: its header's columns, typed as in the `calls` schema.
 pub fn csv_schema(path: &Path) -> Result<SchemaRef> {
+    csv_schema_as(path, &CALLS_SCHEMA)
+}
+
+/// The schema of a CSV file: its header's columns, typed as in `known` (others as text).
+pub fn csv_schema_as(path: &Path, known: &SchemaRef) -> Result<SchemaRef> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let (header, _) = Format::default()
         .with_header(true)
@@ -79,7 +90,7 @@ pub fn csv_schema(path: &Path) -> Result<SchemaRef> {
     let fields: Vec<Field> = header
         .fields()
         .iter()
-        .map(|f| match CALLS_SCHEMA.field_with_name(f.name()) {
+        .map(|f| match known.field_with_name(f.name()) {
             Ok(known) => known.clone().with_nullable(true),
             Err(_) => Field::new(f.name(), arrow::datatypes::DataType::Utf8, true),
         })
@@ -87,8 +98,8 @@ pub fn csv_schema(path: &Path) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new(fields)))
 }
 
-fn read_csv(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
-    let schema = csv_schema(path)?;
+fn read_csv(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+    let schema = csv_schema_as(path, known)?;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let reader = ReaderBuilder::new(schema)
         .with_header(true)

@@ -176,7 +176,7 @@ impl Carry {
                     a.latency_ms = a.latency_ms.max(3);
                 }
                 PaymentStatus::Completed
-            } else if risk >= r.block_threshold {
+            } else if a.api_status != 429 && risk >= r.block_threshold {
                 PaymentStatus::Blocked
             } else {
                 PaymentStatus::Failed

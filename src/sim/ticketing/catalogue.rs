@@ -278,6 +278,12 @@ impl IpBlock {
         (1u64 << (32 - self.prefix)) - 2
     }
 
+    /// Whether `addr` lies in the block.
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        let mask = u32::MAX << (32 - u32::from(self.prefix));
+        u32::from(addr) & mask == self.base
+    }
+
     /// Maps a random `x` onto a host address (never the network or broadcast address).
     pub fn address(&self, x: u64) -> Ipv4Addr {
         let host = 1 + mul_high(x, self.usable());
