@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Int64Type, SchemaRef, TimestampMicrosecondType};
 
-use super::read::{read_dataset_as, parquet_files};
+use super::read::{parquet_files, read_dataset_as};
 use super::{Check, Report};
 use crate::batch::labels::LABELS_SCHEMA;
 use crate::batch::ticketing::events::EVENTS_SCHEMA;
@@ -46,7 +46,10 @@ impl Tables {
         } else if path.is_dir() && path.join(layout::TRANSACTIONS.csv_name()).is_file() {
             (path.to_path_buf(), path.join(layout::TRANSACTIONS.csv_name()))
         } else if path.exists() {
-            (path.parent().unwrap_or(Path::new(".")).to_path_buf(), path.to_path_buf())
+            (
+                path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                path.to_path_buf(),
+            )
         } else {
             bail!(
                 "{}: no such file or directory: give a ticketing data directory, its transactions/ or transactions.csv",
@@ -122,15 +125,30 @@ impl<'a> State<'a> {
         let checks = vec![
             Check::new("no_nulls", "no null or empty value but where a column allows it"),
             Check::new("unique_ids", "transaction, event and user ids are unique"),
-            Check::new("known_ids", "every transaction's event and user exist, with the user's persona"),
-            Check::new("inventory", "no tier oversold; sold counts and sell-out times match the rows"),
-            Check::new("sale_window", "every attempt inside its event's sale; presale only for presale personas"),
+            Check::new(
+                "known_ids",
+                "every transaction's event and user exist, with the user's persona",
+            ),
+            Check::new(
+                "inventory",
+                "no tier oversold; sold counts and sell-out times match the rows",
+            ),
+            Check::new(
+                "sale_window",
+                "every attempt inside its event's sale; presale only for presale personas",
+            ),
             Check::new("statuses", "sold_out only when nothing was left; 429 never completes"),
-            Check::new("fraud_labels", "is_fraud implies a fraud pattern or the fraudster persona"),
+            Check::new(
+                "fraud_labels",
+                "is_fraud implies a fraud pattern or the fraudster persona",
+            ),
             Check::new("velocity", "velocity_1h = the user's attempts in the hour before"),
             Check::new("sessions", "a user's attempts share a session until 30 min without one"),
             Check::new("ip_country", "every IP address lies in its country's blocks"),
-            Check::new("ranges", "risk in [0, 1], amounts = price × tickets, tickets and latency in range"),
+            Check::new(
+                "ranges",
+                "risk in [0, 1], amounts = price × tickets, tickets and latency in range",
+            ),
             Check::new("labels", "labels lie inside the window, start before end"),
             Check::new("known_columns", "every column belongs to the transactions schema"),
         ];
@@ -143,7 +161,12 @@ impl<'a> State<'a> {
             users: None,
             transaction_ids: HashSet::new(),
             recent: HashMap::new(),
-            presale_personas: cat.personas.iter().filter(|p| p.presale).map(|p| p.name.clone()).collect(),
+            presale_personas: cat
+                .personas
+                .iter()
+                .filter(|p| p.presale)
+                .map(|p| p.name.clone())
+                .collect(),
             presale_allocation: config.model.orders.presale_allocation,
             session_gap_us: (config.model.visits.session_gap_minutes * 60_000_000.0) as i64,
             max_tickets: i64::from(config.model.orders.max_tickets),
@@ -166,9 +189,17 @@ impl<'a> State<'a> {
                 Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
             };
             let int = |name: &str| col_i64(&b, name);
-            let caps = [int("vip_capacity")?, int("premium_capacity")?, int("standard_capacity")?];
+            let caps = [
+                int("vip_capacity")?,
+                int("premium_capacity")?,
+                int("standard_capacity")?,
+            ];
             let sold = [int("vip_sold")?, int("premium_sold")?, int("standard_sold")?];
-            let outs = [ts("vip_sold_out_at")?, ts("premium_sold_out_at")?, ts("standard_sold_out_at")?];
+            let outs = [
+                ts("vip_sold_out_at")?,
+                ts("premium_sold_out_at")?,
+                ts("standard_sold_out_at")?,
+            ];
             let (presale, general, event) = (ts("presale_at")?, ts("general_sale_at")?, ts("event_at")?);
             for i in 0..b.num_rows() {
                 let e = EventState {
@@ -197,7 +228,10 @@ impl<'a> State<'a> {
         for b in read_table(path, &USERS_SCHEMA)? {
             let (id, persona) = (col_str(&b, "user_id")?, col_str(&b, "persona")?);
             for i in 0..b.num_rows() {
-                if users.insert(id.value(i).to_string(), persona.value(i).to_string()).is_some() {
+                if users
+                    .insert(id.value(i).to_string(), persona.value(i).to_string())
+                    .is_some()
+                {
                     let dup = id.value(i).to_string();
                     self.fail(UNIQUE_IDS, || format!("users: user_id {dup} seen before"));
                 }
@@ -213,7 +247,10 @@ impl<'a> State<'a> {
         self.nulls(b, base);
         let s = |n: &str| b.column_by_name(n).and_then(|a| a.as_string_opt::<i32>());
         let int = |n: &str| b.column_by_name(n).and_then(|a| a.as_primitive_opt::<Int64Type>());
-        let float = |n: &str| b.column_by_name(n).and_then(|a| a.as_primitive_opt::<arrow::datatypes::Float64Type>());
+        let float = |n: &str| {
+            b.column_by_name(n)
+                .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Float64Type>())
+        };
         let boolean = |n: &str| b.column_by_name(n).and_then(|a| a.as_boolean_opt());
         let cols = Cols {
             time: b
@@ -246,7 +283,11 @@ impl<'a> State<'a> {
 
     fn nulls(&mut self, b: &RecordBatch, base: u64) {
         for field in b.schema().fields() {
-            if field.is_nullable() && TRANSACTIONS_SCHEMA.field_with_name(field.name()).is_ok_and(|f| f.is_nullable()) {
+            if field.is_nullable()
+                && TRANSACTIONS_SCHEMA
+                    .field_with_name(field.name())
+                    .is_ok_and(|f| f.is_nullable())
+            {
                 continue;
             }
             let col = b.column_by_name(field.name()).expect("field of this batch");
@@ -258,14 +299,18 @@ impl<'a> State<'a> {
                 let (name, n) = (field.name().clone(), b.num_rows() as u64);
                 self.checks[NO_NULLS].violations += nulls as u64 - 1;
                 self.fail(NO_NULLS, || {
-                    format!("column {name}: {nulls} null or empty value(s) in rows {}..{}", base + 1, base + n)
+                    format!(
+                        "column {name}: {nulls} null or empty value(s) in rows {}..{}",
+                        base + 1,
+                        base + n
+                    )
                 });
             }
         }
     }
 
     fn row(&mut self, c: &Cols<'_>, i: usize, row: u64) {
-        fn get<'b>(a: Option<&'b StringArray>, i: usize) -> Option<&'b str> {
+        fn get(a: Option<&StringArray>, i: usize) -> Option<&str> {
             a.filter(|a| a.is_valid(i)).map(|a| a.value(i))
         }
         let get = |a| get(a, i);
@@ -288,7 +333,9 @@ impl<'a> State<'a> {
                 }
                 Some(p) if persona.is_some_and(|x| x != p) => {
                     let (u, p, x) = (user.to_string(), p.clone(), persona.unwrap_or_default().to_string());
-                    self.fail(KNOWN_IDS, || format!("row {row}: user {u} is a {p} in users but {x} here"))
+                    self.fail(KNOWN_IDS, || {
+                        format!("row {row}: user {u} is a {p} in users but {x} here")
+                    })
                 }
                 _ => {}
             }
@@ -309,11 +356,17 @@ impl<'a> State<'a> {
                 Some(e) => {
                     let mut problems: Vec<(usize, String)> = Vec::new();
                     if t < e.presale_at || t >= e.event_at {
-                        problems.push((SALE_WINDOW, format!("row {row}: attempt at {} outside the sale of {event}", iso(t))));
+                        problems.push((
+                            SALE_WINDOW,
+                            format!("row {row}: attempt at {} outside the sale of {event}", iso(t)),
+                        ));
                     } else if t < e.general_at && persona.is_some_and(|p| !presale_personas.iter().any(|x| x == p)) {
                         problems.push((
                             SALE_WINDOW,
-                            format!("row {row}: a {} buys in the presale of {event}", persona.unwrap_or_default()),
+                            format!(
+                                "row {row}: a {} buys in the presale of {event}",
+                                persona.unwrap_or_default()
+                            ),
                         ));
                     }
                     if let Some(tier) = tier {
@@ -328,14 +381,20 @@ impl<'a> State<'a> {
                         match status.and_then(parse_status) {
                             Some(PaymentStatus::SoldOut) if left > 0 => problems.push((
                                 STATUSES,
-                                format!("row {row}: sold_out with {left} {} seat(s) of {event} left", TIER_NAMES[tier]),
+                                format!(
+                                    "row {row}: sold_out with {left} {} seat(s) of {event} left",
+                                    TIER_NAMES[tier]
+                                ),
                             )),
                             Some(PaymentStatus::Completed) => {
                                 let n = int(c.tickets).unwrap_or(0);
                                 if n > left {
                                     problems.push((
                                         INVENTORY,
-                                        format!("row {row}: {n} {} ticket(s) of {event} sold with {left} left", TIER_NAMES[tier]),
+                                        format!(
+                                            "row {row}: {n} {} ticket(s) of {event} sold with {left} left",
+                                            TIER_NAMES[tier]
+                                        ),
                                     ));
                                 }
                                 e.replay_sold[tier] += n;
@@ -371,13 +430,22 @@ impl<'a> State<'a> {
         if let Some(a) = int(c.api)
             && ![200, 429, 503, 504].contains(&a)
         {
-            self.fail(STATUSES, || format!("row {row}: api_status {a} is not 200, 429, 503 or 504"));
+            self.fail(STATUSES, || {
+                format!("row {row}: api_status {a} is not 200, 429, 503 or 504")
+            });
         }
 
         // Ground truth.
-        if c.fraud.is_some_and(|f| f.is_valid(i) && f.value(i)) && get(c.pattern).is_none() && persona != Some("fraudster")
+        if c.fraud.is_some_and(|f| f.is_valid(i) && f.value(i))
+            && get(c.pattern).is_none()
+            && persona != Some("fraudster")
         {
-            self.fail(FRAUD_LABELS, || format!("row {row}: is_fraud without a fraud_pattern, persona {}", persona.unwrap_or("?")));
+            self.fail(FRAUD_LABELS, || {
+                format!(
+                    "row {row}: is_fraud without a fraud_pattern, persona {}",
+                    persona.unwrap_or("?")
+                )
+            });
         }
         if let Some(p) = get(c.pattern)
             && !self.config.catalogue.fraud_patterns.iter().any(|x| x.name == p)
@@ -405,11 +473,19 @@ impl<'a> State<'a> {
             if let Some(v) = int(c.velocity)
                 && v != expected
             {
-                self.fail(VELOCITY, || format!("row {row}: velocity_1h {v}, but the user made {expected} attempt(s) in the hour before"));
+                self.fail(VELOCITY, || {
+                    format!("row {row}: velocity_1h {v}, but the user made {expected} attempt(s) in the hour before")
+                });
             }
             if c.session.is_some() && continues != same_session {
-                let why = if continues { "a new session within the gap" } else { "the same session after the gap" };
-                self.fail(SESSIONS, || format!("row {row}: {why} (session {session}, before {was})"));
+                let why = if continues {
+                    "a new session within the gap"
+                } else {
+                    "the same session after the gap"
+                };
+                self.fail(SESSIONS, || {
+                    format!("row {row}: {why} (session {session}, before {was})")
+                });
             }
         }
 
@@ -448,9 +524,11 @@ impl<'a> State<'a> {
             self.fail(RANGES, || format!("row {row}: num_tickets {n} outside 1..={max}"));
         }
         if let Some(l) = int(c.latency)
-            && (l < 1 || l > 600_000)
+            && !(1..=600_000).contains(&l)
         {
-            self.fail(RANGES, || format!("row {row}: decision_latency_ms {l} outside 1..=600000"));
+            self.fail(RANGES, || {
+                format!("row {row}: decision_latency_ms {l} outside 1..=600000")
+            });
         }
     }
 
@@ -461,8 +539,7 @@ impl<'a> State<'a> {
         ids.sort();
         for id in ids {
             let e = &self.events[id];
-            for t in 0..3 {
-                let tier = TIER_NAMES[t];
+            for (t, tier) in TIER_NAMES.iter().enumerate() {
                 if e.sold[t] > e.capacity[t] {
                     problems.push(format!("{id}: {tier} sold {} of {} seats", e.sold[t], e.capacity[t]));
                 }
@@ -488,7 +565,10 @@ impl<'a> State<'a> {
 
     fn labels(&mut self, path: &Path, window: Option<(i64, i64)>) -> Result<()> {
         for b in read_table(path, &LABELS_SCHEMA)? {
-            let ts = |name: &str| b.column_by_name(name).and_then(|a| a.as_primitive_opt::<TimestampMicrosecondType>());
+            let ts = |name: &str| {
+                b.column_by_name(name)
+                    .and_then(|a| a.as_primitive_opt::<TimestampMicrosecondType>())
+            };
             let (Some(start), Some(end), Ok(kind)) = (ts("start"), ts("end"), col_str(&b, "kind")) else {
                 self.checks[LABELS].skipped = Some("no start, end or kind column".into());
                 return Ok(());
@@ -498,7 +578,14 @@ impl<'a> State<'a> {
                 let inside = window.is_none_or(|(lo, hi)| s >= lo && e <= hi);
                 if s >= e || !inside {
                     let k = kind.value(i).to_string();
-                    self.fail(LABELS, || format!("label {} ({k}): {} to {} is not inside the window", i + 1, iso(s), iso(e)));
+                    self.fail(LABELS, || {
+                        format!(
+                            "label {} ({k}): {} to {} is not inside the window",
+                            i + 1,
+                            iso(s),
+                            iso(e)
+                        )
+                    });
                 }
             }
         }
@@ -616,7 +703,10 @@ pub fn validate(path: &Path, config: &TicketingConfig) -> Result<Report> {
     let present = |c: &str| columns.iter().any(|x| x == c);
     let needs: [(usize, &[&str]); 7] = [
         (UNIQUE_IDS, &["transaction_id"]),
-        (INVENTORY, &["event_id", "tier", "payment_status", "num_tickets", "timestamp"]),
+        (
+            INVENTORY,
+            &["event_id", "tier", "payment_status", "num_tickets", "timestamp"],
+        ),
         (SALE_WINDOW, &["event_id", "timestamp", "persona"]),
         (VELOCITY, &["user_id", "timestamp", "velocity_1h"]),
         (SESSIONS, &["user_id", "timestamp", "session_id"]),
