@@ -185,6 +185,9 @@ pub struct TicketGenerator<'a> {
     styles: Vec<AttackStyle>,
     /// Per persona: cumulative tier preference.
     tier_cdfs: Vec<Vec<f64>>,
+    /// The `mobile` device and the `wallet` payment method, which drift shifts toward.
+    mobile: usize,
+    wallet: u8,
     pub users: UserTables,
     /// Per persona: the fraud pattern of its fraud accounts' everyday purchases.
     everyday_patterns: Vec<Option<u8>>,
@@ -251,6 +254,8 @@ impl<'a> TicketGenerator<'a> {
             browser_cdfs: (0..cat.devices.len()).map(|d| cat.browser_cdf(d)).collect(),
             styles,
             tier_cdfs: cat.personas.iter().map(|p| cdf(p.tier_preference)).collect(),
+            mobile: cat.devices.iter().position(|d| d.name == "mobile").unwrap_or(0),
+            wallet: cat.payment_methods.iter().position(|p| p.name == "wallet").unwrap_or(0) as u8,
             users: UserTables::new(cat),
             everyday_patterns: model.behaviour.everyday_patterns.clone(),
             cohorts,
@@ -342,6 +347,14 @@ impl<'a> TicketGenerator<'a> {
             return out;
         }
         let personas = (j == 0).then(|| cdf(cohort.everyday[slot.hour as usize].iter().copied()));
+        let burst_end = match cohort.bursts.get(j.wrapping_sub(1)) {
+            Some(b) if matches!(b.kind, BurstKind::Attack { .. }) => b
+                .pieces
+                .iter()
+                .find(|p| p.0 <= slot.start_ms && slot.start_ms < p.1)
+                .map(|p| p.1),
+            _ => None,
+        };
         let end = self.end_ms();
         let visits_cfg = &self.model.visits;
         for _ in 0..n {
@@ -364,17 +377,23 @@ impl<'a> TicketGenerator<'a> {
                 (false, true) => visits_cfg.rush_gap_seconds,
                 (false, false) => visits_cfg.human_gap_seconds,
             };
+            // Offsets of the visit's attempts from its start.
+            let mut offsets = [0i64; 256];
+            for i in 1..k as usize {
+                offsets[i] = offsets[i - 1] + ((gaps[0] + (gaps[1] - gaps[0]) * r.random::<f64>()) * 1000.0) as i64;
+            }
             let mut t = slot.start_ms + (r.random::<f64>() * slot.len_ms as f64) as i64;
+            if let Some(end) = burst_end {
+                // An attack's visits stay inside its burst, so its rate holds to the last second.
+                t = t.min(end - 1 - offsets[k as usize - 1]).max(slot.start_ms);
+            }
             let sale_end = cohort.events[event as usize].event_ms.min(end);
             let first = out.times.len() as u32;
-            for i in 0..k {
-                if i > 0 {
-                    t += ((gaps[0] + (gaps[1] - gaps[0]) * r.random::<f64>()) * 1000.0) as i64;
-                }
-                if t >= sale_end {
+            for &offset in &offsets[..k as usize] {
+                if t + offset >= sale_end {
                     break;
                 }
-                out.times.push(t);
+                out.times.push(t + offset);
             }
             let taken = out.times.len() as u32 - first;
             if taken > 0 {
@@ -529,7 +548,7 @@ impl<'a> TicketGenerator<'a> {
         let u_wallet: f64 = r.random();
         let mut payment = pick(&self.payment_cdf, r.random()) as u8;
         if u_wallet < shape.wallet {
-            payment = cat.payment_methods.iter().position(|p| p.name == "wallet").unwrap_or(0) as u8;
+            payment = self.wallet;
         }
         let u_instrument: f64 = r.random();
         let second = fmix(user.id) < m.behaviour.second_instrument;
@@ -562,7 +581,7 @@ impl<'a> TicketGenerator<'a> {
         };
         let mut device = user.device;
         if u_mobile < shape.mobile && attack.is_none() {
-            device = 0;
+            device = self.mobile;
         }
         if u_device < switch {
             device = pick(&self.device_cdf, u_other);
