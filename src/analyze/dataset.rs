@@ -11,6 +11,7 @@ use polars::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::sink::layout::{self, FactTable};
 use crate::validate::read::parquet_files;
 
 /// Columns the analyzers read; a dataset written with `--columns` must keep them.
@@ -35,10 +36,21 @@ pub const REQUIRED_COLUMNS: [&str; 18] = [
     "customer_archetype",
 ];
 
-/// The file the generator writes the CSV to, inside the data directory.
-const CSV_NAME: &str = "simulated_calls.csv";
-/// The Parquet dataset directory inside the data directory.
-const PARQUET_DIR: &str = "calls";
+/// A workload's dataset as the analyzers read it: its fact table and the columns they need.
+#[derive(Debug, Clone, Copy)]
+pub struct DatasetSpec {
+    pub table: FactTable,
+    pub required: &'static [&'static str],
+    /// Columns read when present, beside the required ones.
+    pub optional: &'static [&'static str],
+}
+
+/// The calls dataset.
+pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
+    table: layout::CALLS,
+    required: &REQUIRED_COLUMNS,
+    optional: &["scenario"],
+};
 
 /// What was scanned.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,11 +103,11 @@ impl Window {
     }
 }
 
-/// Finds the dataset under `input` and scans it lazily. `input` is a data directory (with
-/// `calls/` or `simulated_calls.csv`; Parquet is preferred), a Parquet dataset directory, a
-/// `.parquet` file or a `.csv` file.
-pub fn open(input: &Path) -> Result<(DataSource, LazyFrame)> {
-    let (path, format) = locate(input)?;
+/// Finds the dataset under `input` and scans it lazily. `input` is a data directory (with the
+/// table's Parquet dataset, e.g. `calls/`, or its CSV, e.g. `simulated_calls.csv`; Parquet is
+/// preferred), a Parquet dataset directory, a `.parquet` file or a `.csv` file.
+pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)> {
+    let (path, format) = locate(input, &spec.table)?;
     let files: Vec<PathBuf> = match format {
         "parquet" if path.is_dir() => parquet_files(&path)?,
         _ => vec![path.clone()],
@@ -128,7 +140,8 @@ pub fn open(input: &Path) -> Result<(DataSource, LazyFrame)> {
     let schema = calls
         .collect_schema()
         .with_context(|| format!("{}: cannot read the schema", path.display()))?;
-    let missing: Vec<&str> = REQUIRED_COLUMNS
+    let missing: Vec<&str> = spec
+        .required
         .iter()
         .copied()
         .filter(|c| schema.get(c).is_none())
@@ -170,24 +183,25 @@ pub fn open(input: &Path) -> Result<(DataSource, LazyFrame)> {
     Ok((source, calls))
 }
 
-/// The columns the analyzers read that the dataset has: [`REQUIRED_COLUMNS`] and `scenario`.
-pub fn analyzed_columns(calls: &mut LazyFrame) -> Result<Vec<&'static str>> {
-    let schema = calls.collect_schema()?;
-    Ok(REQUIRED_COLUMNS
+/// The columns the analyzers read that the dataset has: the required and optional ones.
+pub fn analyzed_columns(rows: &mut LazyFrame, spec: &DatasetSpec) -> Result<Vec<&'static str>> {
+    let schema = rows.collect_schema()?;
+    Ok(spec
+        .required
         .iter()
+        .chain(spec.optional)
         .copied()
-        .chain(["scenario"])
         .filter(|c| schema.get(c).is_some())
         .collect())
 }
 
-fn locate(input: &Path) -> Result<(PathBuf, &'static str)> {
+fn locate(input: &Path, table: &FactTable) -> Result<(PathBuf, &'static str)> {
     if input.is_dir() {
-        let parquet = input.join(PARQUET_DIR);
+        let parquet = input.join(table.parquet_dir);
         if parquet.is_dir() {
             return Ok((parquet, "parquet"));
         }
-        let csv = input.join(CSV_NAME);
+        let csv = input.join(table.csv_name());
         if csv.is_file() {
             return Ok((csv, "csv"));
         }

@@ -50,26 +50,47 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck, TicketingConfig};
 use crate::report::html::Figure;
 pub use dataset::{DataSource, Window};
 
-/// Every analyzer, in page order.
+/// Every analyzer of the calls workload, in page order.
 pub const ANALYZERS: &[Registration] = &[
-    register::<overview::Overview>(),
-    register::<understanding::Understanding>(),
-    register::<performance::Performance>(),
-    register::<decisions::Decisions>(),
-    register::<rate_optimization::RateOptimization>(),
-    register::<organization::Organization>(),
-    register::<profitability::Profitability>(),
-    register::<pricing::Pricing>(),
-    register::<features::Features>(),
-    register::<scenarios::Scenarios>(),
+    register::<CallsConfig, overview::Overview>(),
+    register::<CallsConfig, understanding::Understanding>(),
+    register::<CallsConfig, performance::Performance>(),
+    register::<CallsConfig, decisions::Decisions>(),
+    register::<CallsConfig, rate_optimization::RateOptimization>(),
+    register::<CallsConfig, organization::Organization>(),
+    register::<CallsConfig, profitability::Profitability>(),
+    register::<CallsConfig, pricing::Pricing>(),
+    register::<CallsConfig, features::Features>(),
+    register::<CallsConfig, scenarios::Scenarios>(),
 ];
 
-/// One analyzer: typed settings in, typed result out, rendered by a pure function.
-pub trait Analyzer: 'static {
+/// Every analyzer of the ticketing workload (its validators come with the next part of the
+/// workload; until then `analyze` says so).
+pub const TICKETING_ANALYZERS: &[Registration<TicketingConfig>] = &[];
+
+/// What the analysis of one workload needs besides its analyzers: its dataset and its reports'
+/// title.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalysisSpec {
+    pub dataset: dataset::DatasetSpec,
+    pub title: &'static str,
+    pub subtitle: &'static str,
+}
+
+/// The calls workload's analysis.
+pub const CALLS: AnalysisSpec = AnalysisSpec {
+    dataset: dataset::CALLS_DATASET,
+    title: "trafficsim reports",
+    subtitle: "FinOps and usage-based revenue analysis of simulated AI-API traffic",
+};
+
+/// One analyzer: typed settings in, typed result out, rendered by a pure function. `C` is the
+/// configuration of the workload it analyzes (the run plan and what it names).
+pub trait Analyzer<C: 'static = CallsConfig>: 'static {
     /// File stem of the page and the result, and the settings table's name.
     const NAME: &'static str;
     /// Page title.
@@ -87,27 +108,32 @@ pub trait Analyzer: 'static {
     }
     /// Range checks on the settings (and names checked against the catalogue in `config`);
     /// errors name the file and the key.
-    fn check(settings: &Self::Settings, check: SettingsCheck<'_>, config: &CallsConfig) -> Result<(), ConfigError>;
+    fn check(settings: &Self::Settings, check: SettingsCheck<'_>, config: &C) -> Result<(), ConfigError>;
     /// Runs the queries.
-    fn analyze(ctx: &Context<'_>, settings: &Self::Settings) -> Result<Self::Output>;
+    fn analyze(ctx: &Context<'_, C>, settings: &Self::Settings) -> Result<Self::Output>;
     /// The page's headline figures (index and manifest).
     fn headline(output: &Self::Output) -> Vec<Figure>;
     /// The page body: pure, result → markup.
     fn render(output: &Self::Output, settings: &Self::Settings) -> Result<Markup>;
 }
 
-/// What the analyzers share: the data as a lazy frame, its window, the run plan and catalogue.
-pub struct Context<'a> {
-    pub config: &'a CallsConfig,
+/// What the analyzers share: the data as a lazy frame, its window, the run plan and what it names.
+pub struct Context<'a, C = CallsConfig> {
+    pub config: &'a C,
     pub source: &'a DataSource,
     pub window: Window,
     calls: LazyFrame,
     engine: Engine,
 }
 
-impl Context<'_> {
+impl<C> Context<'_, C> {
     /// The calls dataset as a fresh lazy query (cheap to clone: it is a plan, not data).
     pub fn calls(&self) -> LazyFrame {
+        self.calls.clone()
+    }
+
+    /// The workload's fact table as a fresh lazy query.
+    pub fn rows(&self) -> LazyFrame {
         self.calls.clone()
     }
 
@@ -129,44 +155,48 @@ pub struct Page {
 }
 
 /// Reads and checks one analyzer's settings.
-type Loader = fn(&AnalysisFile, &CallsConfig) -> Result<Box<dyn Prepared>, ConfigError>;
+type Loader<C> = fn(&AnalysisFile, &C) -> Result<Box<dyn Prepared<C>>, ConfigError>;
 
-/// An analyzer in the registry, before its settings are read.
-pub struct Registration {
+/// An analyzer in a workload's registry, before its settings are read.
+pub struct Registration<C: 'static = CallsConfig> {
     pub name: &'static str,
-    load: Loader,
+    load: Loader<C>,
 }
 
-/// The registry entry of `A`.
-pub const fn register<A: Analyzer>() -> Registration {
+/// The registry entry of `A`, an analyzer of workloads configured by `C`.
+pub const fn register<C: 'static, A: Analyzer<C>>() -> Registration<C> {
     Registration {
         name: A::NAME,
-        load: load::<A>,
+        load: load::<C, A>,
     }
 }
 
 /// An analyzer with its checked settings, ready to run.
-pub trait Prepared: Send + Sync {
+pub trait Prepared<C = CallsConfig>: Send + Sync {
     fn name(&self) -> &'static str;
-    fn run(&self, ctx: &Context<'_>) -> Result<Page>;
+    fn run(&self, ctx: &Context<'_, C>) -> Result<Page>;
 }
 
-struct WithSettings<A: Analyzer> {
+struct WithSettings<C: 'static, A: Analyzer<C>> {
     settings: A::Settings,
+    config: std::marker::PhantomData<fn() -> C>,
 }
 
-fn load<A: Analyzer>(file: &AnalysisFile, config: &CallsConfig) -> Result<Box<dyn Prepared>, ConfigError> {
+fn load<C: 'static, A: Analyzer<C>>(file: &AnalysisFile, config: &C) -> Result<Box<dyn Prepared<C>>, ConfigError> {
     let settings = A::read_settings(file)?;
     A::check(&settings, file.checker(A::NAME), config)?;
-    Ok(Box::new(WithSettings::<A> { settings }))
+    Ok(Box::new(WithSettings::<C, A> {
+        settings,
+        config: std::marker::PhantomData,
+    }))
 }
 
-impl<A: Analyzer> Prepared for WithSettings<A> {
+impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
     fn name(&self) -> &'static str {
         A::NAME
     }
 
-    fn run(&self, ctx: &Context<'_>) -> Result<Page> {
+    fn run(&self, ctx: &Context<'_, C>) -> Result<Page> {
         let output = A::analyze(ctx, &self.settings)?;
         Ok(Page {
             name: A::NAME,
@@ -182,26 +212,27 @@ impl<A: Analyzer> Prepared for WithSettings<A> {
 
 /// Reads every analyzer's settings from `file`, checking them before any data is read. `only`
 /// keeps the named analyzers (all when `None`).
-pub fn prepare(
+pub fn prepare<C: 'static>(
+    registry: &[Registration<C>],
     file: &AnalysisFile,
-    config: &CallsConfig,
+    config: &C,
     only: Option<&[String]>,
-) -> Result<Vec<Box<dyn Prepared>>, ConfigError> {
-    file.check_sections(ANALYZERS.iter().map(|r| r.name))?;
+) -> Result<Vec<Box<dyn Prepared<C>>>, ConfigError> {
+    file.check_sections(registry.iter().map(|r| r.name))?;
     if let Some(names) = only {
         for n in names {
-            if !ANALYZERS.iter().any(|r| r.name == n) {
+            if !registry.iter().any(|r| r.name == n) {
                 return Err(ConfigError::flag(
                     "--only",
                     format!(
                         "unknown analyzer `{n}`: allowed are {}",
-                        ANALYZERS.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+                        registry.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }
         }
     }
-    ANALYZERS
+    registry
         .iter()
         .filter(|r| only.is_none_or(|names| names.iter().any(|n| n == r.name)))
         .map(|r| (r.load)(file, config))
@@ -212,19 +243,23 @@ pub fn prepare(
 const STREAMING_ROWS: u64 = 500_000;
 
 /// Opens the dataset at `input` and runs every prepared analyzer on it, in parallel.
-pub fn run_analyzers(
-    config: &CallsConfig,
-    prepared: &[Box<dyn Prepared>],
+pub fn run_analyzers<C: Sync + 'static>(
+    config: &C,
+    prepared: &[Box<dyn Prepared<C>>],
     input: &Path,
+    spec: &dataset::DatasetSpec,
 ) -> Result<(DataSource, Window, Vec<Page>)> {
-    let (source, mut calls) = dataset::open(input)?;
+    let (source, mut calls) = dataset::open(input, spec)?;
     let window = dataset::window(&calls, &source)?;
     let engine = if window.rows > STREAMING_ROWS {
         Engine::Streaming
     } else {
         // Small data: decode the files once into memory; every query then reads that frame
         // instead of decoding the Parquet (or parsing the CSV) again.
-        let columns: Vec<Expr> = dataset::analyzed_columns(&mut calls)?.into_iter().map(col).collect();
+        let columns: Vec<Expr> = dataset::analyzed_columns(&mut calls, spec)?
+            .into_iter()
+            .map(col)
+            .collect();
         calls = calls.select(columns).collect()?.lazy();
         Engine::InMemory
     };
@@ -235,7 +270,7 @@ pub fn run_analyzers(
         calls,
         engine,
     };
-    let run = |p: &dyn Prepared| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
+    let run = |p: &dyn Prepared<C>| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
     // Small data: analyzers side by side (the budget is wall time). Large data: one at a time,
     // so peak memory is one analyzer's, not the sum (each query is parallel inside Polars).
     let pages = if engine == Engine::Streaming {

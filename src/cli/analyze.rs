@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::common::DEFAULT_CONFIG;
-use crate::analyze::{Prepared, prepare, run_analyzers};
+use crate::analyze::{ANALYZERS, CALLS, Prepared, TICKETING_ANALYZERS, prepare, run_analyzers};
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, RunPlan};
 use crate::report::{ReportInput, generated_at, render_all, write_reports};
 
@@ -34,8 +34,10 @@ pub struct AnalyzeArgs {
 pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let config = match RunPlan::load(&args.config)? {
         RunPlan::Calls(config) => config,
+        // The registry of ticketing analyzers is empty until its validators land.
         RunPlan::Ticketing(_) => {
-            println!("{}", NO_TICKETING_ANALYZERS);
+            debug_assert!(TICKETING_ANALYZERS.is_empty());
+            println!("{NO_TICKETING_ANALYZERS}");
             return Ok(());
         }
     };
@@ -64,7 +66,7 @@ pub fn load_settings(
     only: Option<&[String]>,
 ) -> Result<(AnalysisFile, Vec<Box<dyn Prepared>>), ConfigError> {
     let file = AnalysisFile::load(path)?;
-    let prepared = prepare(&file, config, only)?;
+    let prepared = prepare(ANALYZERS, &file, config, only)?;
     Ok((file, prepared))
 }
 
@@ -77,8 +79,10 @@ pub fn analyze_and_report(
     out: &Path,
 ) -> Result<String> {
     let start = Instant::now();
-    let (source, window, pages) = run_analyzers(config, prepared, input)?;
+    let (source, window, pages) = run_analyzers(config, prepared, input, &CALLS.dataset)?;
     let (_, files) = render_all(&ReportInput {
+        title: CALLS.title,
+        subtitle: CALLS.subtitle,
         pages: &pages,
         source: &source,
         window: &window,

@@ -25,6 +25,9 @@ use manifest::{Manifest, ManifestConfig, ManifestSource, ReportEntry};
 
 /// Everything the report files are made from.
 pub struct ReportInput<'a> {
+    /// The index page's title and one-line description.
+    pub title: &'a str,
+    pub subtitle: &'a str,
     pub pages: &'a [Page],
     pub source: &'a DataSource,
     pub window: &'a Window,
@@ -80,8 +83,8 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         Figure::new("Megabytes read", input.source.bytes as f64 / 1e6, html::Unit::Number),
     ];
     let index = layout::page(
-        "trafficsim reports",
-        "FinOps and usage-based revenue analysis of simulated AI-API traffic",
+        input.title,
+        input.subtitle,
         &nav,
         "index.html",
         &footer,
