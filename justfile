@@ -31,3 +31,15 @@ bench:
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --check && cargo clippy --all-targets -- -D warnings
+
+# Generate the ticketing dataset (transactions, events, users, labels) with config/ticketing.toml into output/ticketing; extra flags pass through.
+generate-ticketing *FLAGS:
+    cargo run --release -- generate --config config/ticketing.toml {{FLAGS}}
+
+# List the ticketing scenarios with their parameters, and the modifiers to write new ones.
+scenarios-ticketing *FLAGS:
+    cargo run --release -- scenarios --config config/ticketing.toml {{FLAGS}}
+
+# Check the ticketing dataset's invariants (default: output/ticketing/data).
+validate-ticketing *FLAGS:
+    cargo run --release -- validate --config config/ticketing.toml {{FLAGS}}

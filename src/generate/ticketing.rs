@@ -108,17 +108,17 @@ pub fn plan_run<'a>(config: &'a TicketingConfig, env: &'a Env<'a>) -> Result<(Ti
 fn pilot_bytes_per_row(config: &TicketingConfig, env: &Env, rows: u64) -> Result<f64> {
     let (g, plan) = plan(env, &config.model, plan_cohorts(config), Rows::Exact(rows), UNIT_ROWS)?;
     let full: Vec<&Unit<TicketSpan>> = plan.units.iter().filter(|u| u.rows > 0).collect();
-    let step = (full.len() as u64 * PILOT_ROWS / rows.max(1)).max(1);
-    let stride = (full.len() as u64 / step.max(1)).max(1) as usize;
-    let sample: Vec<Attempt> = full
-        .iter()
-        .step_by(stride)
-        .take(8)
-        .flat_map(|u| {
-            let mut carry = Carry::new(&g);
-            carry.slice(&g, plan.generate_unit(&g, u), i64::MAX)
-        })
-        .collect();
+    // About PILOT_ROWS rows, and at least eight units spread over the window (days differ:
+    // a flash sale's day is all sold-out attempts).
+    let wanted = (full.len() as u64 * PILOT_ROWS / rows.max(1)).max(8) as usize;
+    let stride = (full.len() / wanted.max(1)).max(1);
+    // One carry through the sampled units, in order, so that velocity, sessions and sell-outs
+    // look as they will in the run (their digits and words are part of a row's bytes).
+    let mut carry = Carry::new(&g);
+    let mut sample: Vec<Attempt> = Vec::new();
+    for u in full.iter().step_by(stride) {
+        sample.extend(carry.slice(&g, plan.generate_unit(&g, u), u.span.end_ms));
+    }
     anyhow::ensure!(
         !sample.is_empty(),
         "the size pilot found no attempts to measure; set `rows` instead of `target_size`"
