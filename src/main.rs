@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use trafficsim::cli::{Cli, run};
 
+/// mimalloc rather than glibc's allocator: generation allocates and frees a unit's rows and
+/// buffers on every thread, and glibc piled the freed space up in its arenas as a run grew
+/// (ticketing: +25% resident memory from 1M to 10M rows; mimalloc: flat) and spent a twentieth
+/// of the time faulting fresh pages in. Measured in BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
@@ -25,24 +32,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// glibc gives each allocating thread an arena of its own (up to 8 per core) and returns little
-/// of it to the system. The analyzers over 10M rows peaked at 911 MiB, about 300 MiB of it such
-/// idle arena memory; one arena per core keeps the peak near 613 MiB at the same speed.
-/// Allocations at least this big are mapped directly (see `limit_malloc_arenas`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const MMAP_THRESHOLD: libc::c_int = 4 << 20;
-
+/// glibc still serves the C libraries (zstd's contexts). It gives each allocating thread an arena
+/// of its own (up to 8 per core) and returns little of it to the system: one per core is enough.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // SAFETY: `mallopt` only tunes the allocator; it runs before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 64) as libc::c_int);
-        // A fixed threshold: blocks of 4 MiB and more (a unit's rows, its Arrow buffers) are
-        // mapped and returned when freed. glibc otherwise raises the threshold after the first
-        // such free and keeps them in the arenas, where freed space piles up with the run's
-        // length (ticketing at 10M rows: +24% resident memory over 1M).
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     }
 }
 

@@ -24,6 +24,9 @@ pub enum ColumnType {
     Boolean,
     /// Days since the epoch (written as YYYY-MM-DD).
     Date,
+    /// Text from a small set of long values (user agents): 16-bit keys into a dictionary, so a
+    /// batch holds each value once.
+    DictUtf8,
 }
 
 impl ColumnType {
@@ -35,6 +38,7 @@ impl ColumnType {
             ColumnType::Utf8 => DataType::Utf8,
             ColumnType::Boolean => DataType::Boolean,
             ColumnType::Date => DataType::Date32,
+            ColumnType::DictUtf8 => DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::Utf8)),
         }
     }
 }
@@ -208,7 +212,18 @@ pub fn hex_ids<R>(rows: &[R], prefix: &str, digits: usize, value: impl Fn(&R) ->
         let bytes = value(r).to_be_bytes();
         hex::encode_to_slice(&bytes[8 - digits / 2..], &mut buf[prefix.len()..end])
             .expect("the buffer fits the digits");
-        b.append_value(std::str::from_utf8(&buf[..end]).expect("ASCII"));
+        // SAFETY: the buffer holds `prefix` (a `str`) followed by hex digits (ASCII): UTF-8.
+        b.append_value(unsafe { std::str::from_utf8_unchecked(&buf[..end]) });
     }
     Arc::new(b.finish())
+}
+
+/// A dictionary column: each row's key into `values` (fewer than 65,536 of them).
+pub fn dictionary<R>(rows: &[R], values: &[&str], key: impl Fn(&R) -> u16) -> ArrayRef {
+    let keys = arrow::array::UInt16Array::from_iter_values(rows.iter().map(key));
+    let values = Arc::new(arrow::array::StringArray::from_iter_values(values.iter()));
+    Arc::new(
+        arrow::array::DictionaryArray::<arrow::datatypes::UInt16Type>::try_new(keys, values)
+            .expect("keys index the values"),
+    )
 }

@@ -127,10 +127,17 @@ pub fn write_facts<G: Generation>(
     let mut per_cohort = vec![Tally::default(); g.cohorts()];
     let mut carry = g.new_carry();
     let threads = options.threads.max(1) as u64;
+    // Two units per thread in flight, of the plan's largest.
+    let unit_rows = units
+        .iter()
+        .map(|u| u.simulated.max(u.rows))
+        .max()
+        .unwrap_or(0)
+        .max(UNIT_ROWS);
     ordered_pipeline(
         pool,
         &units[first..own.end],
-        UNIT_ROWS * 2 * threads,
+        unit_rows * 2 * threads,
         |u| u.simulated.max(u.rows),
         Stages {
             generate: |unit: &Unit<G::Span>| -> Result<G::Raw> { Ok(g.generate(unit)) },

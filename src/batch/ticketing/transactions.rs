@@ -9,7 +9,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
 use crate::batch::columns::{
-    self, Column, ColumnType as T, bools, floats, formatted, hex_ids, ints, optional_strings, strings, timestamps_ms,
+    self, Column, ColumnType as T, bools, dictionary, floats, formatted, hex_ids, ints, optional_strings, strings,
+    timestamps_ms,
 };
 use crate::sim::ticketing::catalogue::TIER_NAMES;
 use crate::sim::ticketing::traffic::{Attempt, TicketGenerator, round2};
@@ -56,7 +57,9 @@ pub fn transaction_columns<'a>() -> [Column<TransactionBatchBuilder<'a>, Attempt
         Column::new("browser", T::Utf8, |x, r| {
             strings(r, |a| x.g.catalogue.browsers[usize::from(a.browser)].name.as_str())
         }),
-        Column::new("user_agent", T::Utf8, |x, r| strings(r, |a| x.user_agent(a))),
+        Column::new("user_agent", T::DictUtf8, |x, r| {
+            dictionary(r, &x.agent_values(), |a| x.agent_key(a))
+        }),
         Column::new("ip_address", T::Utf8, |_, r| {
             formatted(r, 15, |b, a| write!(b, "{}", Ipv4Addr::from(a.ip)))
         }),
@@ -128,12 +131,14 @@ pub struct TransactionBatchBuilder<'a> {
     scenarios: Vec<String>,
     /// Per browser, per device, per version from the browser's lowest: the user agent.
     agents: Vec<Vec<Vec<String>>>,
+    /// Per browser, per device: the key of its first version in the flattened list.
+    agent_offsets: Vec<Vec<usize>>,
 }
 
 impl<'a> TransactionBatchBuilder<'a> {
     pub fn new(g: &'a TicketGenerator<'a>, columns: &[usize]) -> Self {
         let cat = g.catalogue;
-        let agents = (0..cat.browsers.len())
+        let agents: Vec<Vec<Vec<String>>> = (0..cat.browsers.len())
             .map(|b| {
                 let (lo, hi) = cat.browsers[b].versions;
                 (0..cat.devices.len())
@@ -141,8 +146,24 @@ impl<'a> TransactionBatchBuilder<'a> {
                     .collect()
             })
             .collect();
+        let mut next = 0;
+        let agent_offsets = agents
+            .iter()
+            .map(|per_device: &Vec<Vec<String>>| {
+                per_device
+                    .iter()
+                    .map(|versions| {
+                        let first = next;
+                        next += versions.len();
+                        first
+                    })
+                    .collect()
+            })
+            .collect();
+        assert!(next <= usize::from(u16::MAX), "at most 65,535 user agents");
         TransactionBatchBuilder {
             g,
+            agent_offsets,
             columns: columns.to_vec(),
             schema: columns::schema(&transaction_columns(), columns),
             event_ids: g
@@ -164,9 +185,17 @@ impl<'a> TransactionBatchBuilder<'a> {
         columns::build(&transaction_columns(), &self.schema, &self.columns, self, attempts)
     }
 
-    fn user_agent(&self, a: &Attempt) -> &str {
-        let (lo, _) = self.g.catalogue.browsers[usize::from(a.browser)].versions;
-        let versions = &self.agents[usize::from(a.browser)][usize::from(a.device)];
-        versions[usize::from(a.browser_version.saturating_sub(lo)).min(versions.len() - 1)].as_str()
+    /// Every user agent, in key order.
+    fn agent_values(&self) -> Vec<&str> {
+        self.agents.iter().flatten().flatten().map(String::as_str).collect()
+    }
+
+    /// The key of an attempt's user agent in [`Self::agent_values`].
+    fn agent_key(&self, a: &Attempt) -> u16 {
+        let (b, d) = (usize::from(a.browser), usize::from(a.device));
+        let (lo, _) = self.g.catalogue.browsers[b].versions;
+        let versions = &self.agents[b][d];
+        let v = usize::from(a.browser_version.saturating_sub(lo)).min(versions.len() - 1);
+        (self.agent_offsets[b][d] + v) as u16
     }
 }

@@ -47,6 +47,8 @@ pub struct Carry {
     users: FxHashMap<u64, Recent>,
     /// The window's start: attempt times are kept relative to it, in 32 bits.
     origin_ms: i64,
+    /// Users in the map after the last sweep.
+    swept: usize,
     /// Per cohort, per event: its three tiers.
     pub sales: Vec<Vec<[TierSales; 3]>>,
 }
@@ -74,6 +76,7 @@ impl Carry {
             pending: Vec::new(),
             users: FxHashMap::default(),
             origin_ms: g.start_ms,
+            swept: 0,
             sales,
         }
     }
@@ -94,8 +97,11 @@ impl Carry {
             self.resolve(g.model, a);
         }
         // Forget users with no attempt in the last hour, so memory follows the last hour's
-        // attempts, not the run's.
-        if let Some(last) = out.last() {
+        // attempts, not the run's (swept when the map has doubled, so the sweeps cost as much
+        // as the insertions).
+        if let Some(last) = out.last()
+            && self.users.len() >= 2 * self.swept.max(1024)
+        {
             let horizon = self.offset(last.timestamp_ms - HOUR_MS);
             self.users.retain(|_, r| {
                 while r.times.front().is_some_and(|&t| t < horizon) {
@@ -103,6 +109,7 @@ impl Carry {
                 }
                 !r.times.is_empty()
             });
+            self.swept = self.users.len();
         }
         out
     }
