@@ -54,6 +54,14 @@ bench "1M rows Parquet" 2 parquet --rows 1000000 --format parquet
 bench "10M rows Parquet" 2 parquet --rows 10000000 --format parquet
 bench "10M rows Parquet" 1 parquet --rows 10000000 --format parquet
 
+# The ticketing workload (config/ticketing.toml): the default 50 MiB rotation, 1M and 10M rows,
+# and the flash sale alone at the document's scale (3.0M attempts).
+tk=(--config config/ticketing.toml)
+bench "ticketing default (CSV + Parquet)" 2 csv "${tk[@]}"
+bench "ticketing 1M rows Parquet" 2 parquet "${tk[@]}" --rows 1000000 --format parquet
+bench "ticketing 10M rows Parquet" 2 parquet "${tk[@]}" --rows 10000000 --format parquet
+bench "ticketing flash sale (natural)" 2 parquet "${tk[@]}" --scenario flash_sale --format parquet
+
 # Analysis: `trafficsim analyze` (every analyzer and the report) over a generated dataset, and
 # `trafficsim run` (generate + analyze) end to end.
 echo
