@@ -117,6 +117,14 @@ pub fn check_cohorts<D: ScenarioName>(plan: &Path, run: &RunSettings, all: &[Dec
     Ok(())
 }
 
+/// The scenario definitions of `run`'s cohorts, in cohort order (checked by [`check_cohorts`]).
+pub fn cohort_defs<'a, D: ScenarioName>(run: &RunSettings, all: &'a [Declared<D>]) -> Vec<&'a D> {
+    run.cohorts
+        .iter()
+        .map(|c| &find(all, &c.scenario).expect("cohorts name declared scenarios").def)
+        .collect()
+}
+
 /// The declared scenarios some cohort of `run` uses.
 pub fn used<'a, D: ScenarioName>(run: &RunSettings, all: &'a [Declared<D>]) -> Vec<&'a Declared<D>> {
     all.iter()

@@ -8,8 +8,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use serde::Serialize;
 
-use super::summary::{RunFacts, RunSummary, Totals, cents};
-use super::{GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, write_facts};
+use super::summary::{RunSummary, Totals, cents};
+use super::{GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, summarize, write_facts};
 use crate::batch::calls::{CallBatchBuilder, UNIQUE_COLUMNS, column_names, projected_schema};
 use crate::config::{CallsConfig, SizeTarget};
 use crate::sim::calendar::Window;
@@ -192,6 +192,36 @@ impl Generation for CallsGeneration<'_> {
             t.value += c.cost_usd;
         }
     }
+
+    const WORKLOAD: &'static str = "calls";
+    type Totals = CallsTotals;
+    type CohortSummary = CohortSummary;
+
+    fn totals(&self, per_cohort: &[Tally]) -> CallsTotals {
+        CallsTotals {
+            cost_usd: cents(per_cohort.iter().map(|c| c.value).sum::<f64>()),
+        }
+    }
+
+    fn cohort_summaries(&self, per_cohort: &[Tally]) -> Vec<CohortSummary> {
+        self.plan
+            .cohorts
+            .iter()
+            .zip(per_cohort)
+            .map(|(c, t)| CohortSummary {
+                name: c.name.clone(),
+                scenario: c.scenario.clone(),
+                customers: c.customers.len() as u32,
+                simulated_calls: c.calls,
+                rows: t.rows,
+                cost_usd: cents(t.value),
+            })
+            .collect()
+    }
+
+    fn column_names(&self) -> Vec<&'static str> {
+        column_names()
+    }
 }
 
 /// Runs the whole generate stage of a calls run; returns the summary it also writes.
@@ -214,31 +244,15 @@ pub fn generate(config: &CallsConfig, options: &GenerateOptions) -> Result<Calls
     if options.shard.is_none_or(|(k, _)| k == 1) {
         written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
     }
-    let rows: u64 = facts.per_cohort.iter().map(|c| c.rows).sum();
-    let names = column_names();
-    let columns = run.columns.iter().map(|&c| names[c]).collect();
-    let seconds = started.elapsed().as_secs_f64();
-    let summary = RunSummary {
-        facts: RunFacts::new("calls", &config.path, run, columns, options, &written, rows, seconds),
-        totals: CallsTotals {
-            cost_usd: cents(facts.per_cohort.iter().map(|c| c.value).sum::<f64>()),
-        },
-        cohorts: plan
-            .cohorts
-            .iter()
-            .zip(&facts.per_cohort)
-            .map(|(c, t)| CohortSummary {
-                name: c.name.clone(),
-                scenario: c.scenario.clone(),
-                customers: c.customers.len() as u32,
-                simulated_calls: c.calls,
-                rows: t.rows,
-                cost_usd: cents(t.value),
-            })
-            .collect(),
-        labels: labels.len(),
-        files: written.files,
-    };
-    summary.write(&paths.summary)?;
-    Ok(summary)
+    summarize(
+        &generation,
+        &config.path,
+        run,
+        options,
+        written,
+        &facts.per_cohort,
+        labels.len(),
+        started,
+        &paths.summary,
+    )
 }

@@ -26,6 +26,7 @@ use crate::sim::units::Unit;
 use crate::sink::csv::csv_bytes;
 use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit, WrittenDataset};
 use crate::sink::parquet::ParquetEncoder;
+use summary::{RunFacts, RunSummary, Totals};
 
 /// Most rows in one work unit: one Parquet row group, one unit of parallel work.
 pub const UNIT_ROWS: u64 = 32_768;
@@ -83,6 +84,51 @@ pub trait Generation: Sync {
     /// Adds the slice's rows and their value (calls: cost; ticketing: completed sales) to each
     /// cohort's tally.
     fn tally(&self, slice: &Self::Slice, per_cohort: &mut [Tally]);
+
+    /// The workload's name in the run summary.
+    const WORKLOAD: &'static str;
+    /// The run's totals and one summary per cohort, from the cohorts' tallies.
+    type Totals: Totals;
+    type CohortSummary: serde::Serialize;
+    fn totals(&self, per_cohort: &[Tally]) -> Self::Totals;
+    fn cohort_summaries(&self, per_cohort: &[Tally]) -> Vec<Self::CohortSummary>;
+    /// The fact table's column names, in schema order.
+    fn column_names(&self) -> Vec<&'static str>;
+}
+
+/// Assembles the run summary of `g` (started at `started`, having written `written` and
+/// `labels` labels), writes it to `path` and returns it.
+#[allow(clippy::too_many_arguments)]
+pub fn summarize<G: Generation>(
+    g: &G,
+    config: &std::path::Path,
+    run: &RunSettings,
+    options: &GenerateOptions,
+    written: WrittenDataset,
+    per_cohort: &[Tally],
+    labels: usize,
+    started: std::time::Instant,
+    path: &std::path::Path,
+) -> Result<RunSummary<G::Totals, G::CohortSummary>> {
+    let facts = RunFacts::measure(
+        G::WORKLOAD,
+        config,
+        run,
+        &g.column_names(),
+        options,
+        &written,
+        per_cohort,
+        started,
+    );
+    let summary = RunSummary {
+        facts,
+        totals: g.totals(per_cohort),
+        cohorts: g.cohort_summaries(per_cohort),
+        labels,
+        files: written.files,
+    };
+    summary.write(path)?;
+    Ok(summary)
 }
 
 /// Rows and value one cohort contributed.

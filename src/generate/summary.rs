@@ -38,18 +38,22 @@ pub struct RunFacts {
 }
 
 impl RunFacts {
-    /// The facts of a finished run of `rows` rows that took `seconds`.
+    /// The facts of a run started at `started` that wrote `written`, whose cohorts made
+    /// `per_cohort`; `names` are the fact table's column names.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub fn measure(
         workload: &'static str,
         config: &Path,
         run: &RunSettings,
-        columns: Vec<&'static str>,
+        names: &[&'static str],
         options: &GenerateOptions,
         written: &WrittenDataset,
-        rows: u64,
-        seconds: f64,
+        per_cohort: &[super::Tally],
+        started: std::time::Instant,
     ) -> RunFacts {
+        let rows: u64 = per_cohort.iter().map(|c| c.rows).sum();
+        let columns = run.columns.iter().map(|&c| names[c]).collect();
+        let seconds = started.elapsed().as_secs_f64();
         RunFacts {
             trafficsim_version: env!("CARGO_PKG_VERSION"),
             workload,

@@ -11,8 +11,8 @@ use arrow::datatypes::SchemaRef;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::summary::{RunFacts, RunSummary, Totals, cents};
-use super::{GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, write_facts};
+use super::summary::{RunSummary, Totals, cents};
+use super::{GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, summarize, write_facts};
 
 /// Most attempts in a ticketing unit (a Parquet row group): twice the calls' units. A row group
 /// of 32 columns costs a compression context per column, and the larger groups halve those
@@ -197,6 +197,39 @@ impl Generation for TicketingGeneration<'_> {
             }
         }
     }
+
+    const WORKLOAD: &'static str = "ticketing";
+    type Totals = TicketingTotals;
+    type CohortSummary = CohortSummary;
+
+    fn totals(&self, per_cohort: &[Tally]) -> TicketingTotals {
+        TicketingTotals {
+            revenue_sar: cents(per_cohort.iter().map(|c| c.value).sum::<f64>()),
+        }
+    }
+
+    fn cohort_summaries(&self, per_cohort: &[Tally]) -> Vec<CohortSummary> {
+        self.plan
+            .cohorts
+            .iter()
+            .zip(per_cohort)
+            .zip(&self.g.cohorts)
+            .map(|((c, t), cohort)| CohortSummary {
+                name: c.name.clone(),
+                scenario: c.scenario.clone(),
+                users: cohort.layout.total,
+                events: cohort.events.len(),
+                scale: (cohort.scale * 1e6).round() / 1e6,
+                simulated_attempts: c.simulated,
+                rows: t.rows,
+                revenue_sar: cents(t.value),
+            })
+            .collect()
+    }
+
+    fn column_names(&self) -> Vec<&'static str> {
+        column_names()
+    }
 }
 
 /// Runs the whole generate stage of a ticketing run; returns the summary it also writes.
@@ -223,45 +256,17 @@ pub fn generate(config: &TicketingConfig, options: &GenerateOptions) -> Result<T
         written.files.extend(pool.install(|| write_users(&g, run, &paths))?);
         written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
     }
-    let rows: u64 = facts.per_cohort.iter().map(|c| c.rows).sum();
-    let names = column_names();
-    let columns = run.columns.iter().map(|&c| names[c]).collect();
-    let seconds = started.elapsed().as_secs_f64();
-    let summary = RunSummary {
-        facts: RunFacts::new(
-            "ticketing",
-            &config.path,
-            run,
-            columns,
-            options,
-            &written,
-            rows,
-            seconds,
-        ),
-        totals: TicketingTotals {
-            revenue_sar: cents(facts.per_cohort.iter().map(|c| c.value).sum::<f64>()),
-        },
-        cohorts: plan
-            .cohorts
-            .iter()
-            .zip(&facts.per_cohort)
-            .zip(&g.cohorts)
-            .map(|((c, t), cohort)| CohortSummary {
-                name: c.name.clone(),
-                scenario: c.scenario.clone(),
-                users: cohort.layout.total,
-                events: cohort.events.len(),
-                scale: (cohort.scale * 1e6).round() / 1e6,
-                simulated_attempts: c.simulated,
-                rows: t.rows,
-                revenue_sar: cents(t.value),
-            })
-            .collect(),
-        labels: labels.len(),
-        files: written.files,
-    };
-    summary.write(&paths.summary)?;
-    Ok(summary)
+    summarize(
+        &generation,
+        &config.path,
+        run,
+        options,
+        written,
+        &facts.per_cohort,
+        labels.len(),
+        started,
+        &paths.summary,
+    )
 }
 
 /// Writes `events`, with each tier's sales from the carried inventory.

@@ -5,6 +5,7 @@
 //! thread count, or on which shard runs it.
 
 use rand::SeedableRng;
+use rand_distr::{Distribution, Poisson};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// The generator behind every stream: small, fast, with a documented, stable algorithm.
@@ -92,6 +93,18 @@ pub fn permute48(x: u64, key: u64) -> u64 {
 #[inline]
 pub fn pick(cdf: &[f64], u: f64) -> usize {
     cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1)
+}
+
+/// A Poisson draw; 0 for a zero (or invalid) rate.
+#[inline]
+pub fn poisson(r: &mut SimRng, lambda: f64) -> u32 {
+    if lambda <= 0.0 || !lambda.is_finite() {
+        return 0;
+    }
+    match Poisson::new(lambda) {
+        Ok(d) => d.sample(r).min(f64::from(u32::MAX)) as u32,
+        Err(_) => 0,
+    }
 }
 
 /// [`pick`] by binary search, for long distributions (hundreds of events): the same index.

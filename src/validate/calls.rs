@@ -4,7 +4,6 @@
 //! Streams the dataset batch by batch; memory grows with distinct customers and call ids only.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use anyhow::Result;
@@ -124,7 +123,7 @@ impl<'a> State<'a> {
         if let Some(ids) = str_col("call_id") {
             for (i, id) in ids.iter().enumerate() {
                 let Some(id) = id else { continue };
-                if !self.call_ids.insert(id_key(id)) {
+                if !self.call_ids.insert(super::id_key(id, "call_")) {
                     self.fail(UNIQUE_IDS, || {
                         format!("row {}: call_id {id} seen before", base + 1 + i as u64)
                     });
@@ -335,19 +334,6 @@ struct ValueColumns<'b> {
 /// The value of row `i`, if the column exists and the row is not null.
 fn valid_str(col: Option<&StringArray>, i: usize) -> Option<&str> {
     col.filter(|a| a.is_valid(i)).map(|a| a.value(i))
-}
-
-/// A compact key for a call id: the 64-bit value of trafficsim's own ids, a hash of others.
-fn id_key(id: &str) -> u64 {
-    if let Some(hex) = id.strip_prefix("call_")
-        && hex.len() == 16
-        && let Ok(v) = u64::from_str_radix(hex, 16)
-    {
-        return v;
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
 }
 
 /// Validates the dataset at `path` (CSV file, Parquet file or Parquet directory).

@@ -13,6 +13,21 @@ use std::path::Path;
 
 use serde::Serialize;
 
+/// A compact key for an id: the 64-bit value of trafficsim's own (`prefix` + 16 hex digits), a
+/// hash of others.
+pub(crate) fn id_key(id: &str, prefix: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if let Some(hex) = id.strip_prefix(prefix)
+        && hex.len() == 16
+        && let Ok(v) = u64::from_str_radix(hex, 16)
+    {
+        return v;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
 /// Most example rows a check reports.
 const EXAMPLES: usize = 5;
 

@@ -321,7 +321,7 @@ impl<'a> State<'a> {
         let persona = get(c.persona);
 
         if let Some(id) = get(c.txn)
-            && !self.transaction_ids.insert(id_key(id))
+            && !self.transaction_ids.insert(super::id_key(id, "txn_"))
         {
             self.fail(UNIQUE_IDS, || format!("row {row}: transaction_id {id} seen before"));
         }
@@ -630,20 +630,6 @@ fn col_i64<'b>(b: &'b RecordBatch, name: &str) -> Result<&'b Int64Array> {
 
 fn parse_status(s: &str) -> Option<PaymentStatus> {
     PaymentStatus::ALL.into_iter().find(|p| p.as_str() == s)
-}
-
-/// A compact key for a transaction id: the 64-bit value of trafficsim's own, a hash of others.
-fn id_key(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    if let Some(hex) = id.strip_prefix("txn_")
-        && hex.len() == 16
-        && let Ok(v) = u64::from_str_radix(hex, 16)
-    {
-        return v;
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
 }
 
 fn iso(us: i64) -> String {

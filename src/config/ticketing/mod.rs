@@ -110,11 +110,7 @@ impl TicketingConfig {
 
     /// The scenario definitions of the cohorts, in cohort order.
     pub fn cohort_scenarios(&self) -> Vec<&ScenarioDef> {
-        self.run
-            .cohorts
-            .iter()
-            .map(|c| &self.scenario(&c.scenario).expect("resolved").def)
-            .collect()
+        scenario_files::cohort_defs(&self.run, &self.scenarios)
     }
 
     /// Checks that every cohort names a declared scenario whose parameters fit the window.

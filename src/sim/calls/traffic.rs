@@ -6,14 +6,14 @@
 //! does not depend on how many rows the run keeps.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Poisson, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 
 use super::catalogue::Catalogue;
 use super::model::{Status, TrafficModel};
 use super::population::Customer;
 use super::scenarios::{CohortScenario, DayInfo, DayState, Env};
 use crate::sim::calendar::{Segment, Window};
-use crate::sim::rng::{self, Domain, SimRng, cumulative, permute, pick};
+use crate::sim::rng::{self, Domain, SimRng, cumulative, permute, pick, poisson};
 
 /// Most calls one customer makes in one UTC hour (ids pack the sequence number in 16 bits).
 pub const MAX_CALLS_PER_HOUR: u32 = u16::MAX as u32;
@@ -297,18 +297,6 @@ impl DayFactors {
         self.cached[slot] = (day, value);
         self.filled[slot] = true;
         value
-    }
-}
-
-/// A Poisson draw; 0 for a zero rate.
-#[inline]
-fn poisson(r: &mut SimRng, lambda: f64) -> u32 {
-    if lambda <= 0.0 || !lambda.is_finite() {
-        return 0;
-    }
-    match Poisson::new(lambda) {
-        Ok(d) => d.sample(r).min(f64::from(u32::MAX)) as u32,
-        Err(_) => 0,
     }
 }
 

@@ -14,14 +14,14 @@
 use std::ops::Range;
 
 use rand::RngExt;
-use rand_distr::{Distribution, Poisson, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 
 use super::catalogue::{STANDARD, TicketCatalogue, cdf};
 use super::cohort::{Class, Cohort, SaleClock};
 use super::model::TicketModel;
 use super::scenarios::{BurstKind, Env};
 use super::users::{User, UserTables, generate_user_with, user_key};
-use crate::sim::rng::{self, Domain, SimRng, permute, pick, pick_binary};
+use crate::sim::rng::{self, Domain, SimRng, permute, pick, pick_binary, poisson};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Keys of the id bijections.
@@ -800,17 +800,6 @@ fn attempt_key(c: usize, j: usize, s: u32, v: u32, a: u32) -> u64 {
 /// A uniform number in [0, 1) from a hash of `x`.
 fn fmix(x: u64) -> f64 {
     (rng::fmix64(x) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// A Poisson draw; 0 for a zero rate.
-fn poisson(r: &mut SimRng, lambda: f64) -> u32 {
-    if lambda <= 0.0 || !lambda.is_finite() {
-        return 0;
-    }
-    match Poisson::new(lambda) {
-        Ok(d) => d.sample(r).min(f64::from(u32::MAX)) as u32,
-        Err(_) => 0,
-    }
 }
 
 pub fn round2(x: f64) -> f64 {
