@@ -1,10 +1,11 @@
-//! trafficsim: simulated AI-API usage traffic for FinOps analysis.
+//! trafficsim: simulated traffic turned into data and evidence, for two workloads on one engine:
+//! AI-API calls (FinOps) and event ticketing (fraud, inventory, service levels).
 //!
 //! Stages, one module each: `config` (TOML → validated settings), `sim` (the simulation core:
-//! population, traffic model, plan), `batch` (Arrow schema and builder), `sink` (CSV, Parquet,
-//! atomic files), `generate` (the parallel, ordered pipeline), `validate` (dataset invariants),
-//! `analyze` (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest)
-//! and `cli` (the command line).
+//! populations, traffic models, plans), `batch` (Arrow adapters), `sink` (CSV, Parquet, atomic
+//! files), `generate` (the parallel, ordered driver), `validate` (dataset invariants), `analyze`
+//! (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest) and
+//! `cli` (the command line). Inside a stage, each workload has a file or folder of its own.
 
 pub mod analyze;
 pub mod batch;

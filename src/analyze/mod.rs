@@ -1,5 +1,7 @@
-//! The analyze stage: Polars lazy queries over the calls dataset, one module per analyzer, each
-//! returning a typed result that is written as JSON and rendered as one HTML page.
+//! The analyze stage: Polars lazy queries over a workload's dataset, one module per analyzer,
+//! each returning a typed result that is written as JSON and rendered as one HTML page. The
+//! framework is generic over the workload's configuration; the calls analyzers are below, the
+//! ticketing registry is empty until its validators land.
 //!
 //! How it runs ([`run_analyzers`]): every analyzer's settings are read from `analysis.toml` and
 //! checked first (a bad threshold fails before any data is read); then the dataset is opened as

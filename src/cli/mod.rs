@@ -9,7 +9,8 @@ pub mod validate;
 
 use clap::{Parser, Subcommand};
 
-/// Simulates AI-API usage traffic and writes it as CSV and Parquet for FinOps analysis.
+/// Simulates traffic — AI-API calls or event ticketing, as the run plan says — and writes it as
+/// CSV and Parquet, with ground-truth labels, for analysis.
 #[derive(Debug, Parser)]
 #[command(name = "trafficsim", version, about)]
 pub struct Cli {
@@ -21,7 +22,7 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Generate the calls dataset (CSV and a date-partitioned Parquet dataset).
+    /// Generate the run plan's dataset (CSV and a date-partitioned Parquet dataset, and labels).
     Generate(generate::GenerateArgs),
     /// Analyze a dataset: every analyzer's JSON result, HTML page and SVG charts, an index and a manifest.
     Analyze(analyze::AnalyzeArgs),
@@ -29,7 +30,7 @@ pub enum Command {
     Run(run::RunArgs),
     /// List the scenarios with their descriptions and parameters, and the modifiers to build more.
     Scenarios(scenarios::ScenariosArgs),
-    /// Check a dataset against the invariants of the calls schema.
+    /// Check a dataset against the invariants of its workload.
     Validate(validate::ValidateArgs),
 }
 

@@ -8,7 +8,8 @@ pub struct Label {
     pub scenario: String,
     pub cohort: String,
     pub kind: String,
-    /// customer, organization, model, feature or cohort.
+    /// What the event is about. Calls: customer, organization, model, feature or cohort;
+    /// ticketing: event, fraud_pattern, cohort, service or experiment.
     pub subject_type: &'static str,
     pub subject: String,
     pub start_ms: i64,
