@@ -362,3 +362,29 @@ fn the_calls_workload_still_writes_calls() {
     assert!(!data.join("transactions.csv").exists() && !data.join("transactions").exists());
     assert_eq!(summary(&dir.path().join("run_summary.json"))["rows"], 3000);
 }
+
+#[test]
+fn a_window_that_misses_the_flash_sale_fails_naming_the_cohort_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The flash sale is on day 10: a 7-day window holds none of it.
+    ticketing(dir.path(), &["--rows", ROWS, "--days", "7"])
+        .failure()
+        .stderr_has("cohort `flash_sale` makes no attempts in the window")
+        .stderr_has("--days");
+    assert!(!dir.path().join("data").exists(), "nothing is written");
+    // Without it, a week is fine.
+    generate_ticketing(
+        dir.path(),
+        &[
+            "--rows",
+            "5000",
+            "--days",
+            "7",
+            "--scenario",
+            "everyday_sales",
+            "--scenario",
+            "fraud_attack",
+        ],
+    );
+    assert_eq!(summary(&dir.path().join("run_summary.json"))["rows"], 5000);
+}

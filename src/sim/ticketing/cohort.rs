@@ -387,5 +387,13 @@ impl Cohort {
 
 /// Attempts a burst makes at its natural rate.
 pub fn attempts(b: &Burst) -> f64 {
-    b.pieces.iter().map(|(s, e, r)| r * (e - s) as f64 / 1000.0).sum()
+    attempts_within(b, i64::MIN, i64::MAX)
+}
+
+/// Attempts a burst makes at its natural rate between `start` and `end` (epoch ms).
+pub fn attempts_within(b: &Burst, start: i64, end: i64) -> f64 {
+    b.pieces
+        .iter()
+        .map(|&(s, e, r)| r * (e.min(end) - s.max(start)).max(0) as f64 / 1000.0)
+        .sum()
 }

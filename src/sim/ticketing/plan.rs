@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::cohort::{Cohort, CohortInputs, attempts};
+use super::cohort::{Cohort, CohortInputs, attempts_within};
 use super::model::TicketModel;
 use super::scenarios::{CohortInfo, CohortScenario, Env, ScenarioDef};
 use super::traffic::{EventChooser, Slot, TicketGenerator};
@@ -32,7 +32,9 @@ const HOUR_MS: i64 = 3_600_000;
 /// A problem that makes a plan impossible.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TicketPlanError {
-    #[error("cohort `{0}` makes no attempts: give its scenario everyday shopping or a burst (flash_sale, attack)")]
+    #[error(
+        "cohort `{0}` makes no attempts in the window: its bursts (flash_sale, attack) fall outside it and it has no everyday shopping; lengthen the window (--days) or leave the scenario out (--scenario)"
+    )]
     Empty(String),
     #[error(
         "cohort `{cohort}` cannot reach {needed} rows: it would need {users} users, and a cohort holds at most {max}"
@@ -242,7 +244,7 @@ fn natural_rows(env: &Env, model: &TicketModel, c: &PlanCohort, rows: Option<f64
         .sum();
     let (mut scaled, mut fixed) = (0.0, 0.0);
     for b in &cohort.bursts {
-        let a = attempts(b);
+        let a = attempts_within(b, env.start_ms, env.end_ms());
         if b.scaled { scaled += a } else { fixed += a }
     }
     (everyday + scaled + fixed, fixed)
