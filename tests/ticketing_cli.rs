@@ -308,26 +308,8 @@ fn scenarios_lists_the_scenario_files_the_inline_scenario_and_the_modifiers() {
     );
 }
 
-const NO_ANALYZERS: &str = "the ticketing workload has no analyzers yet";
-
 #[test]
-fn analyze_says_there_are_no_analyzers_yet() {
-    let dir = tempfile::tempdir().unwrap();
-    let reports = dir.path().join("reports");
-    run_bin([
-        "analyze".as_ref(),
-        "--config".as_ref(),
-        ticketing_config().as_os_str(),
-        "--out".as_ref(),
-        reports.as_os_str(),
-    ] as [&std::ffi::OsStr; 5])
-    .success()
-    .stdout_has(NO_ANALYZERS);
-    assert!(!reports.exists(), "analyze wrote reports: {:?}", files_under(&reports));
-}
-
-#[test]
-fn run_generates_then_says_there_are_no_analyzers_yet() {
+fn run_generates_then_analyzes_and_analyze_finds_the_workload_from_the_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     run_bin([
@@ -342,12 +324,47 @@ fn run_generates_then_says_there_are_no_analyzers_yet() {
     ] as [&std::ffi::OsStr; 8])
     .success()
     .stdout_has("generated 5000 rows")
-    .stdout_has(NO_ANALYZERS);
+    .stdout_has("analyzed 5000 rows");
     let csv = out.join("data/transactions.csv");
     assert_eq!(csv_rows(&csv), 5000);
     assert_eq!(read_all(&out.join("data/transactions")).num_rows(), 5000);
     assert!(out.join("data/events.csv").is_file());
-    assert!(!out.join("reports").exists());
+    for page in [
+        "index.html",
+        "overview.html",
+        "checks.html",
+        "results/checks.json",
+        "manifest.json",
+    ] {
+        assert!(
+            out.join("reports").join(page).is_file(),
+            "{page}: {:?}",
+            files_under(&out.join("reports"))
+        );
+    }
+    // Without --config, the dataset says it is ticketing data (the calls plan would refuse it).
+    let again = dir.path().join("again");
+    run_bin([
+        "analyze".as_ref(),
+        "--input".as_ref(),
+        out.join("data").as_os_str(),
+        "--out".as_ref(),
+        again.as_os_str(),
+    ] as [&std::ffi::OsStr; 5])
+    .success()
+    .stdout_has("analyzed 5000 rows");
+    let manifest = std::fs::read_to_string(again.join("manifest.json")).unwrap();
+    assert!(manifest.contains("config/ticketing.toml"), "{manifest}");
+    // A calls run plan given for ticketing data is refused, naming both.
+    run_bin([
+        "analyze".as_ref(),
+        "--input".as_ref(),
+        out.join("data").as_os_str(),
+        "--config".as_ref(),
+        "config/default.toml".as_ref(),
+    ] as [&std::ffi::OsStr; 5])
+    .failure()
+    .stderr_has("a transactions dataset, but config/default.toml is a run plan of calls data");
 }
 
 #[test]

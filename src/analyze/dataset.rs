@@ -1,12 +1,13 @@
-//! Finding and scanning the calls dataset: a Parquet dataset directory, a Parquet file or the
-//! CSV, as one Polars `LazyFrame`, and the window (rows, first and last day) it covers.
+//! Finding and scanning a workload's dataset: its fact table (a Parquet dataset directory, a
+//! Parquet file or the CSV) as one Polars `LazyFrame`, the small tables beside it (ticketing:
+//! events, users, labels), and the window (rows, first and last day) it covers.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate};
 use polars::prelude::{
-    DataType, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet, TimeUnit,
+    DataType, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet, TimeUnit,
     TimeZone, col, len,
 };
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,8 @@ pub struct DatasetSpec {
     pub required: &'static [&'static str],
     /// Columns read when present, beside the required ones.
     pub optional: &'static [&'static str],
+    /// Single-file tables that must sit beside the fact table, in its data directory.
+    pub side: &'static [&'static str],
 }
 
 /// The calls dataset.
@@ -50,7 +53,109 @@ pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
     table: layout::CALLS,
     required: &REQUIRED_COLUMNS,
     optional: &["scenario"],
+    side: &[],
 };
+
+/// The ticketing dataset: the transactions the validators read, and the events (capacity),
+/// users and labels (the ground truth they are scored against) beside them.
+pub const TICKETING_DATASET: DatasetSpec = DatasetSpec {
+    table: layout::TRANSACTIONS,
+    required: &[
+        "timestamp",
+        "transaction_id",
+        "event_id",
+        "user_id",
+        "persona",
+        "tier",
+        "num_tickets",
+        "price_per_ticket",
+        "price_multiplier",
+        "total_amount",
+        "payment_method",
+        "payment_status",
+        "device_type",
+        "device_mismatch",
+        "geo_mismatch",
+        "time_anomaly",
+        "risk_score",
+        "is_fraud",
+        "is_bot",
+        "fraud_pattern",
+        "scenario",
+        "ab_variant",
+        "decision_latency_ms",
+        "api_status",
+    ],
+    optional: &[],
+    side: &[layout::EVENTS, layout::USERS, layout::LABELS],
+};
+
+/// The small tables beside a fact table, by name, as lazy scans.
+pub type SideTables = std::collections::BTreeMap<&'static str, LazyFrame>;
+
+/// Which workload's dataset `input` holds, when it can tell: a data directory with `calls/` or
+/// `transactions/` (or their CSV), or a path inside one.
+pub fn detect_table(input: &Path) -> Option<FactTable> {
+    let tables = [layout::CALLS, layout::TRANSACTIONS];
+    if input.is_dir()
+        && let Some(t) = tables
+            .iter()
+            .find(|t| input.join(t.parquet_dir).is_dir() || input.join(t.csv_name()).is_file())
+    {
+        return Some(*t);
+    }
+    let name = input.file_name()?.to_str()?;
+    tables.into_iter().find(|t| {
+        name == t.parquet_dir
+            || name == t.csv_name()
+            || name.starts_with(&format!("{}-shard-", t.csv_stem))
+            || input.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()) == Some(t.parquet_dir)
+    })
+}
+
+/// The data directory of a scanned fact table: the directory holding `transactions/` (or the
+/// CSV, or the directory of a single Parquet file).
+fn data_dir_of(path: &Path, table: &FactTable) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let named = path.file_name().and_then(|n| n.to_str()) == Some(table.parquet_dir);
+    if named || path.is_file() {
+        let up = parent.to_path_buf();
+        if up.file_name().and_then(|n| n.to_str()) == Some(table.parquet_dir) {
+            return up.parent().unwrap_or(Path::new(".")).to_path_buf();
+        }
+        return up;
+    }
+    path.to_path_buf()
+}
+
+/// Scans the side tables `spec` needs, found beside the fact table at `path`.
+pub fn open_side(path: &Path, spec: &DatasetSpec) -> Result<SideTables> {
+    let data = data_dir_of(path, &spec.table);
+    let mut out = SideTables::new();
+    for name in spec.side {
+        let Some(file) = layout::side_table(&data, name) else {
+            bail!(
+                "{}: no {name}.parquet or {name}.csv beside the {}: the analyzers need it (generate writes it)",
+                data.display(),
+                spec.table.name
+            );
+        };
+        let scan = if file.extension().is_some_and(|e| e == "parquet") {
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(&file)?, ScanArgsParquet::default())
+        } else {
+            LazyCsvReader::new(PlRefPath::try_from_path(&file)?)
+                .with_has_header(true)
+                .with_try_parse_dates(true)
+                .finish()
+        }
+        .with_context(|| format!("{}: cannot scan", file.display()))?;
+        out.insert(
+            name,
+            utc_micros(scan).with_context(|| format!("{}: cannot read the schema", file.display()))?,
+        );
+    }
+    Ok(out)
+}
 
 /// What was scanned.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -181,6 +286,26 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
         path,
     };
     Ok((source, calls))
+}
+
+/// Every timestamp column as µs in UTC, whatever the source (CSV parses to ms or to a zone-less
+/// type), so one query serves Parquet and CSV alike.
+fn utc_micros(mut scan: LazyFrame) -> Result<LazyFrame> {
+    let schema = scan.collect_schema()?;
+    let casts: Vec<Expr> = schema
+        .iter()
+        .filter(|(_, dt)| matches!(dt, DataType::Datetime(_, _)))
+        .map(|(name, _)| {
+            col(name.clone())
+                .cast(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
+                .alias(name.clone())
+        })
+        .collect();
+    Ok(if casts.is_empty() {
+        scan
+    } else {
+        scan.with_columns(casts)
+    })
 }
 
 /// The columns the analyzers read that the dataset has: the required and optional ones.

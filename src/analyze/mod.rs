@@ -1,7 +1,8 @@
 //! The analyze stage: Polars lazy queries over a workload's dataset, one module per analyzer,
-//! each returning a typed result that is written as JSON and rendered as one HTML page. The
-//! framework is generic over the workload's configuration; the calls analyzers are below, the
-//! ticketing registry is empty until its validators land.
+//! each returning a typed result that is written as JSON and rendered as one HTML page, and the
+//! named one-sided checks it proves ([`checks`]). The framework is generic over the workload's
+//! configuration: the calls (FinOps) analyzers are the modules below, the ticketing validators
+//! are in [`ticketing`].
 //!
 //! How it runs ([`run_analyzers`]): every analyzer's settings are read from `analysis.toml` and
 //! checked first (a bad threshold fails before any data is read); then the dataset is opened as
@@ -29,6 +30,7 @@
 //! 4. Test it in `tests/analyze_<name>.rs` against an independent fold over the rows
 //!    (`tests/common/analyze.rs` shares one analyzed dataset between tests).
 
+pub mod checks;
 pub mod dataset;
 pub mod decisions;
 pub mod features;
@@ -37,10 +39,12 @@ pub mod latency;
 pub mod organization;
 pub mod overview;
 pub mod performance;
+pub mod predictions;
 pub mod pricing;
 pub mod profitability;
 pub mod rate_optimization;
 pub mod scenarios;
+pub mod ticketing;
 pub mod understanding;
 
 use std::path::Path;
@@ -52,9 +56,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck, TicketingConfig};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::Figure;
-pub use dataset::{DataSource, Window};
+use checks::{Check, CheckReport, CheckSettings};
+pub use dataset::{DataSource, SideTables, Window};
+use predictions::Predictions;
 
 /// Every analyzer of the calls workload, in page order.
 pub const ANALYZERS: &[Registration] = &[
@@ -70,15 +76,16 @@ pub const ANALYZERS: &[Registration] = &[
     register::<CallsConfig, scenarios::Scenarios>(),
 ];
 
-/// Every analyzer of the ticketing workload (its validators come with the next part of the
-/// workload; until then `analyze` says so).
-pub const TICKETING_ANALYZERS: &[Registration<TicketingConfig>] = &[];
-
-/// What the analysis of one workload needs besides its analyzers: its dataset and its reports'
-/// title.
+/// What the analysis of one workload needs besides its analyzers: its dataset, where its
+/// settings are and its reports' title.
 #[derive(Debug, Clone, Copy)]
 pub struct AnalysisSpec {
     pub dataset: dataset::DatasetSpec,
+    /// The table of `analysis.toml` that holds the workload's tables (`[ticketing.fraud]`), or
+    /// `None` for the top level (the calls tables, `[performance]`).
+    pub scope: Option<&'static str>,
+    /// Tables of the scope that are not analyzers': `checks` (the skips), other workloads'.
+    pub other_tables: &'static [&'static str],
     pub title: &'static str,
     pub subtitle: &'static str,
 }
@@ -86,9 +93,14 @@ pub struct AnalysisSpec {
 /// The calls workload's analysis.
 pub const CALLS: AnalysisSpec = AnalysisSpec {
     dataset: dataset::CALLS_DATASET,
+    scope: None,
+    other_tables: &[ticketing::SCOPE],
     title: "trafficsim reports",
     subtitle: "FinOps and usage-based revenue analysis of simulated AI-API traffic",
 };
+
+/// The table of a workload's settings that lists the skipped checks.
+pub const CHECKS_TABLE: &str = "checks";
 
 /// One analyzer: typed settings in, typed result out, rendered by a pure function. `C` is the
 /// configuration of the workload it analyzes (the run plan and what it names).
@@ -117,6 +129,10 @@ pub trait Analyzer<C: 'static = CallsConfig>: 'static {
     fn headline(output: &Self::Output) -> Vec<Figure>;
     /// The page body: pure, result → markup.
     fn render(output: &Self::Output, settings: &Self::Settings) -> Result<Markup>;
+    /// The named one-sided checks this result proves or refutes (targets from the settings).
+    fn checks(_output: &Self::Output, _settings: &Self::Settings) -> Vec<Check> {
+        Vec::new()
+    }
 }
 
 /// What the analyzers share: the data as a lazy frame, its window, the run plan and what it names.
@@ -125,6 +141,8 @@ pub struct Context<'a, C = CallsConfig> {
     pub source: &'a DataSource,
     pub window: Window,
     calls: LazyFrame,
+    side: SideTables,
+    predictions: Option<&'a Predictions>,
     engine: Engine,
 }
 
@@ -137,6 +155,20 @@ impl<C> Context<'_, C> {
     /// The workload's fact table as a fresh lazy query.
     pub fn rows(&self) -> LazyFrame {
         self.calls.clone()
+    }
+
+    /// A small table beside the fact table (ticketing: `events`, `users`, `labels`) as a fresh
+    /// lazy query.
+    pub fn table(&self, name: &str) -> Result<LazyFrame> {
+        self.side
+            .get(name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the dataset has no `{name}` table"))
+    }
+
+    /// The checked `--predictions` file, when one was given.
+    pub fn predictions(&self) -> Option<&Predictions> {
+        self.predictions
     }
 
     /// Runs a query. Large datasets use the streaming engine, so memory stays bounded.
@@ -154,6 +186,8 @@ pub struct Page {
     pub result_json: String,
     pub settings: serde_json::Value,
     pub body: Markup,
+    /// The checks the analyzer proved or refuted (none for most FinOps pages).
+    pub checks: Vec<Check>,
 }
 
 /// Reads and checks one analyzer's settings.
@@ -208,19 +242,42 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
             result_json: serde_json::to_string_pretty(&output)?,
             settings: serde_json::to_value(&self.settings)?,
             body: A::render(&output, &self.settings)?,
+            checks: A::checks(&output, &self.settings),
         })
     }
 }
 
-/// Reads every analyzer's settings from `file`, checking them before any data is read. `only`
-/// keeps the named analyzers (all when `None`).
+/// A workload's analyzers with their checked settings, and the checks' skips.
+pub struct Plan<C: 'static = CallsConfig> {
+    pub analyzers: Vec<Box<dyn Prepared<C>>>,
+    pub check_settings: CheckSettings,
+}
+
+/// Reads every analyzer's settings from `file` (within the workload's scope), checking them
+/// before any data is read. `only` keeps the named analyzers (all when `None`).
 pub fn prepare<C: 'static>(
     registry: &[Registration<C>],
+    spec: &AnalysisSpec,
     file: &AnalysisFile,
     config: &C,
     only: Option<&[String]>,
-) -> Result<Vec<Box<dyn Prepared<C>>>, ConfigError> {
-    file.check_sections(registry.iter().map(|r| r.name))?;
+) -> Result<Plan<C>, ConfigError> {
+    let scoped;
+    let file = match spec.scope {
+        Some(name) => {
+            scoped = file.scope(name)?;
+            &scoped
+        }
+        None => file,
+    };
+    file.check_sections(registry.iter().map(|r| r.name).chain(spec.other_tables.iter().copied()))?;
+    let check_settings = if spec.other_tables.contains(&CHECKS_TABLE) {
+        let s: CheckSettings = file.section(CHECKS_TABLE)?;
+        s.check(file.checker(CHECKS_TABLE))?;
+        s
+    } else {
+        CheckSettings::default()
+    };
     if let Some(names) = only {
         for n in names {
             if !registry.iter().any(|r| r.name == n) {
@@ -234,24 +291,43 @@ pub fn prepare<C: 'static>(
             }
         }
     }
-    registry
+    let analyzers = registry
         .iter()
         .filter(|r| only.is_none_or(|names| names.iter().any(|n| n == r.name)))
         .map(|r| (r.load)(file, config))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Plan {
+        analyzers,
+        check_settings,
+    })
+}
+
+/// What an analysis produced: the source, its window, the pages and every check.
+pub struct Analysis {
+    pub source: DataSource,
+    pub window: Window,
+    pub pages: Vec<Page>,
+    pub checks: CheckReport,
 }
 
 /// Rows above which queries run on the streaming engine (bounded memory) rather than in memory.
 const STREAMING_ROWS: u64 = 500_000;
 
-/// Opens the dataset at `input` and runs every prepared analyzer on it, in parallel.
+/// Opens the dataset at `input` (and the `--predictions` file, checked against it) and runs
+/// every prepared analyzer on it, in parallel.
 pub fn run_analyzers<C: Sync + 'static>(
     config: &C,
-    prepared: &[Box<dyn Prepared<C>>],
+    plan: &Plan<C>,
     input: &Path,
-    spec: &dataset::DatasetSpec,
-) -> Result<(DataSource, Window, Vec<Page>)> {
+    analysis: &AnalysisSpec,
+    predictions: Option<&Path>,
+) -> Result<Analysis> {
+    let spec = &analysis.dataset;
+    let prepared = &plan.analyzers;
+    // A bad predictions file fails before the data is read.
+    let predictions = predictions.map(predictions::read).transpose()?;
     let (source, mut calls) = dataset::open(input, spec)?;
+    let mut side = dataset::open_side(&source.path, spec)?;
     let window = dataset::window(&calls, &source)?;
     let engine = if window.rows > STREAMING_ROWS {
         Engine::Streaming
@@ -263,13 +339,21 @@ pub fn run_analyzers<C: Sync + 'static>(
             .map(col)
             .collect();
         calls = calls.select(columns).collect()?.lazy();
+        for table in side.values_mut() {
+            *table = table.clone().collect()?.lazy();
+        }
         Engine::InMemory
     };
+    if let Some(p) = &predictions {
+        predictions::check_ids(p, calls.clone(), engine)?;
+    }
     let ctx = Context {
         config,
         source: &source,
         window: window.clone(),
         calls,
+        side,
+        predictions: predictions.as_ref(),
         engine,
     };
     let run = |p: &dyn Prepared<C>| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
@@ -284,5 +368,32 @@ pub fn run_analyzers<C: Sync + 'static>(
             .collect::<Result<Vec<_>>>()?
     };
     drop(ctx);
-    Ok((source, window, pages))
+    let mut pages = pages;
+    let checks = CheckReport::new(
+        pages.iter().flat_map(|p| p.checks.iter().cloned()).collect(),
+        &plan.check_settings,
+    );
+    if analysis.other_tables.contains(&CHECKS_TABLE) {
+        pages.push(checks_page(&checks, &plan.check_settings)?);
+    }
+    Ok(Analysis {
+        source,
+        window,
+        pages,
+        checks,
+    })
+}
+
+/// The Checks page: every analyzer's checks in one table, with the skips applied.
+fn checks_page(report: &CheckReport, settings: &CheckSettings) -> Result<Page> {
+    Ok(Page {
+        name: CHECKS_TABLE,
+        title: "Checks",
+        summary: "Every success criterion and scenario expectation as a named one-sided check: the CI gate of `trafficsim check`.",
+        headline: report.headline(),
+        result_json: serde_json::to_string_pretty(report)?,
+        settings: serde_json::to_value(settings)?,
+        body: report.render(),
+        checks: Vec::new(),
+    })
 }

@@ -174,11 +174,12 @@ impl Analyzer for Overview {
     }
 }
 
-fn invariants(report: Option<&InvariantReport>) -> Markup {
+/// The section listing `validate`'s invariant checks (`None`: not run, as the settings say).
+pub fn invariants(report: Option<&InvariantReport>) -> Markup {
     let Some(report) = report else {
         return section(
             "Invariant checks",
-            Some("Not run: `overview.check_invariants` is off in the analysis settings."),
+            Some("Not run: `check_invariants` is off in the overview's analysis settings."),
             html! {},
         );
     };
@@ -232,8 +233,20 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
         models: one("model")?,
     };
 
+    let rows_per_day = rows_per_day(ctx)?;
+    let by_status = rows_by(ctx, "status")?;
+    let by_scenario = if ctx.source.columns.iter().any(|c| c.name == "scenario") {
+        rows_by(ctx, "scenario")?
+    } else {
+        Vec::new()
+    };
+    Ok((distinct, rows_per_day, by_status, by_scenario))
+}
+
+/// Rows per UTC day, in order.
+pub fn rows_per_day<C>(ctx: &Context<'_, C>) -> Result<Vec<DayRows>> {
     let df = ctx.collect(
-        ctx.calls()
+        ctx.rows()
             .group_by([col("timestamp").dt().date().alias("date")])
             .agg([len().cast(DataType::Int64).alias("rows")]),
     )?;
@@ -246,20 +259,13 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
         })
         .collect();
     rows_per_day.sort_by_key(|d| d.date);
-
-    let by_status = rows_by(ctx, "status")?;
-    let by_scenario = if ctx.source.columns.iter().any(|c| c.name == "scenario") {
-        rows_by(ctx, "scenario")?
-    } else {
-        Vec::new()
-    };
-    Ok((distinct, rows_per_day, by_status, by_scenario))
+    Ok(rows_per_day)
 }
 
 /// Rows per value of `column`, most first.
-fn rows_by(ctx: &Context<'_>, column: &str) -> Result<Vec<NameRows>> {
+pub fn rows_by<C>(ctx: &Context<'_, C>, column: &str) -> Result<Vec<NameRows>> {
     let df = ctx.collect(
-        ctx.calls()
+        ctx.rows()
             .group_by([col(column)])
             .agg([len().cast(DataType::Int64).alias("rows")]),
     )?;

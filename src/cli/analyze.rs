@@ -1,55 +1,91 @@
-//! `trafficsim analyze`: runs every analyzer over the dataset and writes the reports.
+//! `trafficsim analyze`: runs every analyzer of the dataset's workload and writes the reports.
+//! The workload comes from `--config`, else from the dataset (`calls/` or `transactions/`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 
-use super::common::DEFAULT_CONFIG;
-use crate::analyze::{ANALYZERS, CALLS, Prepared, TICKETING_ANALYZERS, prepare, run_analyzers};
-use crate::config::{AnalysisFile, CallsConfig, ConfigError, RunPlan};
+use super::common::{DEFAULT_CONFIG, DEFAULT_TICKETING_CONFIG};
+use crate::analyze::dataset::detect_table;
+use crate::analyze::{ANALYZERS, Analysis, AnalysisSpec, CALLS, Plan, prepare, run_analyzers, ticketing};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, RunPlan, TicketingConfig};
 use crate::report::{ReportInput, generated_at, render_all, write_reports};
+use crate::sink::layout;
 
+/// Which dataset to analyze and with which settings: shared by `analyze` and `check`.
 #[derive(Debug, Clone, Args)]
-pub struct AnalyzeArgs {
-    /// The data: a directory with `calls/` (Parquet) or `simulated_calls.csv`, a Parquet dataset
-    /// directory, a .parquet or a .csv file.
-    #[arg(long, default_value = "output/data", value_name = "PATH")]
-    pub input: PathBuf,
-    /// Directory to write the reports to (replaced as a whole when they are complete).
-    #[arg(long, default_value = "output/reports", value_name = "DIR")]
-    pub out: PathBuf,
-    /// Run plan whose catalogue (models and prices) the analyzers use.
-    #[arg(long, default_value = DEFAULT_CONFIG, value_name = "FILE")]
-    pub config: PathBuf,
+pub struct DatasetArgs {
+    /// The data: a data directory (with `calls/` or `transactions/`, or their CSV), a Parquet
+    /// dataset directory, a .parquet or a .csv file [default: the run plan's OUT/data].
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    /// Run plan of the data (catalogue, models) [default: the dataset's workload's,
+    /// config/default.toml for calls, config/ticketing.toml for ticketing].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Analysis settings [default: analysis.toml beside the run plan].
     #[arg(long, value_name = "FILE")]
     pub analysis: Option<PathBuf>,
+    /// Fraud predictions to score (ticketing): a CSV or Parquet file of `transaction_id` with a
+    /// `score` from 0 to 1 and/or a `decision` (true = flagged).
+    #[arg(long, value_name = "FILE")]
+    pub predictions: Option<PathBuf>,
+}
+
+impl DatasetArgs {
+    /// The run plan and the data: the plan given, else the one of the dataset's workload.
+    pub fn resolve(&self) -> Result<(RunPlan, PathBuf)> {
+        let detected = self.input.as_deref().and_then(detect_table);
+        let config = match (&self.config, detected) {
+            (Some(c), _) => c.clone(),
+            (None, Some(t)) if t == layout::TRANSACTIONS => PathBuf::from(DEFAULT_TICKETING_CONFIG),
+            (None, _) => PathBuf::from(DEFAULT_CONFIG),
+        };
+        let plan = RunPlan::load(&config)?;
+        let expected = match plan {
+            RunPlan::Calls(_) => layout::CALLS,
+            RunPlan::Ticketing(_) => layout::TRANSACTIONS,
+        };
+        if let (Some(input), Some(found)) = (&self.input, detected)
+            && found != expected
+        {
+            bail!(
+                "{}: a {} dataset, but {} is a run plan of {} data: give the matching --config, or leave it out to use the dataset's",
+                input.display(),
+                found.name,
+                config.display(),
+                expected.name
+            );
+        }
+        let input = self.input.clone().unwrap_or_else(|| layout::data_dir(&plan.run().out));
+        Ok((plan, input))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
+    /// Directory to write the reports to (replaced as a whole when they are complete)
+    /// [default: the run plan's OUT/reports].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Run only these analyzers, e.g. `overview,understanding` [default: all].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub only: Option<Vec<String>>,
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<()> {
-    let config = match RunPlan::load(&args.config)? {
-        RunPlan::Calls(config) => config,
-        // The registry of ticketing analyzers is empty until its validators land.
-        RunPlan::Ticketing(_) => {
-            debug_assert!(TICKETING_ANALYZERS.is_empty());
-            println!("{NO_TICKETING_ANALYZERS}");
-            return Ok(());
-        }
-    };
-    let analysis = analysis_path(&args.config, args.analysis.as_deref());
-    let (file, prepared) = load_settings(&analysis, &config, args.only.as_deref())?;
-    let summary = analyze_and_report(&config, &file, &prepared, &args.input, &args.out)?;
+    let (plan, input) = args.dataset.resolve()?;
+    let out = args.out.clone().unwrap_or_else(|| plan.run().out.join("reports"));
+    let analysis = analysis_path(plan.path(), args.dataset.analysis.as_deref());
+    let prepared = Prepared::new(plan, &analysis, args.only.as_deref())?;
+    let (summary, _) = prepared.analyze_and_report(&input, &out, args.dataset.predictions.as_deref())?;
     println!("{summary}");
     Ok(())
 }
-
-/// What `analyze` says of a ticketing dataset until its analyzers exist.
-pub const NO_TICKETING_ANALYZERS: &str = "the ticketing workload has no analyzers yet: nothing to analyze (the data is written; `trafficsim validate` checks it)";
 
 /// The analysis settings file: the one given, else `analysis.toml` beside the run plan.
 pub fn analysis_path(run_plan: &Path, given: Option<&Path>) -> PathBuf {
@@ -59,46 +95,106 @@ pub fn analysis_path(run_plan: &Path, given: Option<&Path>) -> PathBuf {
     )
 }
 
-/// Reads and checks every analyzer's settings (before any data is read or generated).
-pub fn load_settings(
-    path: &Path,
-    config: &CallsConfig,
-    only: Option<&[String]>,
-) -> Result<(AnalysisFile, Vec<Box<dyn Prepared>>), ConfigError> {
-    let file = AnalysisFile::load(path)?;
-    let prepared = prepare(ANALYZERS, &file, config, only)?;
-    Ok((file, prepared))
+/// A workload's analyzers with their settings read and checked, before any data is read.
+pub struct Prepared {
+    file: AnalysisFile,
+    job: Job,
 }
 
-/// Analyzes `input` and writes the reports to `out`; returns the one-line summary.
-pub fn analyze_and_report(
-    config: &CallsConfig,
-    file: &AnalysisFile,
-    prepared: &[Box<dyn Prepared>],
-    input: &Path,
-    out: &Path,
-) -> Result<String> {
-    let start = Instant::now();
-    let (source, window, pages) = run_analyzers(config, prepared, input, &CALLS.dataset)?;
-    let (_, files) = render_all(&ReportInput {
-        title: CALLS.title,
-        subtitle: CALLS.subtitle,
-        pages: &pages,
-        source: &source,
-        window: &window,
-        run_plan: &config.path,
-        analysis: &file.path,
-        generated_at: generated_at(),
-    })?;
-    write_reports(out, &files)?;
-    Ok(format!(
-        "analyzed {} rows ({} {} file(s), {:.2} MB) in {:.2} s: {} reports in {}",
-        window.rows,
-        source.files.len(),
-        source.format,
-        source.bytes as f64 / 1e6,
-        start.elapsed().as_secs_f64(),
-        pages.len(),
-        out.join("index.html").display()
-    ))
+// One per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Calls(CallsConfig, Plan<CallsConfig>),
+    Ticketing(TicketingConfig, Plan<TicketingConfig>),
+}
+
+impl Prepared {
+    /// Reads and checks the settings of `plan`'s workload from `analysis`.
+    pub fn new(plan: RunPlan, analysis: &Path, only: Option<&[String]>) -> Result<Prepared, ConfigError> {
+        let file = AnalysisFile::load(analysis)?;
+        let job = match plan {
+            RunPlan::Calls(c) => {
+                let p = prepare(ANALYZERS, &CALLS, &file, &c, only)?;
+                Job::Calls(c, p)
+            }
+            RunPlan::Ticketing(c) => {
+                let p = prepare(ticketing::ANALYZERS, &ticketing::TICKETING, &file, &c, only)?;
+                Job::Ticketing(c, p)
+            }
+        };
+        Ok(Prepared { file, job })
+    }
+
+    pub fn spec(&self) -> &'static AnalysisSpec {
+        match self.job {
+            Job::Calls(..) => &CALLS,
+            Job::Ticketing(..) => &ticketing::TICKETING,
+        }
+    }
+
+    fn run_plan(&self) -> &Path {
+        match &self.job {
+            Job::Calls(c, _) => &c.path,
+            Job::Ticketing(c, _) => &c.path,
+        }
+    }
+
+    /// Runs the analyzers over `input`.
+    pub fn analyze(&self, input: &Path, predictions: Option<&Path>) -> Result<Analysis> {
+        match &self.job {
+            Job::Calls(c, p) => {
+                if let Some(file) = predictions {
+                    bail!(
+                        "--predictions {}: the calls workload has no fraud labels to score predictions against; predictions are for ticketing data",
+                        file.display()
+                    );
+                }
+                run_analyzers(c, p, input, &CALLS, None)
+            }
+            Job::Ticketing(c, p) => run_analyzers(c, p, input, &ticketing::TICKETING, predictions),
+        }
+    }
+
+    /// Analyzes `input` and writes the reports to `out`; returns the one-line summary and the
+    /// analysis.
+    pub fn analyze_and_report(
+        &self,
+        input: &Path,
+        out: &Path,
+        predictions: Option<&Path>,
+    ) -> Result<(String, Analysis)> {
+        let start = Instant::now();
+        let analysis = self.analyze(input, predictions)?;
+        let spec = self.spec();
+        let (_, files) = render_all(&ReportInput {
+            title: spec.title,
+            subtitle: spec.subtitle,
+            pages: &analysis.pages,
+            source: &analysis.source,
+            window: &analysis.window,
+            run_plan: self.run_plan(),
+            analysis: &self.file.path,
+            generated_at: generated_at(),
+        })?;
+        write_reports(out, &files)?;
+        let checks = if analysis.checks.checks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; checks: {} passed, {} failed, {} skipped",
+                analysis.checks.passed, analysis.checks.failed, analysis.checks.skipped
+            )
+        };
+        let line = format!(
+            "analyzed {} rows ({} {} file(s), {:.2} MB) in {:.2} s: {} reports in {}{checks}",
+            analysis.window.rows,
+            analysis.source.files.len(),
+            analysis.source.format,
+            analysis.source.bytes as f64 / 1e6,
+            start.elapsed().as_secs_f64(),
+            analysis.pages.len(),
+            out.join("index.html").display()
+        );
+        Ok((line, analysis))
+    }
 }

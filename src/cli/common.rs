@@ -8,6 +8,8 @@ use crate::config::{ConfigError, Formats, MAX_DAYS, PlanOverrides, RunPlan, Size
 
 /// The default run plan, relative to the working directory.
 pub const DEFAULT_CONFIG: &str = "config/default.toml";
+/// The ticketing workload's run plan, used when the dataset given is ticketing data.
+pub const DEFAULT_TICKETING_CONFIG: &str = "config/ticketing.toml";
 
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {

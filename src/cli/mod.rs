@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, a thin dispatch here.
 
 pub mod analyze;
+pub mod check;
 pub mod common;
 pub mod generate;
 pub mod run;
@@ -28,6 +29,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// The main job: generate the dataset, then analyze it (data in OUT/data, reports in OUT/reports).
     Run(run::RunArgs),
+    /// The CI gate: run the analyzers, print every named one-sided check, exit 1 if one fails.
+    Check(check::CheckArgs),
     /// List the scenarios with their descriptions and parameters, and the modifiers to build more.
     Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of its workload.
@@ -40,6 +43,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
     }

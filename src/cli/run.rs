@@ -3,10 +3,9 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::analyze::{NO_TICKETING_ANALYZERS, analysis_path, analyze_and_report, load_settings};
+use super::analyze::{Prepared, analysis_path};
 use super::common::CommonArgs;
 use super::generate::generate;
-use crate::config::RunPlan;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -20,20 +19,12 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Result<()> {
     let plan = args.common.load()?;
     let options = args.common.options()?;
-    let RunPlan::Calls(config) = &plan else {
-        println!("{}", generate(&plan, &options)?);
-        println!("{NO_TICKETING_ANALYZERS}");
-        return Ok(());
-    };
+    let out = plan.run().out.clone();
     // Settings are checked before generating, so a typo fails in a second, not after the data.
-    let (file, prepared) = load_settings(
-        &analysis_path(&args.common.config, args.analysis.as_deref()),
-        config,
-        None,
-    )?;
+    let analysis = analysis_path(&args.common.config, args.analysis.as_deref());
+    let prepared = Prepared::new(plan.clone(), &analysis, None)?;
     println!("{}", generate(&plan, &options)?);
-    let out = &config.run.out;
-    let line = analyze_and_report(config, &file, &prepared, &out.join("data"), &out.join("reports"))?;
+    let (line, _) = prepared.analyze_and_report(&out.join("data"), &out.join("reports"), None)?;
     println!("{line}");
     Ok(())
 }

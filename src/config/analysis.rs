@@ -15,6 +15,9 @@ use super::checks;
 #[derive(Debug, Clone)]
 pub struct AnalysisFile {
     pub path: PathBuf,
+    /// `ticketing.` for the ticketing workload's tables (nested under `[ticketing]`), empty for
+    /// the calls tables at the top level: it prefixes every key an error names.
+    prefix: String,
     tables: toml::Table,
 }
 
@@ -23,6 +26,29 @@ impl AnalysisFile {
         let tables: toml::Table = checks::read_toml(path)?;
         Ok(AnalysisFile {
             path: path.to_path_buf(),
+            prefix: String::new(),
+            tables,
+        })
+    }
+
+    /// The tables nested under `[name]` (a workload's own tables, e.g. `[ticketing.fraud]`), as
+    /// a file of their own whose errors still name the whole key.
+    pub fn scope(&self, name: &str) -> Result<AnalysisFile, ConfigError> {
+        let key = format!("{}{name}", self.prefix);
+        let tables = match self.tables.get(name) {
+            Some(toml::Value::Table(t)) => t.clone(),
+            Some(_) => return Err(ConfigError::invalid(&self.path, key, "must be a table of tables")),
+            None => {
+                return Err(ConfigError::invalid(
+                    &self.path,
+                    key,
+                    format!("missing table: add `[{name}.<analyzer>]` tables (see config/analysis.toml)"),
+                ));
+            }
+        };
+        Ok(AnalysisFile {
+            path: self.path.clone(),
+            prefix: format!("{key}."),
             tables,
         })
     }
@@ -33,7 +59,7 @@ impl AnalysisFile {
             if !known.clone().into_iter().any(|k| k == name) {
                 return Err(ConfigError::invalid(
                     &self.path,
-                    name,
+                    format!("{}{name}", self.prefix),
                     format!("unknown table: allowed are {}", checks::allowed(known)),
                 ));
             }
@@ -43,11 +69,12 @@ impl AnalysisFile {
 
     /// Deserializes the table `name` (unknown keys are errors when `T` denies them).
     pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
+        let key = format!("{}{name}", self.prefix);
         let table = self.tables.get(name).ok_or_else(|| {
             ConfigError::invalid(
                 &self.path,
-                name,
-                format!("missing table: add `[{name}]` with its keys (see config/analysis.toml)"),
+                &key,
+                format!("missing table: add `[{key}]` with its keys (see config/analysis.toml)"),
             )
         })?;
         table
@@ -55,7 +82,7 @@ impl AnalysisFile {
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
                 path: self.path.clone(),
-                message: format!("[{name}]: {}", e.message().trim_end()),
+                message: format!("[{key}]: {}", e.message().trim_end()),
             })
     }
 
@@ -63,6 +90,7 @@ impl AnalysisFile {
     pub fn checker<'a>(&'a self, name: &'a str) -> SettingsCheck<'a> {
         SettingsCheck {
             path: &self.path,
+            prefix: &self.prefix,
             section: name,
         }
     }
@@ -72,12 +100,13 @@ impl AnalysisFile {
 #[derive(Debug, Clone, Copy)]
 pub struct SettingsCheck<'a> {
     path: &'a Path,
+    prefix: &'a str,
     section: &'a str,
 }
 
 impl SettingsCheck<'_> {
     fn key(&self, key: &str) -> String {
-        format!("{}.{key}", self.section)
+        format!("{}{}.{key}", self.prefix, self.section)
     }
 
     /// A number from `lo` to `hi` inclusive.
@@ -170,6 +199,23 @@ mod tests {
         assert!(e.contains("`performance.sla_target`") && e.contains("0 to 1"), "{e}");
         let e = f.check_sections(["overview"]).unwrap_err().to_string();
         assert!(e.contains("`performance`: unknown table: allowed are overview"), "{e}");
+    }
+
+    #[test]
+    fn a_scope_reads_nested_tables_and_names_the_whole_key() {
+        let (_d, f) = file("[ticketing.performance]\nsla_ms = 1500\nsla = 3\n");
+        let t = f.scope("ticketing").unwrap();
+        let e = t.section::<Perf>("performance").unwrap_err().to_string();
+        assert!(e.contains("[ticketing.performance]") && e.contains("sla"), "{e}");
+        let e = t.checker("performance").fraction("x", 2.0).unwrap_err().to_string();
+        assert!(e.contains("`ticketing.performance.x`"), "{e}");
+        let e = t.check_sections(["fraud"]).unwrap_err().to_string();
+        assert!(
+            e.contains("`ticketing.performance`: unknown table: allowed are fraud"),
+            "{e}"
+        );
+        let e = f.scope("calls").unwrap_err().to_string();
+        assert!(e.contains("`calls`") && e.contains("missing table"), "{e}");
     }
 
     #[test]

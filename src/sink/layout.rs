@@ -40,6 +40,14 @@ pub const LABELS: &str = "labels";
 pub const EVENTS: &str = "events";
 pub const USERS: &str = "users";
 
+/// A single-file table of a data directory: its Parquet file when there is one, else its CSV.
+pub fn side_table(data: &Path, name: &str) -> Option<PathBuf> {
+    ["parquet", "csv"]
+        .iter()
+        .map(|ext| data.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
+}
+
 /// The data directory of an output directory.
 pub fn data_dir(out: &Path) -> PathBuf {
     out.join("data")

@@ -56,12 +56,7 @@ impl Tables {
                 path.display()
             );
         };
-        let table = |name: &str| {
-            ["parquet", "csv"]
-                .iter()
-                .map(|ext| data.join(format!("{name}.{ext}")))
-                .find(|p| p.is_file())
-        };
+        let table = |name: &str| layout::side_table(&data, name);
         Ok(Tables {
             transactions,
             events: table(layout::EVENTS),
