@@ -9,6 +9,7 @@
 
 pub mod labels;
 pub mod overview;
+pub mod sales;
 
 use super::dataset::TICKETING_DATASET;
 use super::{AnalysisSpec, CHECKS_TABLE, Registration, register};
@@ -18,7 +19,10 @@ use crate::config::TicketingConfig;
 pub const SCOPE: &str = "ticketing";
 
 /// Every ticketing analyzer, in page order (the Checks page comes last, built from them all).
-pub const ANALYZERS: &[Registration<TicketingConfig>] = &[register::<TicketingConfig, overview::Overview>()];
+pub const ANALYZERS: &[Registration<TicketingConfig>] = &[
+    register::<TicketingConfig, overview::Overview>(),
+    register::<TicketingConfig, sales::Sales>(),
+];
 
 /// The ticketing workload's analysis.
 pub const TICKETING: AnalysisSpec = AnalysisSpec {
