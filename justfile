@@ -43,3 +43,15 @@ scenarios-ticketing *FLAGS:
 # Check the ticketing dataset's invariants (default: output/ticketing/data).
 validate-ticketing *FLAGS:
     cargo run --release -- validate --config config/ticketing.toml {{FLAGS}}
+
+# Run the ticketing validators over output/ticketing/data and write output/ticketing/reports; extra flags (e.g. --predictions FILE) pass through.
+analyze-ticketing *FLAGS:
+    cargo run --release -- analyze --config config/ticketing.toml {{FLAGS}}
+
+# The ticketing main job: generate output/ticketing/data, then analyze it.
+run-ticketing *FLAGS:
+    cargo run --release -- run --config config/ticketing.toml {{FLAGS}}
+
+# The CI gate: every named one-sided check of the ticketing dataset as a table; exits 1 if one fails.
+check *FLAGS:
+    cargo run --release -- check --config config/ticketing.toml {{FLAGS}}

@@ -95,6 +95,47 @@ bench_analyze "run (generate + analyze), default" run
 bench_analyze "analyze, 1M rows Parquet" analyze --rows 1000000 --format parquet
 bench_analyze "analyze, 10M rows Parquet" analyze --rows 10000000 --format parquet
 
+# The ticketing analysis against its SQL peer: DuckDB running the same aggregations
+# (scripts/ticketing_peer.py, scripts/ticketing_peer/*.sql) over the same files, in one paired run:
+# trafficsim and DuckDB alternate, each run as a whole process, and the ratio is of the medians.
+peer_python() {
+    if python3 -c "import duckdb" 2>/dev/null; then echo python3; return; fi
+    local venv=output/bench/venv
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+    "$venv/bin/python" -c "import duckdb" 2>/dev/null || "$venv/bin/pip" install --quiet duckdb >&2
+    echo "$venv/bin/python"
+}
+py="$(peer_python)"
+echo
+echo "DuckDB $("$py" -c 'import duckdb; print(duckdb.__version__)') as the SQL peer."
+echo
+echo "| ticketing analysis | rows | trafficsim s | peak RSS MiB | DuckDB SQL s | peak RSS MiB | ratio |"
+echo "|---|---|---|---|---|---|---|"
+bench_peer() { # name generate-flags...
+    local name="$1"; shift
+    rm -rf "$work/tk"
+    "$bin" generate --quiet --config config/ticketing.toml --out "$work/tk" --format parquet "$@" >/dev/null
+    local ours=() peer=()
+    for _ in $(seq "$runs"); do
+        rm -rf "$work/tk/reports"
+        "$gnu_time" -f "%e %M" -o "$work/time" "$bin" analyze --input "$work/tk/data" --out "$work/tk/reports" >/dev/null
+        ours+=("$(cat "$work/time")")
+        "$gnu_time" -f "%e %M" -o "$work/time" "$py" scripts/ticketing_peer.py "$work/tk/data" >/dev/null
+        peer+=("$(cat "$work/time")")
+    done
+    local mid=$(( (runs + 1) / 2 ))
+    local a b
+    a="$(printf '%s\n' "${ours[@]}" | sort -n | sed -n "${mid}p")"
+    b="$(printf '%s\n' "${peer[@]}" | sort -n | sed -n "${mid}p")"
+    local rows
+    rows="$(sed -n 's/^  "rows": \([0-9]*\),/\1/p' "$work/tk/run_summary.json")"
+    local mib='{printf "%.0f", $1 / 1024}'
+    echo "| $name | $rows | ${a% *} | $(echo "${a#* }" | awk "$mib") | ${b% *} | $(echo "${b#* }" | awk "$mib") | $(awk -v x="${a% *}" -v y="${b% *}" 'BEGIN {printf "%.2f", x / y}') |"
+    json+="{\"case\":\"ticketing analysis $name\",\"rows\":$rows,\"wall_s\":${a% *},\"peak_rss_kib\":${a#* },\"peer_wall_s\":${b% *},\"peer_peak_rss_kib\":${b#* }},"
+}
+bench_peer "default (50 MiB)"
+bench_peer "10M rows" --rows 10000000
+
 mkdir -p output/bench
 echo "${json%,}]" > "output/bench/bench-${commit}${dirty}.json"
 echo
