@@ -41,6 +41,7 @@ pub mod pricing;
 pub mod profitability;
 pub mod rate_optimization;
 pub mod scenarios;
+pub mod stats;
 pub mod understanding;
 
 use std::path::Path;
