@@ -44,6 +44,7 @@ pub mod pricing;
 pub mod profitability;
 pub mod rate_optimization;
 pub mod scenarios;
+pub mod stats;
 pub mod ticketing;
 pub mod understanding;
 
