@@ -7,9 +7,13 @@
 //! Their settings are the `[ticketing.<name>]` tables of `analysis.toml`; the skipped checks are
 //! `[ticketing.checks]`.
 
+pub mod drift;
+pub mod fraud;
 pub mod labels;
 pub mod overview;
 pub mod sales;
+pub mod scenarios;
+pub mod service;
 
 use super::dataset::TICKETING_DATASET;
 use super::{AnalysisSpec, CHECKS_TABLE, Registration, register};
@@ -22,6 +26,10 @@ pub const SCOPE: &str = "ticketing";
 pub const ANALYZERS: &[Registration<TicketingConfig>] = &[
     register::<TicketingConfig, overview::Overview>(),
     register::<TicketingConfig, sales::Sales>(),
+    register::<TicketingConfig, fraud::Fraud>(),
+    register::<TicketingConfig, drift::Drift>(),
+    register::<TicketingConfig, service::Service>(),
+    register::<TicketingConfig, scenarios::Scenarios>(),
 ];
 
 /// The ticketing workload's analysis.

@@ -1,0 +1,226 @@
+//! The service page's Polars queries: each groups the attempts by one key (UTC minute and
+//! scenario, hour, scenario, degradation window, second) into a small frame of counts and
+//! nearest-rank latency percentiles; everything else is plain Rust over those frames.
+//!
+//! Shared with the scenarios page: the time buckets ([`bucket`]), the `ok_ms` column (the latency
+//! of successful decisions, null otherwise) and the percentile aggregations ([`level_aggs`]).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::super::super::Context;
+use super::super::super::frame::{floats, ints, strings};
+use crate::config::TicketingConfig;
+
+pub const SECOND_US: i64 = 1_000_000;
+pub const MINUTE_US: i64 = 60 * SECOND_US;
+pub const HOUR_US: i64 = 60 * MINUTE_US;
+
+/// A successful decision: the platform answered the purchase attempt.
+pub const OK: i64 = 200;
+/// Turned away by the rate limiter (answered in ~2 ms): not a decision, and not an error by
+/// default.
+pub const RATE_LIMITED: i64 = 429;
+
+/// The attempt's time in µs since the epoch.
+pub fn micros() -> Expr {
+    col("timestamp").cast(DataType::Int64)
+}
+
+/// The start (µs) of the `width_us` bucket holding the attempt (timestamps are after 1970, so
+/// integer division floors).
+pub fn bucket(width_us: i64) -> Expr {
+    (micros() / lit(width_us)) * lit(width_us)
+}
+
+/// The latency of a successful decision (200), null for every other answer: percentiles over
+/// this column ignore errors, timeouts and rate-limited requests.
+pub fn ok_ms() -> Expr {
+    when(col("api_status").eq(lit(OK)))
+        .then(col("decision_latency_ms").cast(DataType::Float64))
+        .otherwise(lit(NULL).cast(DataType::Float64))
+        .alias("ok_ms")
+}
+
+/// Whether `t` (µs) lies in one of `ranges` (`[start, end)` in µs).
+pub fn in_ranges(ranges: &[(i64, i64)]) -> Expr {
+    ranges.iter().fold(lit(false), |acc, &(s, e)| {
+        acc.or(micros().gt_eq(lit(s)).and(micros().lt(lit(e))))
+    })
+}
+
+/// The index of the first of `ranges` that holds the attempt, or -1.
+pub fn range_index(ranges: &[(i64, i64)]) -> Expr {
+    ranges
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(lit(-1i64), |otherwise, (i, &(s, e))| {
+            when(micros().gt_eq(lit(s)).and(micros().lt(lit(e))))
+                .then(lit(i as i64))
+                .otherwise(otherwise)
+        })
+}
+
+/// Requests, their rate-limited and failed shares' counts, and the nearest-rank p50/p95/p99 of
+/// `ok_ms` (Polars' `Equiprobable` method is the nearest rank: the value at rank ⌈q·n⌉).
+pub fn level_aggs() -> Vec<Expr> {
+    let status = || col("api_status");
+    vec![
+        len().cast(DataType::Int64).alias("requests"),
+        status()
+            .eq(lit(RATE_LIMITED))
+            .sum()
+            .cast(DataType::Int64)
+            .alias("rate_limited"),
+        (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
+            .sum()
+            .cast(DataType::Int64)
+            .alias("errors"),
+        col("ok_ms").count().cast(DataType::Int64).alias("decisions"),
+        col("ok_ms")
+            .quantile(lit(0.50), QuantileMethod::Equiprobable)
+            .alias("p50"),
+        col("ok_ms")
+            .quantile(lit(0.95), QuantileMethod::Equiprobable)
+            .alias("p95"),
+        col("ok_ms")
+            .quantile(lit(0.99), QuantileMethod::Equiprobable)
+            .alias("p99"),
+    ]
+}
+
+/// Counts and percentiles of one group of attempts.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tally {
+    /// Every attempt (a request to the decision service).
+    pub requests: u64,
+    /// Answered 429 by the rate limiter.
+    pub rate_limited: u64,
+    /// Answered with an error: api_status neither 200 nor 429 (503 error, 504 timeout).
+    pub errors: u64,
+    /// Answered 200: successful decisions, the ones the latency percentiles are over.
+    pub decisions: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+impl Tally {
+    /// Adds another group's counts (percentiles do not add: they are left as they are).
+    pub fn add_counts(&mut self, o: &Tally) {
+        self.requests += o.requests;
+        self.rate_limited += o.rate_limited;
+        self.errors += o.errors;
+        self.decisions += o.decisions;
+    }
+}
+
+/// The rows of a frame aggregated with [`level_aggs`], in frame order.
+pub fn tallies(df: &DataFrame) -> Result<Vec<Tally>> {
+    let opt = |v: f64| v.is_finite().then_some(v);
+    let (p50, p95, p99) = (floats(df, "p50")?, floats(df, "p95")?, floats(df, "p99")?);
+    Ok(ints(df, "requests")?
+        .into_iter()
+        .zip(ints(df, "rate_limited")?)
+        .zip(ints(df, "errors")?.into_iter().zip(ints(df, "decisions")?))
+        .enumerate()
+        .map(|(i, ((requests, rate_limited), (errors, decisions)))| Tally {
+            requests: requests as u64,
+            rate_limited: rate_limited as u64,
+            errors: errors as u64,
+            decisions: decisions as u64,
+            p50_ms: opt(p50[i]),
+            p95_ms: opt(p95[i]),
+            p99_ms: opt(p99[i]),
+        })
+        .collect())
+}
+
+/// A µs time as a UTC time (the epoch when out of range, which generated data never is).
+pub fn utc(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// Attempts grouped by `keys` (each an expression aliased to a name), with [`level_aggs`].
+pub fn grouped(ctx: &Context<'_, TicketingConfig>, rows: LazyFrame, keys: Vec<Expr>) -> Result<DataFrame> {
+    ctx.collect(rows.with_column(ok_ms()).group_by(keys).agg(level_aggs()))
+}
+
+/// Counts per (scenario, UTC minute): what availability, the error rates and the hourly error
+/// chart are summed from.
+pub fn minute_counts(ctx: &Context<'_, TicketingConfig>) -> Result<BTreeMap<(String, i64), Tally>> {
+    let status = || col("api_status");
+    let df = ctx.collect(
+        ctx.rows()
+            .group_by([col("scenario"), bucket(MINUTE_US).alias("minute")])
+            .agg([
+                len().cast(DataType::Int64).alias("requests"),
+                status()
+                    .eq(lit(RATE_LIMITED))
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias("rate_limited"),
+                (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias("errors"),
+                status().eq(lit(OK)).sum().cast(DataType::Int64).alias("decisions"),
+            ]),
+    )?;
+    let mut out = BTreeMap::new();
+    for (((sc, m), (n, rl)), (err, ok)) in strings(&df, "scenario")?
+        .into_iter()
+        .zip(ints(&df, "minute")?)
+        .zip(ints(&df, "requests")?.into_iter().zip(ints(&df, "rate_limited")?))
+        .zip(ints(&df, "errors")?.into_iter().zip(ints(&df, "decisions")?))
+    {
+        out.insert(
+            (sc, m),
+            Tally {
+                requests: n as u64,
+                rate_limited: rl as u64,
+                errors: err as u64,
+                decisions: ok as u64,
+                ..Tally::default()
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The busiest `width_us` bucket of `rows` per value of `key` (or overall when `key` is None):
+/// (key, bucket start µs, attempts). Ties go to the earliest bucket.
+pub fn busiest(
+    ctx: &Context<'_, TicketingConfig>,
+    rows: LazyFrame,
+    key: Option<&str>,
+    width_us: i64,
+) -> Result<Vec<(String, i64, u64)>> {
+    let mut keys = vec![bucket(width_us).alias("at")];
+    if let Some(k) = key {
+        keys.push(col(k).alias("key"));
+    }
+    let counted = rows.group_by(keys).agg([len().cast(DataType::Int64).alias("n")]);
+    let pick = [
+        col("at").filter(col("n").eq(col("n").max())).min().alias("at"),
+        col("n").max().alias("n"),
+    ];
+    let df = ctx.collect(match key {
+        Some(_) => counted.group_by([col("key")]).agg(pick),
+        None => counted.select(pick).with_column(lit("").alias("key")),
+    })?;
+    let mut out: Vec<(String, i64, u64)> = strings(&df, "key")?
+        .into_iter()
+        .zip(ints(&df, "at")?)
+        .zip(ints(&df, "n")?)
+        .filter(|(_, n)| *n > 0)
+        .map(|((k, at), n)| (k, at, n as u64))
+        .collect();
+    out.sort();
+    Ok(out)
+}
