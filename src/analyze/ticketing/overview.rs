@@ -107,7 +107,7 @@ impl Analyzer<TicketingConfig> for Overview {
             Figure::count("Days", u64::from(r.window.days)),
             Figure::count("Events", r.counts.events),
             Figure::count("Users", r.counts.users),
-            Figure::usd("Revenue", r.counts.revenue),
+            Figure::sar("Revenue", r.counts.revenue),
         ];
         if let Some(inv) = &r.invariants {
             out.push(Figure::count("Failed invariant checks", inv.failed() as u64));
