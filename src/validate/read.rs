@@ -92,7 +92,7 @@ pub fn for_each_batch(path: &Path, known: &SchemaRef, mut each: impl FnMut(Recor
 }
 
 /// Batches decoded ahead of the checks (each at most [`BATCH_ROWS`] rows).
-const READ_AHEAD: usize = 4;
+const READ_AHEAD: usize = 2;
 
 fn read_parquet(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

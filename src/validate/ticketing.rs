@@ -102,10 +102,16 @@ const RANGES: usize = 10;
 const LABELS: usize = 11;
 const COLUMNS: usize = 12;
 
+/// The count of distinct users among the transactions, in the report's counts.
+pub const USERS_WITH_ATTEMPTS: &str = "users_with_attempts";
+
 /// The prefixes of trafficsim's ids, for their exact keys ([`super::id_key`]).
 const TRANSACTION_PREFIX: &str = "txn_";
 const USER_PREFIX: &str = "usr_";
 const SESSION_PREFIX: &str = "ses_";
+
+/// The tag of an exact key of 16 hex digits: without it the key is the id's 64-bit value.
+const SIXTEEN_DIGITS: u128 = 16 << 64;
 
 /// An id back from its exact key, for an example; a hashed id cannot be, and says so.
 fn id_text(key: u128, prefix: &str) -> String {
@@ -128,7 +134,9 @@ struct State<'a> {
     personas: Vec<String>,
     /// Every transaction id's key, sorted at the end to find repeats (half the memory and time
     /// of a hash set over 10M ids).
-    transaction_ids: Vec<u128>,
+    transaction_ids: Vec<u64>,
+    /// The keys of transaction ids that are not `txn_` + 16 hex digits (none in trafficsim's data).
+    other_transaction_ids: Vec<u128>,
     /// Per user: times (µs) of the attempts of the last hour, and the key of the last session.
     recent: FxHashMap<u128, (VecDeque<i64>, Option<u128>)>,
     presale_personas: Vec<String>,
@@ -178,6 +186,7 @@ impl<'a> State<'a> {
             users: None,
             personas: Vec::new(),
             transaction_ids: Vec::new(),
+            other_transaction_ids: Vec::new(),
             recent: FxHashMap::default(),
             presale_personas: cat
                 .personas
@@ -346,7 +355,11 @@ impl<'a> State<'a> {
         let persona = get(c.persona);
 
         if let Some(id) = get(c.txn) {
-            self.transaction_ids.push(super::id_key(id, TRANSACTION_PREFIX));
+            let key = super::id_key(id, TRANSACTION_PREFIX);
+            match u64::try_from(key ^ SIXTEEN_DIGITS) {
+                Ok(value) => self.transaction_ids.push(value),
+                Err(_) => self.other_transaction_ids.push(key),
+            }
         }
         if let (Some(users), Some(user)) = (&self.users, get(c.user)) {
             match users
@@ -563,10 +576,18 @@ impl<'a> State<'a> {
     /// Repeated transaction ids: the keys sorted, and only when one repeats, a second pass for
     /// the rows that repeat it (the examples name them).
     fn finish_unique_ids(&mut self, transactions: &Path) -> Result<()> {
-        let mut keys = std::mem::take(&mut self.transaction_ids);
-        keys.par_sort_unstable();
-        let repeated: FxHashSet<u128> = keys.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-        drop(keys);
+        let mut values = std::mem::take(&mut self.transaction_ids);
+        values.par_sort_unstable();
+        let mut repeated: FxHashSet<u128> = values
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| u128::from(w[0]) ^ SIXTEEN_DIGITS)
+            .collect();
+        drop(values);
+        let mut others = std::mem::take(&mut self.other_transaction_ids);
+        others.par_sort_unstable();
+        repeated.extend(others.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        drop(others);
         if repeated.is_empty() {
             return Ok(());
         }
@@ -774,6 +795,7 @@ pub fn validate(path: &Path, config: &TicketingConfig) -> Result<Report> {
         counts: [
             ("events", state.events.len()),
             ("users", state.users.as_ref().map_or(0, |u| u.len())),
+            (USERS_WITH_ATTEMPTS, state.recent.len()),
         ]
         .into_iter()
         .collect(),
