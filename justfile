@@ -24,9 +24,9 @@ run *FLAGS:
 test:
     cargo test --release
 
-# Speed and memory figures with the machine facts (see BENCHMARKS.md).
-bench:
-    bash scripts/bench.sh
+# Speed and memory figures with the machine facts (see BENCHMARKS.md); PARTS: generate, analyze, peer (default: all).
+bench *PARTS:
+    bash scripts/bench.sh {{PARTS}}
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks the generator (wall time, rows/s, MB/s, peak memory) and the analysis (analyze and
 # run over the default dataset and larger Parquet ones), whole processes, with the machine facts. Prints a Markdown table and saves JSON under output/bench/ to compare commits.
+#
+#     bash scripts/bench.sh [generate|analyze|peer]...   # default: all three
 set -euo pipefail
 cd "$(dirname "$0")/.."
+parts="${*:-generate analyze peer}"
+want() { [[ " $parts " == *" $1 "* ]]; }
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/trafficsim"
 [ -x "$bin" ] || bin="target/release/trafficsim"
@@ -21,10 +25,11 @@ echo "- commit: ${commit}${dirty}; $("$bin" --version); $(rustc --version)"
 echo "- machine: $(nproc) CPUs ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 echo "- each figure: the median wall time of $runs whole-process runs; peak RSS of that run"
 echo
+json="["
+if want generate; then
 echo "| case | threads | rows | output | wall s | rows/s | MB/s | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 
-json="["
 bench() { # name threads output-kind flags...
     local name="$1" threads="$2" kind="$3"; shift 3
     local results=()
@@ -61,9 +66,11 @@ bench "ticketing default (CSV + Parquet)" 2 csv "${tk[@]}"
 bench "ticketing 1M rows Parquet" 2 parquet "${tk[@]}" --rows 1000000 --format parquet
 bench "ticketing 10M rows Parquet" 2 parquet "${tk[@]}" --rows 10000000 --format parquet
 bench "ticketing flash sale (natural)" 2 parquet "${tk[@]}" --scenario flash_sale --format parquet
+fi
 
 # Analysis: `trafficsim analyze` (every analyzer and the report) over a generated dataset, and
 # `trafficsim run` (generate + analyze) end to end.
+if want analyze; then
 echo
 echo "| analysis case | rows | input | wall s | peak RSS MiB |"
 echo "|---|---|---|---|---|"
@@ -94,6 +101,7 @@ bench_analyze "analyze, default 50 MiB (Parquet)" analyze
 bench_analyze "run (generate + analyze), default" run
 bench_analyze "analyze, 1M rows Parquet" analyze --rows 1000000 --format parquet
 bench_analyze "analyze, 10M rows Parquet" analyze --rows 10000000 --format parquet
+fi
 
 # The ticketing analysis against its SQL peer: DuckDB running the same aggregations
 # (scripts/ticketing_peer.py, scripts/ticketing_peer/*.sql) over the same files, in one paired run:
@@ -105,6 +113,7 @@ peer_python() {
     "$venv/bin/python" -c "import duckdb" 2>/dev/null || "$venv/bin/pip" install --quiet duckdb >&2
     echo "$venv/bin/python"
 }
+if want peer; then
 py="$(peer_python)"
 echo
 echo "DuckDB $("$py" -c 'import duckdb; print(duckdb.__version__)') as the SQL peer."
@@ -135,6 +144,7 @@ bench_peer() { # name generate-flags...
 }
 bench_peer "default (50 MiB)"
 bench_peer "10M rows" --rows 10000000
+fi
 
 mkdir -p output/bench
 echo "${json%,}]" > "output/bench/bench-${commit}${dirty}.json"
