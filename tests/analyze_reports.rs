@@ -8,23 +8,11 @@ mod common;
 use std::fs;
 
 use analyze_support::{PINNED_EPOCH, analyze, fixture};
-use common::{default_config, files_under};
+use common::{assert_page_stands_alone, default_config, files_under, svgs};
 use trafficsim::report::manifest::Manifest;
 
 fn manifest() -> Manifest {
     serde_json::from_str(&fixture().read("manifest.json")).unwrap()
-}
-
-/// Every `<svg …>…</svg>` in a page.
-fn svgs(html: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<svg") {
-        let end = rest[start..].find("</svg>").expect("svg is closed") + start + "</svg>".len();
-        out.push(&rest[start..end]);
-        rest = &rest[end..];
-    }
-    out
 }
 
 #[test]
@@ -84,26 +72,7 @@ fn every_svg_parses_as_xml_and_pages_need_no_network() {
     let f = fixture();
     let mut charts = 0;
     for r in &manifest().reports {
-        let page = f.read(&r.path);
-        for svg in svgs(&page) {
-            roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{}: SVG does not parse: {e}", r.path));
-            charts += 1;
-        }
-        assert!(!page.contains("<script"), "{}: no JavaScript", r.path);
-        assert!(!page.contains("<link"), "{}: no external stylesheet", r.path);
-        let without_ns = page
-            .replace("http://www.w3.org/2000/svg", "")
-            .replace("http://www.w3.org/1999/xlink", "");
-        assert!(
-            !without_ns.contains("http://") && !without_ns.contains("https://"),
-            "{}: no URL",
-            r.path
-        );
-        assert!(
-            page.contains("@media print") && page.contains("@media (max-width"),
-            "{}: print and narrow CSS",
-            r.path
-        );
+        charts += assert_page_stands_alone(&r.path, &f.read(&r.path));
     }
     assert!(charts >= 10, "the pages embed charts ({charts})");
 }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Usd,
+    /// Saudi riyals: the ticketing workload's prices.
+    Sar,
     /// A fraction shown as a percentage (0.25 → 25.0%).
     Percent,
     Count,
@@ -43,6 +45,10 @@ impl Figure {
         Figure::new(label, value, Unit::Usd)
     }
 
+    pub fn sar(label: impl Into<String>, value: f64) -> Figure {
+        Figure::new(label, value, Unit::Sar)
+    }
+
     pub fn percent(label: impl Into<String>, value: f64) -> Figure {
         Figure::new(label, value, Unit::Percent)
     }
@@ -64,6 +70,7 @@ impl Figure {
 pub fn format_value(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Usd => usd(value),
+        Unit::Sar => sar(value),
         Unit::Percent => percent(value),
         Unit::Count => count(value),
         Unit::Ms => format!("{} ms", count(value)),
@@ -83,6 +90,15 @@ pub fn usd(v: f64) -> String {
     } else {
         format!("{sign}${}", number(a, 2))
     }
+}
+
+/// `SAR 1,234.56`, always two decimals (halalas), the sign before the code.
+pub fn sar(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    format!("{sign}SAR {}", number(v.abs(), 2))
 }
 
 /// A fraction as a percentage with one decimal.
@@ -164,6 +180,9 @@ impl Cell {
     }
     pub fn usd(v: f64) -> Cell {
         Cell::Num(usd(v))
+    }
+    pub fn sar(v: f64) -> Cell {
+        Cell::Num(sar(v))
     }
     pub fn percent(v: f64) -> Cell {
         Cell::Num(percent(v))
@@ -293,6 +312,8 @@ mod tests {
         assert_eq!(usd(2284.56), "$2,284.56");
         assert_eq!(usd(0.00421), "$0.0042");
         assert_eq!(usd(-12.0), "-$12.00");
+        assert_eq!(sar(136_266_443.754), "SAR 136,266,443.75");
+        assert_eq!(sar(-0.5), "-SAR 0.50");
         assert_eq!(percent(0.8934), "89.3%");
         assert_eq!(count(151906.0), "151,906");
         assert_eq!(format_value(2913.4, Unit::Ms), "2,913 ms");

@@ -32,7 +32,7 @@ struct State<'a> {
     model: &'a TrafficModel,
     checks: Vec<Check>,
     rows: u64,
-    call_ids: HashSet<u64>,
+    call_ids: rustc_hash::FxHashSet<u128>,
     customers: HashMap<String, [String; 5]>,
     /// Customers already reported as inconsistent, per attribute.
     reported: HashSet<(String, usize)>,
@@ -76,7 +76,7 @@ impl<'a> State<'a> {
                 check("known_columns", "every column belongs to the calls schema"),
             ],
             rows: 0,
-            call_ids: HashSet::new(),
+            call_ids: rustc_hash::FxHashSet::default(),
             customers: HashMap::new(),
             reported: HashSet::new(),
         }
@@ -340,13 +340,13 @@ fn valid_str(col: Option<&StringArray>, i: usize) -> Option<&str> {
 pub fn validate(path: &Path, catalogue: &Catalogue, model: &TrafficModel) -> Result<Report> {
     let mut state = State::new(catalogue, model);
     let mut columns: Option<Vec<String>> = None;
-    for batch in read::read_dataset(path)? {
-        let batch = batch?;
+    read::for_each_batch(path, &CALLS_SCHEMA, |batch| {
         if columns.is_none() {
             columns = Some(batch.schema().fields().iter().map(|f| f.name().clone()).collect());
         }
         state.batch(&batch);
-    }
+        Ok(())
+    })?;
     let columns = match columns {
         Some(c) => c,
         None if path.extension().is_some_and(|e| e == "csv") => read::csv_schema(path)?

@@ -13,20 +13,38 @@ use std::path::Path;
 
 use serde::Serialize;
 
-/// A compact key for an id: the 64-bit value of trafficsim's own (`prefix` + 16 hex digits), a
-/// hash of others.
-pub(crate) fn id_key(id: &str, prefix: &str) -> u64 {
+/// A compact, exact key for an id: `prefix` + 1 to 16 hex digits (trafficsim's own ids) is its
+/// value tagged with its digit count, so no two such ids share a key; any other id is a 64-bit
+/// hash in a space of its own.
+pub(crate) fn id_key(id: &str, prefix: &str) -> u128 {
     use std::hash::{Hash, Hasher};
     if let Some(hex) = id.strip_prefix(prefix)
-        && hex.len() == 16
-        && let Ok(v) = u64::from_str_radix(hex, 16)
+        && (1..=16).contains(&hex.len())
+        && let Some(v) = hex_value(hex.as_bytes())
     {
-        return v;
+        return (hex.len() as u128) << 64 | u128::from(v);
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut h);
-    h.finish()
+    HASHED_ID | u128::from(h.finish())
 }
+
+/// The value of at most 16 hex digits (either case); `None` at any other byte. Hand-rolled
+/// because `from_str_radix` also takes a sign, and this runs once per id per row.
+fn hex_value(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |v, &b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(v << 4 | u64::from(d))
+    })
+}
+
+/// The key space of hashed ids (above every digit count of an exact key).
+const HASHED_ID: u128 = 0xff << 64;
 
 /// Most example rows a check reports.
 const EXAMPLES: usize = 5;
@@ -106,5 +124,25 @@ impl Report {
             n => s.push_str(&format!("{n} check(s) failed\n")),
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_key;
+
+    #[test]
+    fn id_keys_are_exact_for_hex_ids_of_any_length_and_apart_from_hashed_ones() {
+        assert_eq!(id_key("usr_00000000002a", "usr_"), 12u128 << 64 | 0x2a);
+        assert_ne!(id_key("usr_2a", "usr_"), id_key("usr_002a", "usr_"), "lengths differ");
+        assert_ne!(id_key("usr_abc", "usr_"), id_key("usr_3000000000000abc", "usr_"));
+        assert_eq!(
+            id_key("txn_ffffffffffffffff", "txn_"),
+            16u128 << 64 | u128::from(u64::MAX)
+        );
+        assert!(id_key("user-7", "usr_") >= 0xff << 64, "not ours: hashed");
+        assert!(id_key("usr_+1", "usr_") >= 0xff << 64, "a sign is not a hex digit");
+        assert_eq!(id_key("user-7", "usr_"), id_key("user-7", "usr_"));
+        assert_eq!(id_key("usr_00000000002A", "usr_"), id_key("usr_00000000002a", "usr_"));
     }
 }

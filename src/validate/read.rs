@@ -63,6 +63,37 @@ pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterato
     }
 }
 
+/// Calls `each` on every batch of [`read_dataset_as`], in file order, while the next batches are
+/// decoded on another thread: the checks replay rows in order on one core, and decoding (zstd,
+/// fresh pages) is the other half of the time. The first error, of reading or of `each`, stops both.
+pub fn for_each_batch(path: &Path, known: &SchemaRef, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+    // Open before spawning, so a missing or empty dataset fails with its own message here.
+    let batches = read_dataset_as(path, known)?;
+    drop(batches);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(READ_AHEAD);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let batches = match read_dataset_as(path, known) {
+                Ok(batches) => batches,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            for batch in batches {
+                // The receiver is gone when `each` failed: stop decoding.
+                if tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        rx.into_iter().try_for_each(|batch| each(batch?))
+    })
+}
+
+/// Batches decoded ahead of the checks (each at most [`BATCH_ROWS`] rows).
+const READ_AHEAD: usize = 2;
+
 fn read_parquet(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)

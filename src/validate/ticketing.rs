@@ -7,15 +7,18 @@
 //! The transactions are replayed in file order (time order), with the state the generator
 //! carried: what each tier has sold, each user's attempts of the last hour.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use rayon::slice::ParallelSliceMut;
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Int64Type, SchemaRef, TimestampMicrosecondType};
 
-use super::read::{parquet_files, read_dataset_as};
+use super::read::{for_each_batch, parquet_files, read_dataset_as};
 use super::{Check, Report};
 use crate::batch::labels::LABELS_SCHEMA;
 use crate::batch::ticketing::events::EVENTS_SCHEMA;
@@ -99,16 +102,43 @@ const RANGES: usize = 10;
 const LABELS: usize = 11;
 const COLUMNS: usize = 12;
 
+/// The count of distinct users among the transactions, in the report's counts.
+pub const USERS_WITH_ATTEMPTS: &str = "users_with_attempts";
+
+/// The prefixes of trafficsim's ids, for their exact keys ([`super::id_key`]).
+const TRANSACTION_PREFIX: &str = "txn_";
+const USER_PREFIX: &str = "usr_";
+const SESSION_PREFIX: &str = "ses_";
+
+/// The tag of an exact key of 16 hex digits: without it the key is the id's 64-bit value.
+const SIXTEEN_DIGITS: u128 = 16 << 64;
+
+/// An id back from its exact key, for an example; a hashed id cannot be, and says so.
+fn id_text(key: u128, prefix: &str) -> String {
+    let digits = (key >> 64) as usize;
+    if (1..=16).contains(&digits) {
+        format!("{prefix}{:0digits$x}", key as u64)
+    } else {
+        "an earlier session".to_string()
+    }
+}
+
 /// The replay of the transactions.
 struct State<'a> {
     config: &'a TicketingConfig,
     checks: Vec<Check>,
     rows: u64,
-    events: HashMap<String, EventState>,
-    users: Option<HashMap<String, String>>,
-    transaction_ids: HashSet<u64>,
-    /// Per user: times (µs) of the attempts of the last hour, and the last session.
-    recent: HashMap<String, (VecDeque<i64>, String)>,
+    events: FxHashMap<String, EventState>,
+    /// Each user's persona, as an index into `personas` (keys: [`super::id_key`]).
+    users: Option<FxHashMap<u128, u8>>,
+    personas: Vec<String>,
+    /// Every transaction id's key, sorted at the end to find repeats (half the memory and time
+    /// of a hash set over 10M ids).
+    transaction_ids: Vec<u64>,
+    /// The keys of transaction ids that are not `txn_` + 16 hex digits (none in trafficsim's data).
+    other_transaction_ids: Vec<u128>,
+    /// Per user: times (µs) of the attempts of the last hour, and the key of the last session.
+    recent: FxHashMap<u128, (VecDeque<i64>, Option<u128>)>,
     presale_personas: Vec<String>,
     presale_allocation: f64,
     session_gap_us: i64,
@@ -152,10 +182,12 @@ impl<'a> State<'a> {
             config,
             checks,
             rows: 0,
-            events: HashMap::new(),
+            events: FxHashMap::default(),
             users: None,
-            transaction_ids: HashSet::new(),
-            recent: HashMap::new(),
+            personas: Vec::new(),
+            transaction_ids: Vec::new(),
+            other_transaction_ids: Vec::new(),
+            recent: FxHashMap::default(),
             presale_personas: cat
                 .personas
                 .iter()
@@ -219,14 +251,21 @@ impl<'a> State<'a> {
 
     /// Reads the users table: their ids and personas.
     fn users(&mut self, path: &Path) -> Result<()> {
-        let mut users = HashMap::new();
+        let mut users = FxHashMap::default();
         for b in read_table(path, &USERS_SCHEMA)? {
             let (id, persona) = (col_str(&b, "user_id")?, col_str(&b, "persona")?);
             for i in 0..b.num_rows() {
-                if users
-                    .insert(id.value(i).to_string(), persona.value(i).to_string())
-                    .is_some()
-                {
+                let p = persona.value(i);
+                let index = match self.personas.iter().position(|x| x == p) {
+                    Some(index) => index,
+                    None => {
+                        self.personas.push(p.to_string());
+                        self.personas.len() - 1
+                    }
+                };
+                // More personas than a byte holds is not a ticketing users table; count them as one.
+                let index = u8::try_from(index).unwrap_or(u8::MAX);
+                if users.insert(super::id_key(id.value(i), USER_PREFIX), index).is_some() {
                     let dup = id.value(i).to_string();
                     self.fail(UNIQUE_IDS, || format!("users: user_id {dup} seen before"));
                 }
@@ -315,19 +354,24 @@ impl<'a> State<'a> {
         let status = get(c.status);
         let persona = get(c.persona);
 
-        if let Some(id) = get(c.txn)
-            && !self.transaction_ids.insert(super::id_key(id, "txn_"))
-        {
-            self.fail(UNIQUE_IDS, || format!("row {row}: transaction_id {id} seen before"));
+        if let Some(id) = get(c.txn) {
+            let key = super::id_key(id, TRANSACTION_PREFIX);
+            match u64::try_from(key ^ SIXTEEN_DIGITS) {
+                Ok(value) => self.transaction_ids.push(value),
+                Err(_) => self.other_transaction_ids.push(key),
+            }
         }
         if let (Some(users), Some(user)) = (&self.users, get(c.user)) {
-            match users.get(user) {
+            match users
+                .get(&super::id_key(user, USER_PREFIX))
+                .map(|&p| self.personas[usize::from(p)].as_str())
+            {
                 None => {
                     let u = user.to_string();
                     self.fail(KNOWN_IDS, || format!("row {row}: user_id {u} is not in users"))
                 }
                 Some(p) if persona.is_some_and(|x| x != p) => {
-                    let (u, p, x) = (user.to_string(), p.clone(), persona.unwrap_or_default().to_string());
+                    let (u, p, x) = (user.to_string(), p.to_string(), persona.unwrap_or_default().to_string());
                     self.fail(KNOWN_IDS, || {
                         format!("row {row}: user {u} is a {p} in users but {x} here")
                     })
@@ -452,19 +496,20 @@ impl<'a> State<'a> {
         // Velocity and sessions, from the user's earlier rows.
         if let (Some(t), Some(user)) = (time, get(c.user)) {
             let session = get(c.session).unwrap_or_default();
+            let session_key = super::id_key(session, SESSION_PREFIX);
             let entry = self
                 .recent
-                .entry(user.to_string())
-                .or_insert_with(|| (VecDeque::new(), String::new()));
+                .entry(super::id_key(user, USER_PREFIX))
+                .or_insert_with(|| (VecDeque::new(), None));
             let last = entry.0.back().copied();
             while entry.0.front().is_some_and(|&t0| t0 < t - HOUR_US) {
                 entry.0.pop_front();
             }
             let expected = entry.0.len() as i64;
             let continues = last.is_some_and(|l| t - l <= self.session_gap_us);
-            let same_session = entry.1 == session;
+            let same_session = entry.1 == Some(session_key);
             entry.0.push_back(t);
-            let was = std::mem::replace(&mut entry.1, session.to_string());
+            let was = entry.1.replace(session_key);
             if let Some(v) = int(c.velocity)
                 && v != expected
             {
@@ -478,6 +523,7 @@ impl<'a> State<'a> {
                 } else {
                     "the same session after the gap"
                 };
+                let was = was.map_or_else(|| "none".to_string(), |k| id_text(k, SESSION_PREFIX));
                 self.fail(SESSIONS, || {
                     format!("row {row}: {why} (session {session}, before {was})")
                 });
@@ -525,6 +571,48 @@ impl<'a> State<'a> {
                 format!("row {row}: decision_latency_ms {l} outside 1..=600000")
             });
         }
+    }
+
+    /// Repeated transaction ids: the keys sorted, and only when one repeats, a second pass for
+    /// the rows that repeat it (the examples name them).
+    fn finish_unique_ids(&mut self, transactions: &Path) -> Result<()> {
+        let mut values = std::mem::take(&mut self.transaction_ids);
+        values.par_sort_unstable();
+        let mut repeated: FxHashSet<u128> = values
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| u128::from(w[0]) ^ SIXTEEN_DIGITS)
+            .collect();
+        drop(values);
+        let mut others = std::mem::take(&mut self.other_transaction_ids);
+        others.par_sort_unstable();
+        repeated.extend(others.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        drop(others);
+        if repeated.is_empty() {
+            return Ok(());
+        }
+        let mut seen: FxHashSet<u128> = FxHashSet::default();
+        let mut row = 0u64;
+        for_each_batch(transactions, &TRANSACTIONS_SCHEMA, |b| {
+            let Some(ids) = b
+                .column_by_name("transaction_id")
+                .and_then(|a| a.as_string_opt::<i32>())
+            else {
+                return Ok(());
+            };
+            for i in 0..b.num_rows() {
+                if ids.is_valid(i) {
+                    let id = ids.value(i);
+                    let key = super::id_key(id, TRANSACTION_PREFIX);
+                    if repeated.contains(&key) && !seen.insert(key) {
+                        let at = row + 1 + i as u64;
+                        self.fail(UNIQUE_IDS, || format!("row {at}: transaction_id {id} seen before"));
+                    }
+                }
+            }
+            row += b.num_rows() as u64;
+            Ok(())
+        })
     }
 
     /// The events' stated sales against the replay.
@@ -658,13 +746,14 @@ pub fn validate(path: &Path, config: &TicketingConfig) -> Result<Report> {
         bail!("{}: no .parquet files in this directory", tables.transactions.display());
     }
     let mut columns: Option<Vec<String>> = None;
-    for batch in read_dataset_as(&tables.transactions, &TRANSACTIONS_SCHEMA)? {
-        let batch = batch?;
+    for_each_batch(&tables.transactions, &TRANSACTIONS_SCHEMA, |batch| {
         if columns.is_none() {
             columns = Some(batch.schema().fields().iter().map(|f| f.name().clone()).collect());
         }
         state.batch(&batch);
-    }
+        Ok(())
+    })?;
+    state.finish_unique_ids(&tables.transactions)?;
     if tables.events.is_some() {
         state.finish_inventory();
     }
@@ -706,6 +795,7 @@ pub fn validate(path: &Path, config: &TicketingConfig) -> Result<Report> {
         counts: [
             ("events", state.events.len()),
             ("users", state.users.as_ref().map_or(0, |u| u.len())),
+            (USERS_WITH_ATTEMPTS, state.recent.len()),
         ]
         .into_iter()
         .collect(),

@@ -163,6 +163,41 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every `<svg …>…</svg>` in a page.
+pub fn svgs(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg") {
+        let end = rest[start..].find("</svg>").expect("svg is closed") + start + "</svg>".len();
+        out.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Asserts that a report page stands alone: every SVG parses as XML, no script, no external
+/// stylesheet, no URL (so nothing is fetched), print and narrow-screen CSS. Returns its charts.
+pub fn assert_page_stands_alone(name: &str, page: &str) -> usize {
+    let charts = svgs(page);
+    for svg in &charts {
+        roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{name}: SVG does not parse: {e}"));
+    }
+    assert!(!page.contains("<script"), "{name}: no JavaScript");
+    assert!(!page.contains("<link"), "{name}: no external stylesheet");
+    let without_ns = page
+        .replace("http://www.w3.org/2000/svg", "")
+        .replace("http://www.w3.org/1999/xlink", "");
+    assert!(
+        !without_ns.contains("http://") && !without_ns.contains("https://"),
+        "{name}: no URL"
+    );
+    assert!(
+        page.contains("@media print") && page.contains("@media (max-width"),
+        "{name}: print and narrow CSS"
+    );
+    charts.len()
+}
+
 /// The catalogue's market weights, by provider.
 pub const MARKET_WEIGHTS: [(&str, f64); 7] = [
     ("openai", 0.40),

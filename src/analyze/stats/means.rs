@@ -129,3 +129,25 @@ pub fn welch_test(a: &Moments, b: &Moments, confidence: f64) -> WelchTest {
         relative_interval,
     }
 }
+
+/// Observations per arm for a two-sided test of two means at level `alpha` to detect a difference
+/// of `difference` with probability `power`, when the groups' standard deviations are `sd_a` and
+/// `sd_b` (normal approximation, equal arms):
+///
+/// n = (z₁₋α/₂ + z_power)² · (σ_a² + σ_b²) / δ²,
+///
+/// rounded up (Welch's test needs a few more at small n, where its t quantile exceeds z). `None`
+/// when `difference` is 0 or not finite, or the deviations are not finite.
+///
+/// # Panics
+/// If `alpha` or `power` is not in (0, 1).
+pub fn sample_size_two_means(sd_a: f64, sd_b: f64, difference: f64, alpha: f64, power: f64) -> Option<u64> {
+    assert!(alpha > 0.0 && alpha < 1.0, "alpha = {alpha} is not in (0, 1)");
+    assert!(power > 0.0 && power < 1.0, "power = {power} is not in (0, 1)");
+    let spread = sd_a * sd_a + sd_b * sd_b;
+    if difference == 0.0 || !difference.is_finite() || !spread.is_finite() {
+        return None;
+    }
+    let z = super::normal_quantile(1.0 - alpha / 2.0) + super::normal_quantile(power);
+    Some((z * z * spread / (difference * difference)).ceil() as u64)
+}

@@ -9,7 +9,8 @@
 //! never NaN or infinity, which serde_json writes as `null` and then cannot read back as a number.
 //!
 //! One idea per file: [`proportions`] (two-proportion z-test, sample size, power), [`means`]
-//! (Welch's t-test), [`drift`] (PSI, two-sample Kolmogorov–Smirnov), [`detection`] (ROC AUC, the
+//! (Welch's t-test, sample size), [`ratio`] (rates per attempt when users were randomized, by the
+//! delta method), [`drift`] (PSI, two-sample Kolmogorov–Smirnov), [`detection`] (ROC AUC, the
 //! precision–recall curve, confusion counts). This file holds what they share: the Normal and
 //! Student's t distributions (from `statrs`), the Wilson interval and nearest-rank percentiles.
 //!
@@ -21,6 +22,7 @@ pub mod detection;
 pub mod drift;
 pub mod means;
 pub mod proportions;
+pub mod ratio;
 
 #[cfg(test)]
 mod tests;
@@ -30,8 +32,9 @@ use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 pub use detection::{Confusion, CurvePoint, ScoreCounts, average_precision, pr_curve, roc_auc, thin};
 pub use drift::{KsTest, bin_index, kolmogorov_q, ks_two_sample, psi, quantile_edges, quantile_edges_from_counts};
-pub use means::{Moments, WelchTest, welch_test};
+pub use means::{Moments, WelchTest, sample_size_two_means, welch_test};
 pub use proportions::{ProportionTest, power_two_proportions, sample_size_two_proportions, two_proportion_test};
+pub use ratio::{ClusterSums, RatioTest, ratio_test};
 
 /// The standard normal quantile Φ⁻¹(p) (statrs: −√2·erfc⁻¹(2p)); −∞ at 0 and +∞ at 1.
 ///

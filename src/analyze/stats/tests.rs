@@ -231,6 +231,12 @@ fn sample_size_and_power() {
     assert_eq!(power_two_proportions(0.1, 0.2, 0, 100, 0.05), 0.0);
     assert_eq!(power_two_proportions(0.0, 1.0, 10, 10, 0.05), 1.0);
     assert_eq!(power_two_proportions(0.0, 0.0, 10, 10, 0.05), 0.0);
+
+    // Two means, the textbook normal formula 2σ²(z₁₋α/₂ + z_power)²/δ²: (1.959964 + 0.841621)²·(10² + 10²)/5² = 62.79.
+    assert_eq!(sample_size_two_means(10.0, 10.0, 5.0, 0.05, 0.8), Some(63));
+    assert_eq!(sample_size_two_means(10.0, 10.0, -5.0, 0.05, 0.8), Some(63));
+    assert_eq!(sample_size_two_means(10.0, 10.0, 0.0, 0.05, 0.8), None);
+    assert_eq!(sample_size_two_means(f64::NAN, 10.0, 5.0, 0.05, 0.8), None);
 }
 
 // Welch.

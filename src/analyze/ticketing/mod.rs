@@ -7,6 +7,7 @@
 //! Their settings are the `[ticketing.<name>]` tables of `analysis.toml`; the skipped checks are
 //! `[ticketing.checks]`.
 
+pub mod ab_test;
 pub mod drift;
 pub mod fraud;
 pub mod labels;
@@ -29,6 +30,7 @@ pub const ANALYZERS: &[Registration<TicketingConfig>] = &[
     register::<TicketingConfig, fraud::Fraud>(),
     register::<TicketingConfig, drift::Drift>(),
     register::<TicketingConfig, service::Service>(),
+    register::<TicketingConfig, ab_test::AbTest>(),
     register::<TicketingConfig, scenarios::Scenarios>(),
 ];
 

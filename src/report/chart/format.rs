@@ -15,6 +15,8 @@ pub enum Unit {
     Count,
     /// US dollars ("$1,234.56"; sub-cent amounts keep 4 decimals: "$0.0012").
     Dollars,
+    /// Saudi riyals, the ticketing prices ("SAR 1,234.56").
+    Riyals,
     /// Percent of 100 ("12.3%").
     Percent,
     /// Milliseconds ("1,234 ms"); ticks at ten seconds and above in seconds ("12.5 s").
@@ -32,6 +34,7 @@ impl Unit {
                 let decimals = if v != 0.0 && v.abs() < 0.01 { 4 } else { 2 };
                 dollars(format_thousands(v, decimals))
             }
+            Unit::Riyals => riyals(format_thousands(v, 2)),
             Unit::Percent => format!("{}%", format_thousands(v, 1)),
             Unit::Millis => format!("{} ms", format_thousands(v, if v.abs() < 10.0 { 1 } else { 0 })),
         }
@@ -55,6 +58,7 @@ impl Unit {
         match self {
             Unit::Number | Unit::Count => number(v),
             Unit::Dollars => dollars(number(v)),
+            Unit::Riyals => riyals(number(v)),
             Unit::Percent => format!("{}%", number(v)),
             Unit::Millis if si => format!(
                 "{} s",
@@ -137,6 +141,13 @@ fn dollars(number: String) -> String {
     }
 }
 
+fn riyals(number: String) -> String {
+    match number.strip_prefix('-') {
+        Some(rest) => format!("-SAR {rest}"),
+        None => format!("SAR {number}"),
+    }
+}
+
 fn trim_zeros(s: String) -> String {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -168,6 +179,8 @@ mod tests {
         assert_eq!(Unit::Dollars.format(1234.56), "$1,234.56");
         assert_eq!(Unit::Dollars.format(-12.5), "-$12.50");
         assert_eq!(Unit::Dollars.format(0.0012), "$0.0012");
+        assert_eq!(Unit::Riyals.format(-1234.5), "-SAR 1,234.50");
+        assert_eq!(Unit::Riyals.format_tick(25_000.0), "SAR 25k");
         assert_eq!(Unit::Percent.format(12.345), "12.3%");
         assert_eq!(Unit::Count.format(12345.4), "12,345");
         assert_eq!(Unit::Millis.format(1234.4), "1,234 ms");

@@ -83,7 +83,7 @@ fn interval(i: &Interval) -> String {
 }
 
 fn money(cents: i64) -> Cell {
-    Cell::number(cents as f64 / 100.0, 2)
+    Cell::sar(cents as f64 / 100.0)
 }
 
 fn opt(v: Option<f64>) -> Cell {

@@ -264,9 +264,9 @@ impl Analyzer<TicketingConfig> for Sales {
 
     fn headline(r: &SalesResult) -> Vec<Figure> {
         vec![
-            Figure::usd("Revenue", r.revenue),
+            Figure::sar("Revenue", r.revenue),
             Figure::count("Tickets sold", r.tickets_sold),
-            Figure::usd("Average order value", r.average_order_value),
+            Figure::sar("Average order value", r.average_order_value),
             Figure::percent("Conversion", r.conversion),
             Figure::percent("Bots' share of tickets", r.bot_ticket_share),
         ]
@@ -283,7 +283,7 @@ impl Analyzer<TicketingConfig> for Sales {
                             Cell::text(&g.name),
                             Cell::count(g.orders),
                             Cell::count(g.tickets),
-                            Cell::usd(g.revenue),
+                            Cell::sar(g.revenue),
                             Cell::percent(g.share),
                         ]
                     })
@@ -293,7 +293,7 @@ impl Analyzer<TicketingConfig> for Sales {
         let bars = |title: &str, rows: &[Revenue]| {
             render_bar_chart(&BarChart {
                 title: title.into(),
-                unit: Unit::Dollars,
+                unit: Unit::Riyals,
                 bars: rows.iter().map(|g| Bar::new(&g.name, g.revenue)).collect(),
                 size: bars_size(rows.len()),
                 ..Default::default()
@@ -349,7 +349,7 @@ impl Analyzer<TicketingConfig> for Sales {
                             Cell::number(e.demand_ratio, 2),
                             Cell::percent(e.sell_through),
                             Cell::count(e.sold_out_attempts),
-                            Cell::usd(e.revenue),
+                            Cell::sar(e.revenue),
                         ]
                     })
                     .collect::<Vec<_>>(),
