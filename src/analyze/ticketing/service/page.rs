@@ -366,8 +366,8 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
         (section("Inside and outside the degradation windows", None, html! {
             p.note {
                 "Inside a window: every attempt whose time lies in it, whatever its scenario (the decision service is one service, and the data cannot tell which attempts a degradation spared), "
-                "its minutes by their start. The row below each window shows the attempts of the label's own scenario alone: "
-                "the generator degrades only that scenario's attempts, so the other scenarios' attempts in the same minutes dilute the window's figures. "
+                "its minutes by their start. The row below each window shows the attempts of the label's own scenario alone (shown, not checked): "
+                "where they are slower and fail more than the window as a whole, the other scenarios' attempts in the same minutes were not degraded and dilute the window's figures. "
                 "A verdict is met when all the checks of its rows pass: p99, error rate and availability for a window; the five service.* checks outside. "
                 "The acceptance: the verdict fails inside each window and holds outside them"
                 @if r.degradation.is_empty() { "; this data has no labelled degradation window." }
