@@ -6,8 +6,11 @@ use maud::{Markup, html};
 
 use super::super::super::checks;
 use super::super::labels::Label;
+use super::degradation::DegradationWindow;
+use super::levels::{Levels, TimePoint, Verdict};
+use super::load::LoadPoint;
 use super::queries::Tally;
-use super::{Levels, Service, ServiceResult, ServiceSettings, TimePoint, Verdict};
+use super::{Service, ServiceResult, ServiceSettings};
 use crate::analyze::Analyzer;
 use crate::report::chart::{Band, Colour, LineChart, LineSeries, Unit, X, render_line_chart};
 use crate::report::html::{Cell, cards, chart, chart_grid, section, table};
@@ -23,6 +26,7 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
     };
     let x_label = origin.map_or_else(String::new, |o| format!("Days since {} UTC", o.format("%Y-%m-%d")));
     let busy: Vec<&TimePoint> = r
+        .outside
         .hours
         .iter()
         .filter(|h| h.tally.decisions >= s.min_requests_per_hour)
@@ -46,6 +50,7 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
     let top_ms = busy
         .iter()
         .filter_map(|h| h.tally.p99_ms)
+        .chain(r.degradation.iter().filter_map(|w| w.levels.tally.p99_ms))
         .fold(s.p99_latency_ms, f64::max)
         * 1.05;
     let hourly_latency = origin
@@ -57,8 +62,21 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
                 &busy.iter().map(|h| x(h.at)).collect::<Vec<_>>(),
                 s.p99_latency_ms,
             ));
+            // Each window's p99 (every attempt in it) as a bar rising from 0 across the window:
+            // one series, joined along the x axis between windows.
+            let bars: Vec<(X, f64)> = r
+                .degradation
+                .iter()
+                .filter_map(|w| Some((x(w.label.start), x(w.label.end), w.levels.tally.p99_ms?)))
+                .flat_map(|(a, b, p99)| [(a, 0.0), (a, p99), (b, p99), (b, 0.0)])
+                .map(|(at, v)| (X::Num(at), v))
+                .collect();
+            if !bars.is_empty() {
+                series.push(LineSeries::new("p99 inside each degradation window", bars).colour(Colour::DANGER));
+            }
             render_line_chart(&LineChart {
-                title: "Decision latency per UTC hour (busy hours)".into(),
+                title: "Decision latency per UTC hour outside the degradation windows (busy hours), p99 inside each"
+                    .into(),
                 x_label: x_label.clone(),
                 y_label: "Latency".into(),
                 x_unit: Unit::Number,
@@ -144,7 +162,7 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
         .flash_sales
         .iter()
         .map(|f| {
-            let line = |name: &str, pick: fn(&super::LoadPoint) -> u64, colour: Colour| {
+            let line = |name: &str, pick: fn(&LoadPoint) -> u64, colour: Colour| {
                 LineSeries::new(
                     name,
                     f.points
@@ -206,7 +224,8 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
         Cell::text(if v.met {
             "met".to_string()
         } else {
-            format!("missed: {}", v.missed.join(", "))
+            let figures: Vec<&str> = v.missed.iter().map(|n| n.rsplit('.').next().unwrap_or(n)).collect();
+            format!("missed: {}", figures.join(", "))
         })
     };
     let scenario_rows: Vec<Vec<Cell>> = r
@@ -228,24 +247,31 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
             row
         })
         .collect();
-    let mut window_rows: Vec<Vec<Cell>> = r
-        .degradation
-        .iter()
-        .map(|w| {
-            let mut row = vec![Cell::text(w.label.window_name()), Cell::text(&w.label.detail)];
-            row.extend(level_cells(&w.levels));
-            row.push(verdict_cell(&w.verdict));
-            row
-        })
-        .collect();
+    let mut window_rows: Vec<Vec<Cell>> = Vec::new();
+    for w in &r.degradation {
+        let mut row = vec![
+            Cell::text(format!("{}, every attempt", w.label.window_name())),
+            Cell::text(&w.label.detail),
+        ];
+        row.extend(level_cells(&w.levels));
+        row.push(verdict_cell(&w.verdict));
+        window_rows.push(row);
+        let mut own = vec![
+            Cell::text(format!("… of which {}'s (the label's scenario)", w.label.scenario)),
+            Cell::text(""),
+        ];
+        own.extend(level_cells(&w.own));
+        own.push(Cell::text("shown, not checked"));
+        window_rows.push(own);
+    }
     let mut outside = vec![Cell::text("outside every degradation window"), Cell::text("")];
-    outside.extend(level_cells(&r.outside_degradation));
-    outside.push(verdict_cell(&r.outside_verdict));
+    outside.extend(level_cells(&r.outside.levels));
+    outside.push(verdict_cell(&r.outside.verdict));
     window_rows.push(outside);
     let worst_rows: Vec<Vec<Cell>> = [
-        ("p50", &r.worst.p50, s.p50_latency_ms),
-        ("p95", &r.worst.p95, s.p95_latency_ms),
-        ("p99", &r.worst.p99, s.p99_latency_ms),
+        ("p50", &r.outside.worst.p50, s.p50_latency_ms),
+        ("p95", &r.outside.worst.p95, s.p95_latency_ms),
+        ("p99", &r.outside.worst.p99, s.p99_latency_ms),
     ]
     .iter()
     .map(|(name, w, target)| match w {
@@ -304,7 +330,7 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
             .copied()
             .collect()
     };
-    let hours_total = r.hours.len();
+    let hours_total = r.outside.hours.len();
     let (p50, p95, p99, err, avail) = (
         s.p50_latency_ms,
         s.p95_latency_ms,
@@ -312,12 +338,16 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
         s.error_rate,
         s.availability,
     );
+    let failing: Vec<&DegradationWindow> = r.degradation.iter().filter(|w| !w.verdict.met).collect();
     Ok(html! {
         (section("Service levels against document 004's SLA", None, html! {
             (cards(&Service::headline(r)))
+            (verdict(r))
             p.note {
                 "Targets (document 004 §1.3, all in the settings): p50 ≤ " (p50) " ms, p95 ≤ " (p95) " ms, p99 ≤ " (p99)
                 " ms, error rate ≤ " (format!("{:.2}%", err * 100.0)) ", availability ≥ " (format!("{:.2}%", avail * 100.0)) ". "
+                "The " code { "service.*" } " checks measure every attempt outside the labelled degradation windows (the labels say when the service was known to be degraded); "
+                "each window has checks of its own, " code { "degradation.<start>.*" } ", on every attempt inside it. "
                 "Latency percentiles are by nearest rank (the value at rank ⌈q·n⌉, not interpolated) over successful decisions (api_status 200): "
                 "errors are counted by the error rate instead, and a 504's 1500 ms timeout would otherwise mix two failure modes. "
                 "Rate-limited requests (429, answered in about 2 ms by the rate limiter) are not decisions."
@@ -331,36 +361,43 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
                 " of them failed. A degraded service (slow, some errors) is still available; an outage is not."
             }
         }))
-        (section("Checks", Some("The page's one-sided checks. The latency checks take the worst busy hour, so \"p99 < 200 ms under load\" means in every busy hour, not on a month's average."),
+        (section("Checks", Some("The page's one-sided checks. service.*: outside the degradation windows, the latency ones on the worst busy hour, so \"p99 < 200 ms under load\" means in every busy hour, not on a month's average. degradation.<start>.*: inside each window, where the p99 and error-rate checks are expected to fail (the validator catching the degradation) and the availability one to hold (degraded but up). <scenario>.*: each scenario's expected metrics over its own rows."),
             checks::table(&Service::checks(r, s))))
-        (section("Decision latency over time", None, html! {
+        (section("Inside and outside the degradation windows", None, html! {
             p.note {
-                "Charted per UTC hour: a minute has a median of " (r.median_requests_per_minute) " requests at this scale ("
-                (r.minutes_with_requests) " minutes with requests), too few for a p99. Only busy hours (at least "
-                (s.min_requests_per_hour) " successful decisions) are drawn: " (busy.len()) " of " (hours_total)
-                " hours. Shaded: the labelled degradation windows. Per-minute latency is charted around each degradation window below."
+                "Inside a window: every attempt whose time lies in it, whatever its scenario (the decision service is one service, and the data cannot tell which attempts a degradation spared), "
+                "its minutes by their start. The row below each window shows the attempts of the label's own scenario alone (shown, not checked): "
+                "where they are slower and fail more than the window as a whole, the other scenarios' attempts in the same minutes were not degraded and dilute the window's figures. "
+                "A verdict is met when all the checks of its rows pass: p99, error rate and availability for a window; the five service.* checks outside. "
+                "The acceptance: the verdict fails inside each window and holds outside them"
+                @if r.degradation.is_empty() { "; this data has no labelled degradation window." }
+                @else {
+                    ": here " (failing.len()) " of " (r.degradation.len()) " windows fail, and outside the service level is "
+                    @if r.outside.verdict.met { "met." } @else { "missed." }
+                }
             }
-            @if let Some(svg) = &hourly_latency { (chart(svg)) }
-            h3 { "Worst busy hour" }
-            (table(&["Percentile", "Hour (UTC)", "Decisions", "Value", "Target"], &worst_rows))
-        }))
-        (section("Errors and rate limiting over time", Some("Per UTC hour, every hour with requests. Shaded: the labelled degradation windows."), html! {
-            @if let Some(svg) = &hourly_errors { (chart(svg)) }
-        }))
-        (section("Per scenario", Some("Every figure over the scenario's rows (the `scenario` column); availability over the minutes in which the scenario alone had enough requests. Peak = the scenario's busiest second."),
-            table(&head(&["Scenario"], &["Peak attempts/s", "Busiest second (UTC)"]), &scenario_rows)))
-        (section("Degradation windows", None, html! {
-            p.note {
-                "Every attempt inside each labelled degradation window (whatever its scenario: it is the service that degrades), "
-                "its minutes by their start. A window's verdict is met when all five targets hold inside it. "
-                "The acceptance: the verdict fails inside each window and holds outside them."
-            }
-            (table(&head(&["Window (UTC)", "Label"], &["SLO verdict"]), &window_rows))
+            (table(&head(&["Attempts (UTC)", "Label"], &["Verdict"]), &window_rows))
             @if !zooms.is_empty() {
-                p.note { "Per minute, " (s.zoom_margin_minutes) " minutes either side of each window (shaded); minutes without a successful decision are not drawn." }
+                p.note { "Per minute, " (s.zoom_margin_minutes) " minutes either side of each window (shaded), every attempt; minutes without a successful decision are not drawn. At this scale a minute holds few decisions, so a minute's p99 is close to its slowest." }
                 (chart_grid(&zooms))
             }
         }))
+        (section("Decision latency over time", None, html! {
+            p.note {
+                "Charted per UTC hour over the attempts outside the degradation windows (what service.* checks): a minute has a median of " (r.median_requests_per_minute) " requests at this scale ("
+                (r.minutes_with_requests) " minutes with requests), too few for a p99. Only busy hours (at least "
+                (s.min_requests_per_hour) " successful decisions outside the windows) are drawn: " (busy.len()) " of " (hours_total)
+                " hours. Shaded: the labelled degradation windows, each with its p99 over every attempt inside it (the red bars rising from 0)."
+            }
+            @if let Some(svg) = &hourly_latency { (chart(svg)) }
+            h3 { "Worst busy hour outside the degradation windows" }
+            (table(&["Percentile", "Hour (UTC)", "Decisions", "Value", "Target"], &worst_rows))
+        }))
+        (section("Errors and rate limiting over time", Some("Per UTC hour, every attempt, every hour with requests. Shaded: the labelled degradation windows."), html! {
+            @if let Some(svg) = &hourly_errors { (chart(svg)) }
+        }))
+        (section("Per scenario", Some("Every figure over the scenario's rows (the `scenario` column), inside and outside the degradation windows; availability over the minutes in which the scenario alone had enough requests. Peak = the scenario's busiest second."),
+            table(&head(&["Scenario"], &["Peak attempts/s", "Busiest second (UTC)"]), &scenario_rows)))
         (section("Peak load", None, html! {
             p.note {
                 "Peak requests per second = the busiest one-second bucket's attempts (every attempt, any answer), not document 004's row count (§11.7)"
@@ -375,6 +412,29 @@ pub fn render(r: &ServiceResult, s: &ServiceSettings) -> Result<Markup> {
             }
         }))
     })
+}
+
+/// The page's answer in one paragraph: the service outside the windows, then each window.
+fn verdict(r: &ServiceResult) -> Markup {
+    let missed = |v: &Verdict| -> String {
+        v.missed
+            .iter()
+            .map(|n| n.rsplit('.').next().unwrap_or(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    html! {
+        p {
+            strong { "Outside the " (r.outside.windows) " labelled degradation windows: " }
+            @if r.outside.verdict.met { "the service level held (every service.* check passes)." }
+            @else { "the service level was missed (" (missed(&r.outside.verdict)) ")." }
+            @for w in &r.degradation {
+                " " strong { "Inside " (w.label.window_name()) ": " }
+                @if w.verdict.met { "held (the degradation did not break the SLA)." }
+                @else { "failed (" (missed(&w.verdict)) ")." }
+            }
+        }
+    }
 }
 
 /// A dashed horizontal line at `y` across `xs`.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::super::Context;
 use super::super::super::frame::{floats, ints, strings};
+use super::levels::TimePoint;
 use crate::config::TicketingConfig;
 
 pub const SECOND_US: i64 = 1_000_000;
@@ -69,28 +70,37 @@ pub fn range_index(ranges: &[(i64, i64)]) -> Expr {
 /// Requests, their rate-limited and failed shares' counts, and the nearest-rank p50/p95/p99 of
 /// `ok_ms` (Polars' `Equiprobable` method is the nearest rank: the value at rank ⌈q·n⌉).
 pub fn level_aggs() -> Vec<Expr> {
+    aggs(None, "")
+}
+
+/// [`level_aggs`] over the attempts of each group for which `only` holds, its columns named
+/// with `prefix`: a part's levels in the same pass as the whole's.
+pub fn level_aggs_where(only: Expr, prefix: &str) -> Vec<Expr> {
+    aggs(Some(only), prefix)
+}
+
+fn aggs(only: Option<Expr>, prefix: &str) -> Vec<Expr> {
+    let name = |n: &str| format!("{prefix}{n}");
     let status = || col("api_status");
+    // A boolean per attempt: whether it is one of the group's counted ones and `also` holds.
+    let counted = |also: Expr| only.clone().map_or(also.clone(), |o| o.and(also));
+    let ok = || only.clone().map_or(col("ok_ms"), |o| col("ok_ms").filter(o));
+    let percentile = |q: f64, n: &str| ok().quantile(lit(q), QuantileMethod::Equiprobable).alias(name(n));
+    let requests = only.clone().map_or(len(), |o| o.sum());
     vec![
-        len().cast(DataType::Int64).alias("requests"),
-        status()
-            .eq(lit(RATE_LIMITED))
+        requests.cast(DataType::Int64).alias(name("requests")),
+        counted(status().eq(lit(RATE_LIMITED)))
             .sum()
             .cast(DataType::Int64)
-            .alias("rate_limited"),
-        (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
+            .alias(name("rate_limited")),
+        counted(status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
             .sum()
             .cast(DataType::Int64)
-            .alias("errors"),
-        col("ok_ms").count().cast(DataType::Int64).alias("decisions"),
-        col("ok_ms")
-            .quantile(lit(0.50), QuantileMethod::Equiprobable)
-            .alias("p50"),
-        col("ok_ms")
-            .quantile(lit(0.95), QuantileMethod::Equiprobable)
-            .alias("p95"),
-        col("ok_ms")
-            .quantile(lit(0.99), QuantileMethod::Equiprobable)
-            .alias("p99"),
+            .alias(name("errors")),
+        ok().count().cast(DataType::Int64).alias(name("decisions")),
+        percentile(0.50, "p50"),
+        percentile(0.95, "p95"),
+        percentile(0.99, "p99"),
     ]
 }
 
@@ -122,12 +132,18 @@ impl Tally {
 
 /// The rows of a frame aggregated with [`level_aggs`], in frame order.
 pub fn tallies(df: &DataFrame) -> Result<Vec<Tally>> {
+    tallies_named(df, "")
+}
+
+/// The rows of a frame aggregated with [`level_aggs_where`] and `prefix`, in frame order.
+pub fn tallies_named(df: &DataFrame, prefix: &str) -> Result<Vec<Tally>> {
     let opt = |v: f64| v.is_finite().then_some(v);
-    let (p50, p95, p99) = (floats(df, "p50")?, floats(df, "p95")?, floats(df, "p99")?);
-    Ok(ints(df, "requests")?
+    let c = |n: &str| format!("{prefix}{n}");
+    let (p50, p95, p99) = (floats(df, &c("p50"))?, floats(df, &c("p95"))?, floats(df, &c("p99"))?);
+    Ok(ints(df, &c("requests"))?
         .into_iter()
-        .zip(ints(df, "rate_limited")?)
-        .zip(ints(df, "errors")?.into_iter().zip(ints(df, "decisions")?))
+        .zip(ints(df, &c("rate_limited"))?)
+        .zip(ints(df, &c("errors"))?.into_iter().zip(ints(df, &c("decisions"))?))
         .enumerate()
         .map(|(i, ((requests, rate_limited), (errors, decisions)))| Tally {
             requests: requests as u64,
@@ -139,6 +155,17 @@ pub fn tallies(df: &DataFrame) -> Result<Vec<Tally>> {
             p99_ms: opt(p99[i]),
         })
         .collect())
+}
+
+/// A frame grouped by `at` (µs) and aggregated with [`level_aggs`] as time points, in time order.
+pub fn time_points(df: &DataFrame) -> Result<Vec<TimePoint>> {
+    let mut out: Vec<TimePoint> = ints(df, "at")?
+        .into_iter()
+        .zip(tallies(df)?)
+        .map(|(at, tally)| TimePoint { at: utc(at), tally })
+        .collect();
+    out.sort_by_key(|p| p.at);
+    Ok(out)
 }
 
 /// A µs time as a UTC time (the epoch when out of range, which generated data never is).
@@ -193,34 +220,56 @@ pub fn minute_counts(ctx: &Context<'_, TicketingConfig>) -> Result<BTreeMap<(Str
     Ok(out)
 }
 
-/// The busiest `width_us` bucket of `rows` per value of `key` (or overall when `key` is None):
-/// (key, bucket start µs, attempts). Ties go to the earliest bucket.
+/// The busiest `width_us` bucket of every attempt and of each of `scenarios`' attempts, in one
+/// pass: attempts per bucket (an integer key) with one count per scenario beside the total, then
+/// each count's largest bucket. Returns (scenario or "" for every attempt, bucket start µs,
+/// attempts), ties to the earliest bucket, without buckets of 0.
 pub fn busiest(
     ctx: &Context<'_, TicketingConfig>,
-    rows: LazyFrame,
-    key: Option<&str>,
+    scenarios: &[String],
     width_us: i64,
 ) -> Result<Vec<(String, i64, u64)>> {
-    let mut keys = vec![bucket(width_us).alias("at")];
-    if let Some(k) = key {
-        keys.push(col(k).alias("key"));
-    }
-    let counted = rows.group_by(keys).agg([len().cast(DataType::Int64).alias("n")]);
-    let pick = [
-        col("at").filter(col("n").eq(col("n").max())).min().alias("at"),
-        col("n").max().alias("n"),
-    ];
-    let df = ctx.collect(match key {
-        Some(_) => counted.group_by([col("key")]).agg(pick),
-        None => counted.select(pick).with_column(lit("").alias("key")),
-    })?;
-    let mut out: Vec<(String, i64, u64)> = strings(&df, "key")?
-        .into_iter()
-        .zip(ints(&df, "at")?)
-        .zip(ints(&df, "n")?)
-        .filter(|(_, n)| *n > 0)
-        .map(|((k, at), n)| (k, at, n as u64))
+    let mut counts = vec![len().cast(DataType::Int64).alias("n")];
+    counts.extend(scenarios.iter().enumerate().map(|(i, sc)| {
+        col("scenario")
+            .eq(lit(sc.clone()))
+            .sum()
+            .cast(DataType::Int64)
+            .alias(format!("n{i}"))
+    }));
+    let names: Vec<String> = std::iter::once("n".to_string())
+        .chain((0..scenarios.len()).map(|i| format!("n{i}")))
         .collect();
+    let pick: Vec<Expr> = names
+        .iter()
+        .flat_map(|n| {
+            [
+                col("at")
+                    .filter(col(n.as_str()).eq(col(n.as_str()).max()))
+                    .min()
+                    .alias(format!("{n}_at")),
+                col(n.as_str()).max().alias(format!("{n}_max")),
+            ]
+        })
+        .collect();
+    let df = ctx.collect(
+        ctx.rows()
+            .group_by([bucket(width_us).alias("at")])
+            .agg(counts)
+            .select(pick),
+    )?;
+    let mut out = Vec::new();
+    for (key, n) in std::iter::once(String::new())
+        .chain(scenarios.iter().cloned())
+        .zip(&names)
+    {
+        let (at, max) = (ints(&df, &format!("{n}_at"))?, ints(&df, &format!("{n}_max"))?);
+        if let (Some(&at), Some(&max)) = (at.first(), max.first())
+            && max > 0
+        {
+            out.push((key, at, max as u64));
+        }
+    }
     out.sort();
     Ok(out)
 }
