@@ -282,11 +282,10 @@ fn drift_weeks_days_and_the_ab_uplift_match_a_fold() {
     }
 }
 
-/// The value at rank ⌈q·n⌉ of the values, written out.
+/// The value at rank ⌈q·n⌉ of the values (see `ticketing_support::nearest_rank`).
 fn nearest_rank(mut v: Vec<i64>, q: f64) -> Option<f64> {
     v.sort_unstable();
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1));
-    v.get(rank - 1).map(|&x| x as f64)
+    ticketing_support::nearest_rank(&v, q)
 }
 
 #[test]

@@ -17,7 +17,7 @@ use trafficsim::analyze::ticketing::service::ServiceResult;
 use trafficsim::analyze::ticketing::service::queries::Tally;
 
 use ticketing_analyze_support::{check, fixture};
-use ticketing_support::{Label, ints, str_vals, times_ms};
+use ticketing_support::{Label, ints, nearest_rank, str_vals, times_ms};
 
 const SECOND_MS: i64 = 1_000;
 const MINUTE_MS: i64 = 60_000;
@@ -82,15 +82,6 @@ fn same(got: Option<f64>, want: Option<f64>, what: &str) {
         (Some(g), Some(w)) => analyze_support::assert_close(g, w, what),
         _ => assert_eq!(got, want, "{what}"),
     }
-}
-
-/// The value at rank ⌈q·n⌉ of the sorted values (1-based), written out.
-fn nearest_rank(sorted: &[i64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1] as f64)
 }
 
 /// Counts and percentiles of the rows `keep` selects, by a plain fold.

@@ -201,3 +201,19 @@ pub fn auc(scores: &[f64], labels: &[bool]) -> f64 {
     let neg = labels.len() as f64 - pos;
     (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
+
+/// The value at rank ⌈q·n⌉ of the sorted values (1-based), written out; a product a rounding
+/// error above an integer (0.95 × 100 = 95.00000000000001) is that integer.
+pub fn nearest_rank(sorted: &[i64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let exact = q * sorted.len() as f64;
+    let rank = if (exact - exact.round()).abs() < 1e-9 {
+        exact.round()
+    } else {
+        exact.ceil()
+    };
+    let rank = (rank as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1] as f64)
+}

@@ -11,7 +11,7 @@ use super::super::super::Context;
 use super::super::super::frame::{dates, floats, ints, strings};
 use super::super::labels::Label;
 use super::super::service::queries::{
-    HOUR_US, MINUTE_US, SECOND_US, bucket, in_ranges, level_aggs, micros, ok_ms, range_index, tallies, utc,
+    HOUR_US, MINUTE_US, SECOND_US, bucket, grouped, in_ranges, micros, range_index, tallies, utc,
 };
 use super::{
     AttackSignature, BlackFridaySignature, DegradationSignature, EverydayDay, EverydaySignature, FlashSaleSignature,
@@ -313,19 +313,14 @@ pub fn degradations(ctx: Ctx<'_, '_>, s: &ScenariosSettings, labels: &[&Label]) 
         let own: Vec<&Label> = labels.iter().copied().filter(|l| l.scenario == sc).collect();
         let windows: Vec<(i64, i64)> = own.iter().map(|l| span(l, 0, 0)).collect();
         let zooms: Vec<(i64, i64)> = own.iter().map(|l| span(l, margin, margin)).collect();
-        let rows = ctx.rows().filter(col("scenario").eq(lit(sc))).with_column(ok_ms());
-        let minutes = ctx.collect(
-            rows.clone()
-                .filter(in_ranges(&zooms))
-                .group_by([bucket(MINUTE_US).alias("at")])
-                .agg(level_aggs()),
-        )?;
+        let rows = ctx.rows().filter(col("scenario").eq(lit(sc)));
+        let minutes = grouped(ctx, rows.clone().filter(in_ranges(&zooms)), "at", bucket(MINUTE_US))?;
         let minute_p99: Vec<(i64, f64)> = ints(&minutes, "at")?
             .into_iter()
             .zip(floats(&minutes, "p99")?)
             .filter(|(_, p)| p.is_finite())
             .collect();
-        let by_window = ctx.collect(rows.group_by([range_index(&windows).alias("w")]).agg(level_aggs()))?;
+        let by_window = grouped(ctx, rows, "w", range_index(&windows))?;
         let p50: BTreeMap<i64, Option<f64>> = ints(&by_window, "w")?
             .into_iter()
             .zip(tallies(&by_window)?.into_iter().map(|t| t.p50_ms))

@@ -20,8 +20,7 @@ use super::super::super::frame::ints;
 use super::super::labels::{self, Label};
 use super::levels::{Levels, TimePoint, Verdict, WorstHours};
 use super::queries::{
-    HOUR_US, MINUTE_US, Tally, bucket, grouped, in_ranges, level_aggs, level_aggs_where, ok_ms, range_index,
-    tallies_named, time_points,
+    HOUR_US, MINUTE_US, Tally, bucket, grouped, in_ranges, levels, range_index, tallies_named, time_points,
 };
 use super::{ServiceSettings, checks};
 use crate::config::TicketingConfig;
@@ -84,15 +83,13 @@ pub fn analyze(
             .eq(lit(i as i64))
             .and(col("scenario").eq(lit(l.scenario.clone()))))
     });
-    let mut aggs = level_aggs();
-    aggs.extend(level_aggs_where(col("own"), "own_"));
-    let df = ctx.collect(
+    let df = levels(
+        ctx,
         ctx.rows()
-            .with_column(ok_ms())
             .with_column(range_index(&ranges).alias("window"))
-            .with_column(own.alias("own"))
-            .group_by([window()])
-            .agg(aggs),
+            .with_column(own.alias("own")),
+        &["window"],
+        &[(None, ""), (Some("own"), "own_")],
     )?;
     let by_window: BTreeMap<i64, (Tally, Tally)> = ints(&df, "window")?
         .into_iter()
@@ -102,7 +99,8 @@ pub fn analyze(
     let hours = time_points(&grouped(
         ctx,
         ctx.rows().filter(in_ranges(&ranges).not()),
-        vec![bucket(HOUR_US).alias("at")],
+        "at",
+        bucket(HOUR_US),
     )?)?;
 
     let margin = s.zoom_margin_minutes as i64 * MINUTE_US;
@@ -113,7 +111,8 @@ pub fn analyze(
         time_points(&grouped(
             ctx,
             ctx.rows().filter(in_ranges(&zooms)),
-            vec![bucket(MINUTE_US).alias("at")],
+            "at",
+            bucket(MINUTE_US),
         )?)?
     };
 

@@ -250,7 +250,7 @@ fn scenario_levels(
     s: &ServiceSettings,
     minute_counts: &BTreeMap<(String, i64), Tally>,
 ) -> Result<Vec<ScenarioLevels>> {
-    let df = grouped(ctx, ctx.rows(), vec![col("scenario")])?;
+    let df = grouped(ctx, ctx.rows(), "scenario", col("scenario"))?;
     let mut out: Vec<ScenarioLevels> = strings(&df, "scenario")?
         .into_iter()
         .zip(queries::tallies(&df)?)

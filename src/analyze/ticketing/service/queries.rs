@@ -3,7 +3,7 @@
 //! nearest-rank latency percentiles; everything else is plain Rust over those frames.
 //!
 //! Shared with the scenarios page: the time buckets ([`bucket`]), the `ok_ms` column (the latency
-//! of successful decisions, null otherwise) and the percentile aggregations ([`level_aggs`]).
+//! of successful decisions, null otherwise) and the counts with percentiles ([`levels`], [`grouped`]).
 
 use std::collections::BTreeMap;
 
@@ -67,41 +67,95 @@ pub fn range_index(ranges: &[(i64, i64)]) -> Expr {
         })
 }
 
-/// Requests, their rate-limited and failed shares' counts, and the nearest-rank p50/p95/p99 of
-/// `ok_ms` (Polars' `Equiprobable` method is the nearest rank: the value at rank ⌈q·n⌉).
-pub fn level_aggs() -> Vec<Expr> {
-    aggs(None, "")
-}
-
-/// [`level_aggs`] over the attempts of each group for which `only` holds, its columns named
-/// with `prefix`: a part's levels in the same pass as the whole's.
-pub fn level_aggs_where(only: Expr, prefix: &str) -> Vec<Expr> {
-    aggs(Some(only), prefix)
-}
-
-fn aggs(only: Option<Expr>, prefix: &str) -> Vec<Expr> {
-    let name = |n: &str| format!("{prefix}{n}");
+/// Requests, rate-limited and failed counts and the nearest-rank p50/p95/p99 of `ok_ms` of the
+/// attempts of `rows` grouped by the columns `keys`, for each of `parts`: `(None, "")` is every
+/// attempt of the group, `(Some(flag), prefix)` those where the boolean column `flag` holds, with
+/// columns named with `prefix` (a part's levels in the same pass as the whole's).
+///
+/// Two stages: one streaming pass counts attempts per (group, flags, latency in ms), a frame of
+/// thousands of rows, and the percentiles come from its cumulative counts. A quantile
+/// aggregation would hold every latency of a group (700 MB for 10M attempts). The rank is
+/// ⌈q·n⌉ as in [`crate::analyze::stats::nearest_rank`], a product that lands a rounding error
+/// above an integer taken as that integer.
+pub fn levels(
+    ctx: &Context<'_, TicketingConfig>,
+    rows: LazyFrame,
+    keys: &[&str],
+    parts: &[(Option<&str>, &str)],
+) -> Result<DataFrame> {
+    let key_cols = || keys.iter().map(|k| col(*k)).collect::<Vec<_>>();
     let status = || col("api_status");
-    // A boolean per attempt: whether it is one of the group's counted ones and `also` holds.
-    let counted = |also: Expr| only.clone().map_or(also.clone(), |o| o.and(also));
-    let ok = || only.clone().map_or(col("ok_ms"), |o| col("ok_ms").filter(o));
-    let percentile = |q: f64, n: &str| ok().quantile(lit(q), QuantileMethod::Equiprobable).alias(name(n));
-    let requests = only.clone().map_or(len(), |o| o.sum());
-    vec![
-        requests.cast(DataType::Int64).alias(name("requests")),
-        counted(status().eq(lit(RATE_LIMITED)))
-            .sum()
-            .cast(DataType::Int64)
-            .alias(name("rate_limited")),
-        counted(status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
-            .sum()
-            .cast(DataType::Int64)
-            .alias(name("errors")),
-        ok().count().cast(DataType::Int64).alias(name("decisions")),
-        percentile(0.50, "p50"),
-        percentile(0.95, "p95"),
-        percentile(0.99, "p99"),
-    ]
+    let flags: Vec<&str> = parts.iter().filter_map(|(flag, _)| *flag).collect();
+    let mut by = key_cols();
+    by.extend(flags.iter().map(|f| col(*f)));
+    by.push(col("ok_ms"));
+    let histogram = ctx
+        .collect(
+            rows.with_column(ok_ms()).group_by(by).agg([
+                len().cast(DataType::Int64).alias("n"),
+                status()
+                    .eq(lit(RATE_LIMITED))
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias("rate_limited"),
+                (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias("errors"),
+            ]),
+        )?
+        .lazy();
+    let mut out: Option<LazyFrame> = None;
+    for &(flag, prefix) in parts {
+        let name = |n: &str| format!("{prefix}{n}");
+        let part = match flag {
+            Some(f) => histogram.clone().filter(col(f)),
+            None => histogram.clone(),
+        };
+        let counts = part.clone().group_by(key_cols()).agg([
+            col("n").sum().cast(DataType::Int64).alias(name("requests")),
+            col("rate_limited")
+                .sum()
+                .cast(DataType::Int64)
+                .alias(name("rate_limited")),
+            col("errors").sum().cast(DataType::Int64).alias(name("errors")),
+            col("n")
+                .filter(col("ok_ms").is_not_null())
+                .sum()
+                .cast(DataType::Int64)
+                .alias(name("decisions")),
+        ]);
+        let mut order = key_cols();
+        order.push(col("ok_ms"));
+        let at_rank = |q: f64, n: &str| {
+            // cumulative ≥ q·n ⟺ cumulative ≥ ⌈q·n⌉ for an integer count.
+            let rank = col("total").cast(DataType::Float64) * lit(q * (1.0 - 1e-12));
+            col("ok_ms")
+                .filter(col("cumulative").cast(DataType::Float64).gt_eq(rank))
+                .first()
+                .alias(name(n))
+        };
+        let percentiles = part
+            .filter(col("ok_ms").is_not_null())
+            .group_by(key_cols().into_iter().chain([col("ok_ms")]).collect::<Vec<_>>())
+            .agg([col("n").sum()])
+            .sort_by_exprs(order, SortMultipleOptions::default())
+            .with_columns([
+                col("n").cum_sum(false).over(key_cols())?.alias("cumulative"),
+                col("n").sum().over(key_cols())?.alias("total"),
+            ])
+            .group_by(key_cols())
+            .agg([at_rank(0.50, "p50"), at_rank(0.95, "p95"), at_rank(0.99, "p99")]);
+        let levels = counts.join(percentiles, key_cols(), key_cols(), JoinArgs::new(JoinType::Left));
+        out = Some(match out {
+            None => levels,
+            Some(all) => all.join(levels, key_cols(), key_cols(), JoinArgs::new(JoinType::Left)),
+        });
+    }
+    let Some(out) = out else {
+        anyhow::bail!("levels: no part to measure");
+    };
+    Ok(out.collect()?)
 }
 
 /// Counts and percentiles of one group of attempts.
@@ -130,12 +184,12 @@ impl Tally {
     }
 }
 
-/// The rows of a frame aggregated with [`level_aggs`], in frame order.
+/// The rows of a frame from [`levels`] (the whole's part), in frame order.
 pub fn tallies(df: &DataFrame) -> Result<Vec<Tally>> {
     tallies_named(df, "")
 }
 
-/// The rows of a frame aggregated with [`level_aggs_where`] and `prefix`, in frame order.
+/// The rows of a frame from [`levels`], the part named with `prefix`, in frame order.
 pub fn tallies_named(df: &DataFrame, prefix: &str) -> Result<Vec<Tally>> {
     let opt = |v: f64| v.is_finite().then_some(v);
     let c = |n: &str| format!("{prefix}{n}");
@@ -157,7 +211,7 @@ pub fn tallies_named(df: &DataFrame, prefix: &str) -> Result<Vec<Tally>> {
         .collect())
 }
 
-/// A frame grouped by `at` (µs) and aggregated with [`level_aggs`] as time points, in time order.
+/// A frame from [`grouped`] by `at` (µs) as time points, in time order.
 pub fn time_points(df: &DataFrame) -> Result<Vec<TimePoint>> {
     let mut out: Vec<TimePoint> = ints(df, "at")?
         .into_iter()
@@ -173,9 +227,9 @@ pub fn utc(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
-/// Attempts grouped by `keys` (each an expression aliased to a name), with [`level_aggs`].
-pub fn grouped(ctx: &Context<'_, TicketingConfig>, rows: LazyFrame, keys: Vec<Expr>) -> Result<DataFrame> {
-    ctx.collect(rows.with_column(ok_ms()).group_by(keys).agg(level_aggs()))
+/// Attempts grouped by `key` as column `name`, with [`levels`]' columns.
+pub fn grouped(ctx: &Context<'_, TicketingConfig>, rows: LazyFrame, name: &str, key: Expr) -> Result<DataFrame> {
+    levels(ctx, rows.with_column(key.alias(name)), &[name], &[(None, "")])
 }
 
 /// Counts per (scenario, UTC minute): what availability, the error rates and the hourly error
