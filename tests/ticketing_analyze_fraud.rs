@@ -431,7 +431,7 @@ fn decision_only_parquet_covering_half_the_attempts() {
     let dir = tempfile::tempdir().unwrap();
     // Every other attempt; the decision is the truth, wrong on every tenth row.
     let keep: Vec<usize> = (0..rows.id.len()).step_by(2).collect();
-    let decision = |i: usize| rows.fraud[i] != (i % 10 == 0);
+    let decision = |i: usize| rows.fraud[i] != i.is_multiple_of(10);
     let batch = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("transaction_id", DataType::Utf8, false),
@@ -457,7 +457,7 @@ fn decision_only_parquet_covering_half_the_attempts() {
     assert_eq!(p.covered, keep.len() as u64);
     close(p.coverage, keep.len() as f64 / rows.id.len() as f64, "coverage");
     let flags: Vec<bool> = (0..rows.id.len()).map(decision).collect();
-    let covered = |i: usize| i % 2 == 0;
+    let covered = |i: usize| i.is_multiple_of(2);
     assert_eq!(counts(&p.detection), confusion(&flags, &rows.fraud, covered));
     // No score: no curves.
     assert!(p.detection.roc_auc.is_none() && p.detection.curve.is_empty());

@@ -25,7 +25,7 @@ impl DaySpan {
         self.first..=self.last
     }
 
-    pub fn len(self) -> u32 {
+    pub fn day_count(self) -> u32 {
         self.last - self.first + 1
     }
 
