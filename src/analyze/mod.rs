@@ -176,6 +176,15 @@ impl<C> Context<'_, C> {
     pub fn collect(&self, query: LazyFrame) -> Result<DataFrame> {
         Ok(query.collect_with_engine(self.engine)?.unwrap_single())
     }
+
+    /// Runs several queries together: a scan they share (the same filtered rows) is read once.
+    pub fn collect_all(&self, queries: Vec<LazyFrame>) -> Result<Vec<DataFrame>> {
+        let Some(opt_state) = queries.first().map(|q| q.get_current_optimizations()) else {
+            return Ok(Vec::new());
+        };
+        let plans = queries.into_iter().map(|q| q.logical_plan).collect();
+        Ok(LazyFrame::collect_all_with_engine(plans, self.engine, opt_state)?)
+    }
 }
 
 /// An analyzer's finished page: the result as JSON and the rendered body.

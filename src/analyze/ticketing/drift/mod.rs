@@ -4,8 +4,8 @@
 //! feature moved, scored against the `drift` labels window by window. Document 004's drift score
 //! (relative change of three means, threshold 0.30) is shown beside it for comparison only.
 //!
-//! One idea per file: [`counts`] (the one Polars query: value counts per day and feature, and
-//! the day sums), [`windows`] (which days each window is compared with, and its label),
+//! One idea per file: [`counts`] (the Polars queries over one scan: value counts per day and
+//! feature, and the day sums), [`windows`] (which days each window is compared with, and its label),
 //! [`page`] (the page).
 
 mod counts;
@@ -261,16 +261,22 @@ impl Analyzer<TicketingConfig> for Drift {
     }
 
     fn headline(r: &DriftResult) -> Vec<Figure> {
-        let share = |v: Option<f64>| v.unwrap_or(0.0);
-        vec![
+        let d = &r.detector;
+        // Precision and recall only when defined (something fired / something is drifted).
+        let rates = [("Precision (windows)", d.precision), ("Recall (windows)", d.recall)];
+        let mut figures = vec![
             Figure::count("Windows scored", r.windows.iter().filter(|w| w.scored).count() as u64),
-            Figure::count("Labelled drifted", r.detector.confusion.tp + r.detector.confusion.fn_),
-            Figure::count("Fired", r.detector.confusion.tp + r.detector.confusion.fp),
-            Figure::percent("Precision (windows)", share(r.detector.precision)),
-            Figure::percent("Recall (windows)", share(r.detector.recall)),
-            Figure::count("Missed windows", r.detector.missed_windows),
-            Figure::count("False alarms", r.detector.false_alarm_windows),
-        ]
+            Figure::count("Labelled drifted", d.confusion.tp + d.confusion.fn_),
+            Figure::count("Fired", d.confusion.tp + d.confusion.fp),
+        ];
+        figures.extend(
+            rates
+                .into_iter()
+                .filter_map(|(label, v)| v.map(|v| Figure::percent(label, v))),
+        );
+        figures.push(Figure::count("Missed windows", d.missed_windows));
+        figures.push(Figure::count("False alarms", d.false_alarm_windows));
+        figures
     }
 
     fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {

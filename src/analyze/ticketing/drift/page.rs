@@ -8,13 +8,14 @@ use maud::{Markup, html};
 
 use super::super::super::checks;
 use super::counts::FEATURES;
-use super::{Drift, DriftResult, DriftSettings, Scope, WindowScore, WindowSize};
+use super::{DaySpan, Drift, DriftResult, DriftSettings, Scope, WindowScore, WindowSize};
 use crate::analyze::Analyzer;
 use crate::report::chart::{Band, Colour, LineChart, LineSeries, Unit, X, render_line_chart};
 use crate::report::html::{Cell, cards, chart_grid, section, table};
 
 pub fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {
     let charts = vec![psi_chart(r, s)?, ks_chart(r, s)?];
+    let doc_chart = doc_chart(r, s)?;
     let window_word = match r.window {
         WindowSize::Day => "day",
         WindowSize::Week => "week",
@@ -30,7 +31,7 @@ pub fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {
             }
             p.note {
                 "Each " (window_word) " (UTC, from " (r.first_day) ") is compared with the reference, the first "
-                (r.reference.len()) " day(s) (" (r.reference.name(r.first_day)) ", " (r.reference_rows) " rows). "
+                (r.reference.day_count()) " day(s) (" (r.reference.name(r.first_day)) ", " (r.reference_rows) " rows). "
                 "The detector fires for a window when any feature's PSI is at least " (s.psi_threshold)
                 ", or its two-sample KS test has a p-value below " (s.ks_p_value) " with a KS statistic (the largest gap between the two cumulative distributions) of at least "
                 (s.ks_min_statistic) ". "
@@ -43,10 +44,10 @@ pub fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {
         }))
         (section("PSI and KS over time", Some("Each feature's PSI (left) and KS statistic (right) per window, at the window's middle; the dashed line is the threshold; shaded: the drift labels of magnitude above 0."),
             chart_grid(&charts)))
-        (section("Windows", Some("What each window was compared with, whether the detector fired and on which features, and what the labels say. A window with reference days is compared with the reference minus its own days, so it is never compared with itself; a window that holds the whole reference is scored as its second half against its first half: two disjoint undrifted samples."),
-            table(&["Window", "Compared", "Rows (window / reference side)", "Label magnitude", "Labelled drifted", "Fired", "Fired by", "Max PSI", "Doc 004 score"],
-                &r.windows.iter().map(|w| window_row(w, r.first_day)).collect::<Vec<_>>())))
-        (section("Per feature", Some("PSI: Σ (c − r)·ln(c/r) over the bins' shares (floored at 0.0001): numeric features over bins at the reference's deciles (fewer where values repeat), persona, payment method and device over their categories, the hour over the 24 UTC hours. KS: the largest gap between the two empirical cumulative distributions, with its asymptotic p-value. ★ marks what fired."),
+        (section("Windows", Some("What each window was compared with, the features the detector fired on, and the magnitude of the drift label covering most of it (drifted: above 0). A window with reference days is compared with the reference minus its own days, so it is never compared with itself; a window that holds the whole reference is scored as its second half against its first half: two disjoint undrifted samples."),
+            table(&["Window", "Compared with", "Rows (compared / ref.)", "Label", "Fired on", "Max PSI", "Doc 004 score"],
+                &r.windows.iter().map(|w| window_row(w, r.reference, r.first_day)).collect::<Vec<_>>())))
+        (section("Per feature", Some("PSI: Σ (c − r)·ln(c/r) over the bins' shares (floored at 0.0001): numeric features over bins at the reference's deciles (fewer where values repeat), persona, payment method and device over their categories, the hour over the 24 UTC hours. KS: the largest gap between the two empirical cumulative distributions, with its asymptotic p-value, for the numeric features and the hour only (categories have no order, so a cumulative distribution over them means nothing: PSI alone judges the mixes). ★ marks what fired."),
             table(&["Window", "Feature", "PSI", "Bins", "KS statistic", "KS p-value"], &feature_rows(&r.windows, r.first_day))))
         (section("Reference days against each other", None, html! {
             p.note {
@@ -79,6 +80,11 @@ pub fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {
                 "a real change of the distribution the platform sees, and the reason price_multiplier fires in the test's weeks whatever the drift level."
             }
             p.note {
+                "total_amount is tickets × price, and the price is the event's: it moves with the sale calendar (which events are on sale that week, at what prices) as well as with behaviour. "
+                "With few events on sale it can shift by a PSI above the threshold in a week without any change of behaviour (everyday sales generated without drift, at this run's size, do that). "
+                "The other features do not depend on the calendar; a window that fires on total_amount alone deserves a look at the events on sale before it is called drift."
+            }
+            p.note {
                 "KS p-values assume independent rows. Attempts come in visits (a user retries several times within minutes), so the rows are clustered and the p-values are far too small; "
                 "and with thousands of rows even a negligible shift is \"significant\". So a KS result counts only with a statistic of at least "
                 (s.ks_min_statistic) ": the two distributions differ by that share somewhere."
@@ -87,11 +93,12 @@ pub fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {
         (section("Document 004's drift score", None, html! {
             p.note {
                 "Document 004's validator: the mean over total_amount, num_tickets and price_per_ticket of |Δmean| / reference mean (each term capped at 1), drift when it reaches "
-                (s.doc_score_threshold) ". Shown for comparison only (not a check): it sees only shifts of three means, not of the mix. Against the same labels and windows it has "
+                (s.doc_score_threshold) ". Shown for comparison only (not a check): it sees only shifts of three means, not of the mix, and a mean moves with the sale calendar as much as with behaviour. Against the same labels and windows it has "
                 (doc.confusion.tp) " hits, " (doc.confusion.fn_) " misses and " (doc.confusion.fp) " false alarms"
                 @if let Some(rc) = doc.recall { " (recall " (format!("{rc:.2}")) ")" }
-                "."
+                "; the windows table gives its score per window."
             }
+            (chart_grid(&[doc_chart]))
         }))
         (section("Drift labels", Some("The ground truth: one label per week of the drifting cohort; magnitude 0 is the undrifted reference."),
             table(&["Cohort", "Window (UTC)", "Magnitude", "Detail"], &r.drift_labels.iter().map(|l| vec![
@@ -100,33 +107,37 @@ pub fn render(r: &DriftResult, s: &DriftSettings) -> Result<Markup> {
     })
 }
 
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-fn spans_name(spans: &[super::DaySpan], first_day: NaiveDate) -> String {
+fn spans_name(spans: &[DaySpan], first_day: NaiveDate) -> String {
     spans.iter().map(|s| s.name(first_day)).collect::<Vec<_>>().join(", ")
 }
 
-fn window_row(w: &WindowScore, first_day: NaiveDate) -> Vec<Cell> {
-    let compared = if w.scored {
-        format!(
+fn window_row(w: &WindowScore, reference: DaySpan, first_day: NaiveDate) -> Vec<Cell> {
+    // The window against the whole reference, or what it was compared with instead (see the note).
+    let compared = match (w.scored, w.current.as_slice(), w.reference.as_slice()) {
+        (false, _, _) => "not scored: nothing to compare with".to_string(),
+        (true, [current], [whole]) if *current == w.span && *whole == reference => "the reference".to_string(),
+        (true, _, _) => format!(
             "{} against {}",
             spans_name(&w.current, first_day),
             spans_name(&w.reference, first_day)
-        )
-    } else {
-        "not scored: nothing to compare with".to_string()
+        ),
+    };
+    let label = match w.label_magnitude {
+        None => "-".to_string(),
+        Some(m) if w.labelled_drifted => format!("{m:.2}, drifted"),
+        Some(m) => format!("{m:.2}"),
+    };
+    let fired = match (w.scored, w.fired) {
+        (false, _) => "-".to_string(),
+        (true, false) => "no".to_string(),
+        (true, true) => w.fired_by.join(", "),
     };
     vec![
         Cell::text(w.span.name(first_day)),
         Cell::text(compared),
         Cell::text(format!("{} / {}", w.current_rows, w.reference_rows)),
-        w.label_magnitude
-            .map_or_else(|| Cell::text("-"), |m| Cell::number(m, 2)),
-        Cell::text(yes_no(w.labelled_drifted)),
-        Cell::text(if w.scored { yes_no(w.fired) } else { "-" }),
-        Cell::text(w.fired_by.join(", ")),
+        Cell::text(label),
+        Cell::text(fired),
         Cell::text(format!("{:.3} ({})", w.max_psi, w.max_psi_feature)),
         w.doc_score.map_or_else(|| Cell::text("-"), |d| Cell::number(d, 3)),
     ]
@@ -194,17 +205,10 @@ fn middle(w: &WindowScore) -> f64 {
     (f64::from(w.span.first) + f64::from(w.span.last) + 1.0) / 2.0
 }
 
-/// One line per feature of `value` over the scored windows, the threshold dashed, the drifted
-/// labels shaded.
-fn per_feature_chart(
-    r: &DriftResult,
-    title: &str,
-    y_label: &str,
-    threshold: f64,
-    value: impl Fn(&super::FeatureScore) -> Option<f64>,
-) -> Result<String> {
+/// One line per feature of `value` over the scored windows.
+fn feature_series(r: &DriftResult, value: impl Fn(&super::FeatureScore) -> Option<f64>) -> Vec<LineSeries> {
     let scored: Vec<&WindowScore> = r.windows.iter().filter(|w| w.scored).collect();
-    let mut series: Vec<LineSeries> = FEATURES
+    FEATURES
         .iter()
         .filter_map(|f| {
             let points: Vec<(X, f64)> = scored
@@ -213,7 +217,17 @@ fn per_feature_chart(
                 .collect();
             (!points.is_empty()).then(|| LineSeries::new(f.name, points))
         })
-        .collect();
+        .collect()
+}
+
+/// `series` over the days, the threshold dashed, the drifted labels shaded.
+fn window_chart(
+    r: &DriftResult,
+    title: &str,
+    y_label: &str,
+    threshold: f64,
+    mut series: Vec<LineSeries>,
+) -> Result<String> {
     let top = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
@@ -256,11 +270,32 @@ fn per_feature_chart(
 }
 
 fn psi_chart(r: &DriftResult, s: &DriftSettings) -> Result<String> {
-    per_feature_chart(r, "PSI per window", "PSI", s.psi_threshold, |f| Some(f.psi))
+    let series = feature_series(r, |f| Some(f.psi));
+    window_chart(r, "PSI per window", "PSI", s.psi_threshold, series)
 }
 
 fn ks_chart(r: &DriftResult, s: &DriftSettings) -> Result<String> {
-    per_feature_chart(r, "KS statistic per window", "KS statistic", s.ks_min_statistic, |f| {
-        f.ks.map(|k| k.statistic)
-    })
+    let series = feature_series(r, |f| f.ks.map(|k| k.statistic));
+    window_chart(r, "KS statistic per window", "KS statistic", s.ks_min_statistic, series)
+}
+
+/// Document 004's score per window against its own threshold, for comparison.
+fn doc_chart(r: &DriftResult, s: &DriftSettings) -> Result<String> {
+    let points: Vec<(X, f64)> = r
+        .windows
+        .iter()
+        .filter_map(|w| w.doc_score.map(|d| (X::Num(middle(w)), d)))
+        .collect();
+    let series = if points.is_empty() {
+        Vec::new()
+    } else {
+        vec![LineSeries::new("document 004's score", points)]
+    };
+    window_chart(
+        r,
+        "Document 004's drift score per window",
+        "score",
+        s.doc_score_threshold,
+        series,
+    )
 }

@@ -25,9 +25,8 @@ impl DaySpan {
         self.first..=self.last
     }
 
-    /// Days in the span: at least one, so there is no `is_empty`.
-    #[allow(clippy::len_without_is_empty)]
-    pub fn len(self) -> u32 {
+    /// Days in the span (at least one).
+    pub fn day_count(self) -> u32 {
         self.last - self.first + 1
     }
 
