@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 
 use analyze_support::{PINNED_EPOCH, analyze, fixture};
-use common::{assert_page_stands_alone, default_config, files_under, svgs};
+use common::{assert_page_stands_alone, assert_same_files, default_config, files_under, svgs};
 use trafficsim::report::manifest::Manifest;
 
 fn manifest() -> Manifest {
@@ -82,15 +82,7 @@ fn the_same_data_gives_byte_identical_reports() {
     let f = fixture();
     let again = f.root.join("reports-again");
     analyze(&f.data, &again, &[]).success();
-    let files = files_under(&f.reports);
-    assert_eq!(files, files_under(&again));
-    for rel in &files {
-        assert!(
-            fs::read(f.reports.join(rel)).unwrap() == fs::read(again.join(rel)).unwrap(),
-            "{} differs between two runs",
-            rel.display()
-        );
-    }
+    assert_same_files(&f.reports, &again, "two runs of the same data");
 }
 
 #[test]

@@ -10,7 +10,7 @@ mod ticketing_support;
 
 use std::fs;
 
-use common::{assert_page_stands_alone, files_under};
+use common::{assert_page_stands_alone, assert_same_files};
 use ticketing_analyze_support::{analyze, check, fixture};
 use trafficsim::analyze::CHECKS_TABLE;
 use trafficsim::report::manifest::Manifest;
@@ -84,15 +84,7 @@ fn one_thread_gives_byte_identical_reports() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let files = files_under(&f.reports);
-    assert_eq!(files, files_under(&again));
-    for rel in &files {
-        assert!(
-            fs::read(f.reports.join(rel)).unwrap() == fs::read(again.join(rel)).unwrap(),
-            "{} differs between the default thread count and one thread",
-            rel.display()
-        );
-    }
+    assert_same_files(&f.reports, &again, "the default thread count against one thread");
 }
 
 #[test]

@@ -163,6 +163,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Asserts that `a` and `b` hold the same files, byte for byte (`what`: how they were made).
+pub fn assert_same_files(a: &Path, b: &Path, what: &str) {
+    let files = files_under(a);
+    assert_eq!(files, files_under(b), "{what}: the same files");
+    for rel in &files {
+        assert!(
+            std::fs::read(a.join(rel)).unwrap() == std::fs::read(b.join(rel)).unwrap(),
+            "{} differs: {what}",
+            rel.display()
+        );
+    }
+}
+
 /// Every `<svg …>…</svg>` in a page.
 pub fn svgs(html: &str) -> Vec<&str> {
     let mut out = Vec::new();

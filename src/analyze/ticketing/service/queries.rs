@@ -47,6 +47,24 @@ pub fn ok_ms() -> Expr {
         .alias("ok_ms")
 }
 
+/// Requests the rate limiter turned away (429), counted per group.
+fn rate_limited() -> Expr {
+    col("api_status")
+        .eq(lit(RATE_LIMITED))
+        .sum()
+        .cast(DataType::Int64)
+        .alias("rate_limited")
+}
+
+/// Requests answered with an error (neither 200 nor 429: 503, 504), counted per group.
+fn errors() -> Expr {
+    let status = || col("api_status");
+    (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
+        .sum()
+        .cast(DataType::Int64)
+        .alias("errors")
+}
+
 /// Whether `t` (µs) lies in one of `ranges` (`[start, end)` in µs).
 pub fn in_ranges(ranges: &[(i64, i64)]) -> Expr {
     ranges.iter().fold(lit(false), |acc, &(s, e)| {
@@ -84,26 +102,16 @@ pub fn levels(
     parts: &[(Option<&str>, &str)],
 ) -> Result<DataFrame> {
     let key_cols = || keys.iter().map(|k| col(*k)).collect::<Vec<_>>();
-    let status = || col("api_status");
     let flags: Vec<&str> = parts.iter().filter_map(|(flag, _)| *flag).collect();
     let mut by = key_cols();
     by.extend(flags.iter().map(|f| col(*f)));
     by.push(col("ok_ms"));
     let histogram = ctx
-        .collect(
-            rows.with_column(ok_ms()).group_by(by).agg([
-                len().cast(DataType::Int64).alias("n"),
-                status()
-                    .eq(lit(RATE_LIMITED))
-                    .sum()
-                    .cast(DataType::Int64)
-                    .alias("rate_limited"),
-                (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
-                    .sum()
-                    .cast(DataType::Int64)
-                    .alias("errors"),
-            ]),
-        )?
+        .collect(rows.with_column(ok_ms()).group_by(by).agg([
+            len().cast(DataType::Int64).alias("n"),
+            rate_limited(),
+            errors(),
+        ]))?
         .lazy();
     let mut out: Option<LazyFrame> = None;
     for &(flag, prefix) in parts {
@@ -241,15 +249,8 @@ pub fn minute_counts(ctx: &Context<'_, TicketingConfig>) -> Result<BTreeMap<(Str
             .group_by([col("scenario"), bucket(MINUTE_US).alias("minute")])
             .agg([
                 len().cast(DataType::Int64).alias("requests"),
-                status()
-                    .eq(lit(RATE_LIMITED))
-                    .sum()
-                    .cast(DataType::Int64)
-                    .alias("rate_limited"),
-                (status().neq(lit(OK)).and(status().neq(lit(RATE_LIMITED))))
-                    .sum()
-                    .cast(DataType::Int64)
-                    .alias("errors"),
+                rate_limited(),
+                errors(),
                 status().eq(lit(OK)).sum().cast(DataType::Int64).alias("decisions"),
             ]),
     )?;
