@@ -335,7 +335,7 @@ pub fn table(checks: &[Check]) -> Markup {
                             td { (c.op.as_str()) }
                             td.num { (c.target_text()) }
                             td { span class={ "status status-" (c.status.as_str().to_lowercase()) } { (c.status.as_str()) } }
-                            td {
+                            td.text {
                                 (c.description)
                                 @if let Some(n) = &c.note { br; span.note { (n) } }
                             }

@@ -95,6 +95,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 th{background:#f3f4f6;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.text{white-space:normal;min-width:22em}
+.status{font-weight:700}.status-pass{color:#15803d}.status-fail{color:#b91c1c}.status-skip{color:#92400e}
 tbody tr:nth-child(even){background:#fafafe}
 .chart-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,560px),1fr));gap:16px}
 figure.chart{margin:8px 0}
