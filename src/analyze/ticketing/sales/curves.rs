@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::super::super::Context;
 use super::super::super::frame::{ints, strings};
-use super::{EventRow, EventSales, TIERS};
+use super::EventSales;
+use super::queries::{EventRow, TIERS};
 use crate::config::TicketingConfig;
 use crate::report::chart::{Band, Colour, LineChart, LineSeries, Unit, X, render_line_chart};
 

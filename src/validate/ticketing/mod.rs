@@ -9,16 +9,15 @@
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use rayon::slice::ParallelSliceMut;
-use rustc_hash::{FxHashMap, FxHashSet};
+use anyhow::{Result, bail};
+use rustc_hash::FxHashMap;
 
 use arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{Int64Type, SchemaRef, TimestampMicrosecondType};
+use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 
-use super::read::{for_each_batch, parquet_files, read_dataset_as};
+use super::read::{for_each_batch, parquet_files};
 use super::{Check, Report};
 use crate::batch::labels::LABELS_SCHEMA;
 use crate::batch::ticketing::events::EVENTS_SCHEMA;
@@ -29,50 +28,18 @@ use crate::sim::ticketing::catalogue::TIER_NAMES;
 use crate::sim::ticketing::traffic::PaymentStatus;
 use crate::sink::layout;
 
+mod ids;
+mod tables;
+
+use ids::{SESSION_PREFIX, TRANSACTION_PREFIX, USER_PREFIX, id_text, split_key};
+use tables::{Tables, window};
+
+/// The count of distinct users among the transactions, in the report's counts.
+pub const USERS_WITH_ATTEMPTS: &str = "users_with_attempts";
+
 const HOUR_US: i64 = 3_600_000_000;
 /// Tolerance on money: values are rounded to the cent.
 const CENT: f64 = 0.005 + 1e-9;
-
-/// Where a ticketing dataset's tables are.
-struct Tables {
-    transactions: PathBuf,
-    events: Option<PathBuf>,
-    users: Option<PathBuf>,
-    labels: Option<PathBuf>,
-}
-
-impl Tables {
-    /// `path` is a data directory, its `transactions/` dataset, or `transactions.csv`.
-    fn find(path: &Path) -> Result<Tables> {
-        let (data, transactions) = if path.is_dir() && path.join(layout::TRANSACTIONS.parquet_dir).is_dir() {
-            (path.to_path_buf(), path.join(layout::TRANSACTIONS.parquet_dir))
-        } else if path.is_dir() && path.join(layout::TRANSACTIONS.csv_name()).is_file() {
-            (path.to_path_buf(), path.join(layout::TRANSACTIONS.csv_name()))
-        } else if path.exists() {
-            (
-                path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                path.to_path_buf(),
-            )
-        } else {
-            bail!(
-                "{}: no such file or directory: give a ticketing data directory, its transactions/ or transactions.csv",
-                path.display()
-            );
-        };
-        let table = |name: &str| layout::side_table(&data, name);
-        Ok(Tables {
-            transactions,
-            events: table(layout::EVENTS),
-            users: table(layout::USERS),
-            labels: table(layout::LABELS),
-        })
-    }
-}
-
-/// Reads every batch of a table.
-fn read_table(path: &Path, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
-    read_dataset_as(path, schema)?.collect()
-}
 
 /// One event's tiers as the events table states them.
 struct EventState {
@@ -101,27 +68,6 @@ const IP_COUNTRY: usize = 9;
 const RANGES: usize = 10;
 const LABELS: usize = 11;
 const COLUMNS: usize = 12;
-
-/// The count of distinct users among the transactions, in the report's counts.
-pub const USERS_WITH_ATTEMPTS: &str = "users_with_attempts";
-
-/// The prefixes of trafficsim's ids, for their exact keys ([`super::id_key`]).
-const TRANSACTION_PREFIX: &str = "txn_";
-const USER_PREFIX: &str = "usr_";
-const SESSION_PREFIX: &str = "ses_";
-
-/// The tag of an exact key of 16 hex digits: without it the key is the id's 64-bit value.
-const SIXTEEN_DIGITS: u128 = 16 << 64;
-
-/// An id back from its exact key, for an example; a hashed id cannot be, and says so.
-fn id_text(key: u128, prefix: &str) -> String {
-    let digits = (key >> 64) as usize;
-    if (1..=16).contains(&digits) {
-        format!("{prefix}{:0digits$x}", key as u64)
-    } else {
-        "an earlier session".to_string()
-    }
-}
 
 /// The replay of the transactions.
 struct State<'a> {
@@ -202,77 +148,6 @@ impl<'a> State<'a> {
 
     fn fail(&mut self, check: usize, example: impl FnOnce() -> String) {
         self.checks[check].fail(example);
-    }
-
-    /// Reads the events table.
-    fn events(&mut self, path: &Path) -> Result<()> {
-        for b in read_table(path, &EVENTS_SCHEMA)? {
-            let id = col_str(&b, "event_id")?;
-            let ts = |name: &str| -> Result<Vec<Option<i64>>> {
-                let a = b
-                    .column_by_name(name)
-                    .and_then(|a| a.as_primitive_opt::<TimestampMicrosecondType>())
-                    .with_context(|| format!("{}: no timestamp column `{name}`", path.display()))?;
-                Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
-            };
-            let int = |name: &str| col_i64(&b, name);
-            let caps = [
-                int("vip_capacity")?,
-                int("premium_capacity")?,
-                int("standard_capacity")?,
-            ];
-            let sold = [int("vip_sold")?, int("premium_sold")?, int("standard_sold")?];
-            let outs = [
-                ts("vip_sold_out_at")?,
-                ts("premium_sold_out_at")?,
-                ts("standard_sold_out_at")?,
-            ];
-            let (presale, general, event) = (ts("presale_at")?, ts("general_sale_at")?, ts("event_at")?);
-            for i in 0..b.num_rows() {
-                let e = EventState {
-                    capacity: [0, 1, 2].map(|t| caps[t].value(i)),
-                    sold: [0, 1, 2].map(|t| sold[t].value(i)),
-                    sold_out_at: [0, 1, 2].map(|t| outs[t][i]),
-                    presale_at: presale[i].unwrap_or(i64::MIN),
-                    general_at: general[i].unwrap_or(i64::MIN),
-                    event_at: event[i].unwrap_or(i64::MAX),
-                    replay_sold: [0; 3],
-                    replay_presale_sold: [0; 3],
-                    replay_sold_out_at: [None; 3],
-                };
-                let key = id.value(i).to_string();
-                if self.events.insert(key.clone(), e).is_some() {
-                    self.fail(UNIQUE_IDS, || format!("events: event_id {key} seen before"));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads the users table: their ids and personas.
-    fn users(&mut self, path: &Path) -> Result<()> {
-        let mut users = FxHashMap::default();
-        for b in read_table(path, &USERS_SCHEMA)? {
-            let (id, persona) = (col_str(&b, "user_id")?, col_str(&b, "persona")?);
-            for i in 0..b.num_rows() {
-                let p = persona.value(i);
-                let index = match self.personas.iter().position(|x| x == p) {
-                    Some(index) => index,
-                    None => {
-                        self.personas.push(p.to_string());
-                        self.personas.len() - 1
-                    }
-                };
-                // More personas than a byte holds is not a ticketing users table; count them as one.
-                let index = u8::try_from(index).unwrap_or(u8::MAX);
-                if users.insert(super::id_key(id.value(i), USER_PREFIX), index).is_some() {
-                    let dup = id.value(i).to_string();
-                    self.fail(UNIQUE_IDS, || format!("users: user_id {dup} seen before"));
-                }
-            }
-        }
-        self.users = Some(users);
-        Ok(())
     }
 
     /// Checks one batch of transactions, in order.
@@ -356,9 +231,9 @@ impl<'a> State<'a> {
 
         if let Some(id) = get(c.txn) {
             let key = super::id_key(id, TRANSACTION_PREFIX);
-            match u64::try_from(key ^ SIXTEEN_DIGITS) {
+            match split_key(key) {
                 Ok(value) => self.transaction_ids.push(value),
-                Err(_) => self.other_transaction_ids.push(key),
+                Err(key) => self.other_transaction_ids.push(key),
             }
         }
         if let (Some(users), Some(user)) = (&self.users, get(c.user)) {
@@ -573,48 +448,6 @@ impl<'a> State<'a> {
         }
     }
 
-    /// Repeated transaction ids: the keys sorted, and only when one repeats, a second pass for
-    /// the rows that repeat it (the examples name them).
-    fn finish_unique_ids(&mut self, transactions: &Path) -> Result<()> {
-        let mut values = std::mem::take(&mut self.transaction_ids);
-        values.par_sort_unstable();
-        let mut repeated: FxHashSet<u128> = values
-            .windows(2)
-            .filter(|w| w[0] == w[1])
-            .map(|w| u128::from(w[0]) ^ SIXTEEN_DIGITS)
-            .collect();
-        drop(values);
-        let mut others = std::mem::take(&mut self.other_transaction_ids);
-        others.par_sort_unstable();
-        repeated.extend(others.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
-        drop(others);
-        if repeated.is_empty() {
-            return Ok(());
-        }
-        let mut seen: FxHashSet<u128> = FxHashSet::default();
-        let mut row = 0u64;
-        for_each_batch(transactions, &TRANSACTIONS_SCHEMA, |b| {
-            let Some(ids) = b
-                .column_by_name("transaction_id")
-                .and_then(|a| a.as_string_opt::<i32>())
-            else {
-                return Ok(());
-            };
-            for i in 0..b.num_rows() {
-                if ids.is_valid(i) {
-                    let id = ids.value(i);
-                    let key = super::id_key(id, TRANSACTION_PREFIX);
-                    if repeated.contains(&key) && !seen.insert(key) {
-                        let at = row + 1 + i as u64;
-                        self.fail(UNIQUE_IDS, || format!("row {at}: transaction_id {id} seen before"));
-                    }
-                }
-            }
-            row += b.num_rows() as u64;
-            Ok(())
-        })
-    }
-
     /// The events' stated sales against the replay.
     fn finish_inventory(&mut self) {
         let mut problems = Vec::new();
@@ -645,35 +478,6 @@ impl<'a> State<'a> {
             self.fail(INVENTORY, || p);
         }
     }
-
-    fn labels(&mut self, path: &Path, window: Option<(i64, i64)>) -> Result<()> {
-        for b in read_table(path, &LABELS_SCHEMA)? {
-            let ts = |name: &str| {
-                b.column_by_name(name)
-                    .and_then(|a| a.as_primitive_opt::<TimestampMicrosecondType>())
-            };
-            let (Some(start), Some(end), Ok(kind)) = (ts("start"), ts("end"), col_str(&b, "kind")) else {
-                self.checks[LABELS].skipped = Some("no start, end or kind column".into());
-                return Ok(());
-            };
-            for i in 0..b.num_rows() {
-                let (s, e) = (start.value(i), end.value(i));
-                let inside = window.is_none_or(|(lo, hi)| s >= lo && e <= hi);
-                if s >= e || !inside {
-                    let k = kind.value(i).to_string();
-                    self.fail(LABELS, || {
-                        format!(
-                            "label {} ({k}): {} to {} is not inside the window",
-                            i + 1,
-                            iso(s),
-                            iso(e)
-                        )
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The transaction columns the checks read, resolved once per batch.
@@ -699,34 +503,12 @@ struct Cols<'b> {
     fraud: Option<&'b BooleanArray>,
 }
 
-fn col_str<'b>(b: &'b RecordBatch, name: &str) -> Result<&'b StringArray> {
-    b.column_by_name(name)
-        .and_then(|a| a.as_string_opt::<i32>())
-        .with_context(|| format!("no text column `{name}`"))
-}
-
-fn col_i64<'b>(b: &'b RecordBatch, name: &str) -> Result<&'b Int64Array> {
-    b.column_by_name(name)
-        .and_then(|a| a.as_primitive_opt::<Int64Type>())
-        .with_context(|| format!("no integer column `{name}`"))
-}
-
 fn parse_status(s: &str) -> Option<PaymentStatus> {
     PaymentStatus::ALL.into_iter().find(|p| p.as_str() == s)
 }
 
 fn iso(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us).map_or_else(|| us.to_string(), |t| t.to_rfc3339())
-}
-
-/// The window the run covered, from its run summary beside the data, in µs.
-fn window(data: &Path) -> Option<(i64, i64)> {
-    let summary = data.parent()?.join("run_summary.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(summary).ok()?).ok()?;
-    let start = chrono::NaiveDate::parse_from_str(json["start_date"].as_str()?, "%Y-%m-%d").ok()?;
-    let days = json["days"].as_i64()?;
-    let lo = start.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros();
-    Some((lo, lo + days * 24 * HOUR_US))
 }
 
 /// Validates the ticketing dataset at `path`: a data directory, its `transactions/` Parquet
