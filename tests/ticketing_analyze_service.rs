@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use trafficsim::analyze::checks::{Check, CheckReport, Status};
 use trafficsim::analyze::ticketing::service::ServiceResult;
-use trafficsim::analyze::ticketing::service::queries::Tally;
+use trafficsim::analyze::ticketing::service::levels::Tally;
 
 use ticketing_analyze_support::{check, fixture};
 use ticketing_support::{Label, ints, nearest_rank, str_vals, times_ms};

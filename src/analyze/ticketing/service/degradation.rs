@@ -18,11 +18,9 @@ use serde::{Deserialize, Serialize};
 use super::super::super::Context;
 use super::super::super::frame::ints;
 use super::super::labels::{self, Label};
-use super::levels::{Levels, TimePoint, Verdict, WorstHours};
-use super::queries::{
-    HOUR_US, MINUTE_US, Tally, bucket, grouped, in_ranges, levels, range_index, tallies_named, time_points,
-};
-use super::{ServiceSettings, checks};
+use super::ServiceSettings;
+use super::levels::{Levels, Tally, TimePoint, Verdict, WorstHours};
+use super::queries::{HOUR_US, MINUTE_US, bucket, grouped, in_ranges, levels, range_index, tallies_named, time_points};
 use crate::config::TicketingConfig;
 
 /// A labelled degradation window: its levels and verdict, and its minutes with a margin.
@@ -127,7 +125,7 @@ pub fn analyze(
                 .iter()
                 .filter(|((sc, m), _)| *sc == label.scenario && inside(*m, range))
                 .map(|(_, t)| t);
-            let mut w = DegradationWindow {
+            DegradationWindow {
                 label: (*label).clone(),
                 key: label.start.format("%Y-%m-%dT%H:%M").to_string(),
                 levels: Levels::new(
@@ -142,9 +140,7 @@ pub fn analyze(
                     .filter(|p| inside(p.at.timestamp_micros(), zoom))
                     .cloned()
                     .collect(),
-            };
-            w.verdict = Verdict::of(&checks::window(&w, s));
-            w
+            }
         })
         .collect();
 
@@ -156,13 +152,12 @@ pub fn analyze(
             .map(|(_, t)| t),
         s,
     );
-    let mut outside = Outside {
+    let outside = Outside {
         windows: windows.len() as u64,
         levels,
         worst: WorstHours::of(&hours, s.min_requests_per_hour),
         hours,
         verdict: Verdict::of(&[]),
     };
-    outside.verdict = Verdict::of(&checks::service(&outside, s));
     Ok((out, outside))
 }

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::super::super::checks::{Check, Status};
 use super::ServiceSettings;
-use super::queries::Tally;
 
 impl ServiceSettings {
     /// Requests counted by the error rate: every request when 429s are errors, else those not
@@ -32,6 +31,32 @@ impl ServiceSettings {
     pub fn minute_down(&self, t: &Tally) -> Option<bool> {
         let n = self.counted(t);
         (n >= self.min_requests_per_minute && n > 0).then(|| self.failed(t) as f64 / n as f64 > self.down_error_share)
+    }
+}
+
+/// Counts and percentiles of one group of attempts.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tally {
+    /// Every attempt (a request to the decision service).
+    pub requests: u64,
+    /// Answered 429 by the rate limiter.
+    pub rate_limited: u64,
+    /// Answered with an error: api_status neither 200 nor 429 (503 error, 504 timeout).
+    pub errors: u64,
+    /// Answered 200: successful decisions, the ones the latency percentiles are over.
+    pub decisions: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+impl Tally {
+    /// Adds another group's counts (percentiles do not add: they are left as they are).
+    pub fn add_counts(&mut self, o: &Tally) {
+        self.requests += o.requests;
+        self.rate_limited += o.rate_limited;
+        self.errors += o.errors;
+        self.decisions += o.decisions;
     }
 }
 

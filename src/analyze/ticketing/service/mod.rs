@@ -50,9 +50,9 @@ use super::labels;
 use crate::config::{ConfigError, SettingsCheck, TicketingConfig};
 use crate::report::html::{Figure, Unit as FigureUnit};
 use degradation::{DegradationWindow, Outside};
-use levels::{Levels, TimePoint};
+use levels::{Levels, Tally, TimePoint, Verdict};
 use load::{FlashSaleLoad, Peak};
-use queries::{HOUR_US, Tally, grouped, utc};
+use queries::{HOUR_US, grouped, utc};
 
 pub struct Service;
 
@@ -195,7 +195,12 @@ impl Analyzer<TicketingConfig> for Service {
         for sc in &mut scenarios {
             sc.peak = peaks.remove(&sc.scenario);
         }
-        let (degradation, outside) = degradation::analyze(ctx, s, &labels, &minute_counts, &minutes)?;
+        let (mut degradation, mut outside) = degradation::analyze(ctx, s, &labels, &minute_counts, &minutes)?;
+        // Verdicts are the checks' own, so the page cannot disagree with `trafficsim check`.
+        for w in &mut degradation {
+            w.verdict = Verdict::of(&checks::window(w, s));
+        }
+        outside.verdict = Verdict::of(&checks::service(&outside, s));
         let flash_sales = load::flash_sale_loads(ctx, s, &labels)?;
         Ok(ServiceResult {
             outside,

@@ -10,11 +10,10 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::super::super::Context;
 use super::super::super::frame::{floats, ints, strings};
-use super::levels::TimePoint;
+use super::levels::{Tally, TimePoint};
 use crate::config::TicketingConfig;
 
 pub const SECOND_US: i64 = 1_000_000;
@@ -164,32 +163,6 @@ pub fn levels(
         anyhow::bail!("levels: no part to measure");
     };
     Ok(out.collect()?)
-}
-
-/// Counts and percentiles of one group of attempts.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct Tally {
-    /// Every attempt (a request to the decision service).
-    pub requests: u64,
-    /// Answered 429 by the rate limiter.
-    pub rate_limited: u64,
-    /// Answered with an error: api_status neither 200 nor 429 (503 error, 504 timeout).
-    pub errors: u64,
-    /// Answered 200: successful decisions, the ones the latency percentiles are over.
-    pub decisions: u64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-}
-
-impl Tally {
-    /// Adds another group's counts (percentiles do not add: they are left as they are).
-    pub fn add_counts(&mut self, o: &Tally) {
-        self.requests += o.requests;
-        self.rate_limited += o.rate_limited;
-        self.errors += o.errors;
-        self.decisions += o.decisions;
-    }
 }
 
 /// The rows of a frame from [`levels`] (the whole's part), in frame order.
