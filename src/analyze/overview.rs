@@ -15,6 +15,7 @@ use crate::validate::Report as InvariantReport;
 
 pub struct Overview;
 
+/// The `[overview]` table; each workload's overview page reads the same keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverviewSettings {
@@ -22,6 +23,13 @@ pub struct OverviewSettings {
     pub check_invariants: bool,
     /// Most files listed on the page.
     pub max_files_listed: u64,
+}
+
+impl OverviewSettings {
+    /// The range checks, whichever workload's table holds them.
+    pub fn check(&self, c: SettingsCheck<'_>) -> Result<(), ConfigError> {
+        c.count("max_files_listed", self.max_files_listed, 1, 100_000)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,7 +75,7 @@ impl Analyzer for Overview {
     type Output = OverviewResult;
 
     fn check(s: &OverviewSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
-        c.count("max_files_listed", s.max_files_listed, 1, 100_000)
+        s.check(c)
     }
 
     fn analyze(ctx: &Context<'_>, s: &OverviewSettings) -> Result<OverviewResult> {
@@ -102,8 +110,7 @@ impl Analyzer for Overview {
             Figure::count("Customers", r.distinct.customers),
         ];
         if let Some(inv) = &r.invariants {
-            let failed = inv.checks.iter().filter(|c| c.violations > 0).count();
-            out.push(Figure::count("Failed invariant checks", failed as u64));
+            out.push(Figure::count("Failed invariant checks", inv.failed() as u64));
         }
         out
     }

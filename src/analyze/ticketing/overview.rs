@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::checks::{Check, CheckUnit};
 use super::super::frame::ints;
-use super::super::overview::{DayRows, NameRows, invariants, rows_by, rows_per_day};
+use super::super::overview::{DayRows, NameRows, OverviewSettings, invariants, rows_by, rows_per_day};
 use super::super::{Analyzer, Context, DataSource, Window};
 use super::labels::{self, Label};
 use crate::config::{ConfigError, SettingsCheck, TicketingConfig};
@@ -20,15 +20,6 @@ use crate::validate::Report as InvariantReport;
 use crate::validate::ticketing::USERS_WITH_ATTEMPTS;
 
 pub struct Overview;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OverviewSettings {
-    /// Check the dataset's invariants (a second pass over the data with `validate`).
-    pub check_invariants: bool,
-    /// Most files listed on the page.
-    pub max_files_listed: u64,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OverviewResult {
@@ -66,7 +57,7 @@ impl Analyzer<TicketingConfig> for Overview {
     type Output = OverviewResult;
 
     fn check(s: &OverviewSettings, c: SettingsCheck<'_>, _: &TicketingConfig) -> Result<(), ConfigError> {
-        c.count("max_files_listed", s.max_files_listed, 1, 100_000)
+        s.check(c)
     }
 
     fn analyze(ctx: &Context<'_, TicketingConfig>, s: &OverviewSettings) -> Result<OverviewResult> {
