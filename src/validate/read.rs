@@ -17,6 +17,9 @@ use crate::batch::calls::CALLS_SCHEMA;
 
 const BATCH_ROWS: usize = 65_536;
 
+/// Batches read lazily, in file order; `Send`, so a reader thread can decode them ahead.
+pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
 /// Every Parquet file under `dir`, sorted by path (so `date=` partitions come in date order).
 pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -36,12 +39,12 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The batches of a `calls` dataset, read lazily, in file order.
-pub fn read_dataset(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+pub fn read_dataset(path: &Path) -> Result<Batches> {
     read_dataset_as(path, &CALLS_SCHEMA)
 }
 
 /// The batches of a dataset of the table with schema `known`, read lazily, in file order.
-pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
     if path.is_dir() {
         let files = parquet_files(path)?;
         if files.is_empty() {
@@ -67,19 +70,11 @@ pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterato
 /// decoded on another thread: the checks replay rows in order on one core, and decoding (zstd,
 /// fresh pages) is the other half of the time. The first error, of reading or of `each`, stops both.
 pub fn for_each_batch(path: &Path, known: &SchemaRef, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
-    // Open before spawning, so a missing or empty dataset fails with its own message here.
+    // Opened here, so a missing or empty dataset fails before a thread is started.
     let batches = read_dataset_as(path, known)?;
-    drop(batches);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(READ_AHEAD);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let batches = match read_dataset_as(path, known) {
-                Ok(batches) => batches,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
             for batch in batches {
                 // The receiver is gone when `each` failed: stop decoding.
                 if tx.send(batch).is_err() {
@@ -94,7 +89,7 @@ pub fn for_each_batch(path: &Path, known: &SchemaRef, mut each: impl FnMut(Recor
 /// Batches decoded ahead of the checks (each at most [`BATCH_ROWS`] rows).
 const READ_AHEAD: usize = 2;
 
-fn read_parquet(path: &Path) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+fn read_parquet(path: &Path) -> Result<Batches> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
@@ -129,7 +124,7 @@ pub fn csv_schema_as(path: &Path, known: &SchemaRef) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new(fields)))
 }
 
-fn read_csv(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+fn read_csv(path: &Path, known: &SchemaRef) -> Result<Batches> {
     let schema = csv_schema_as(path, known)?;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let reader = ReaderBuilder::new(schema)
@@ -144,7 +139,7 @@ fn read_csv(path: &Path, known: &SchemaRef) -> Result<Box<dyn Iterator<Item = Re
 
 /// The batches of one file (`.csv`, else Parquet) with only `columns`, read lazily: a pass that
 /// needs a few columns decodes only those. A missing column is an error naming the file.
-pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>>>> {
+pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Batches> {
     let missing = |have: &dyn Fn(&str) -> bool| columns.iter().copied().find(|c| !have(c));
     if path.extension().is_some_and(|e| e == "csv") {
         let schema = csv_schema(path)?;
