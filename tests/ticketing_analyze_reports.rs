@@ -10,7 +10,7 @@ mod ticketing_support;
 
 use std::fs;
 
-use common::{assert_page_stands_alone, assert_same_files};
+use common::{assert_page_stands_alone, assert_reports_linked, assert_same_files};
 use ticketing_analyze_support::{analyze, check, fixture};
 use trafficsim::analyze::CHECKS_TABLE;
 use trafficsim::report::manifest::Manifest;
@@ -33,27 +33,7 @@ fn the_manifest_names_every_page_then_the_checks_and_each_exists() {
         names, want,
         "one page per registered analyzer, in order, then the checks"
     );
-    let index = f.read("index.html");
-    for r in &m.reports {
-        assert!(f.reports.join(&r.path).is_file(), "{} exists", r.path);
-        assert!(f.reports.join(&r.result).is_file(), "{} exists", r.result);
-        assert!(!r.headline.is_empty(), "{} has headline figures", r.name);
-        assert!(
-            index.contains(&format!("href=\"{}\"", r.path)),
-            "index links {}",
-            r.path
-        );
-        let page = f.read(&r.path);
-        assert!(page.contains("href=\"index.html\""), "{} links the index", r.path);
-        for other in &m.reports {
-            assert!(
-                page.contains(&format!("href=\"{}\"", other.path)),
-                "{} links {}",
-                r.path,
-                other.path
-            );
-        }
-    }
+    assert_reports_linked(&f.reports, &m);
 }
 
 #[test]

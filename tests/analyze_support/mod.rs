@@ -27,9 +27,7 @@ pub struct Fixture {
 impl Fixture {
     /// A report's JSON result.
     pub fn result(&self, name: &str) -> serde_json::Value {
-        let path = self.reports.join("results").join(format!("{name}.json"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        serde_json::from_str(&text).unwrap()
+        result_in(&self.reports, name)
     }
 
     /// A report's JSON result as its typed struct.
@@ -40,6 +38,13 @@ impl Fixture {
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.reports.join(rel)).unwrap()
     }
+}
+
+/// The JSON result of report `name` in a reports directory (either workload's).
+pub fn result_in(reports: &Path, name: &str) -> serde_json::Value {
+    let path = reports.join("results").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The fixture of this test binary: generated and analyzed once, in `CARGO_TARGET_TMPDIR`.

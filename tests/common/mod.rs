@@ -163,6 +163,42 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Asserts what every reports directory holds for each report its manifest names: the page and
+/// its JSON result exist, it has headline figures, the index links it and shows them, and the
+/// page links the index and every other page (the navigation).
+pub fn assert_reports_linked(reports: &Path, m: &trafficsim::report::manifest::Manifest) {
+    let read = |rel: &str| std::fs::read_to_string(reports.join(rel)).unwrap();
+    let index = read("index.html");
+    for r in &m.reports {
+        assert!(reports.join(&r.path).is_file(), "{} exists", r.path);
+        assert!(reports.join(&r.result).is_file(), "{} exists", r.result);
+        assert!(!r.headline.is_empty(), "{} has headline figures", r.name);
+        assert!(
+            index.contains(&format!("href=\"{}\"", r.path)),
+            "index links {}",
+            r.path
+        );
+        for fig in &r.headline {
+            assert!(
+                index.contains(&fig.display),
+                "index shows {} = {}",
+                fig.label,
+                fig.display
+            );
+        }
+        let page = read(&r.path);
+        assert!(page.contains("href=\"index.html\""), "{} links the index", r.path);
+        for other in &m.reports {
+            assert!(
+                page.contains(&format!("href=\"{}\"", other.path)),
+                "{} links {}",
+                r.path,
+                other.path
+            );
+        }
+    }
+}
+
 /// Asserts that `a` and `b` hold the same files, byte for byte (`what`: how they were made).
 pub fn assert_same_files(a: &Path, b: &Path, what: &str) {
     let files = files_under(a);

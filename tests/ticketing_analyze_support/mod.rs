@@ -25,9 +25,7 @@ pub struct Fixture {
 impl Fixture {
     /// A report's JSON result.
     pub fn result(&self, name: &str) -> serde_json::Value {
-        let path = self.reports.join("results").join(format!("{name}.json"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        serde_json::from_str(&text).unwrap()
+        crate::analyze_support::result_in(&self.reports, name)
     }
 
     /// A report's JSON result as its typed struct.
