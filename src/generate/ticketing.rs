@@ -25,10 +25,11 @@ use crate::batch::ticketing::transactions::{
 use crate::batch::ticketing::users::{USERS_SCHEMA, UserContext, users_batch};
 use crate::config::{SizeTarget, TicketingConfig};
 use crate::sim::label::Label;
+use crate::sim::ticketing::attempt::{Attempt, PaymentStatus};
 use crate::sim::ticketing::carry::Carry;
 use crate::sim::ticketing::plan::{PlanCohort, Rows, TicketPlan, TicketSpan, plan};
 use crate::sim::ticketing::scenarios::{CohortInfo, DayTerms, Env, LabelNames, PersonaTerms, UpliftTerms};
-use crate::sim::ticketing::traffic::{Attempt, PaymentStatus, TicketGenerator};
+use crate::sim::ticketing::traffic::TicketGenerator;
 use crate::sim::ticketing::users::generate_user_with;
 use crate::sim::units::Unit;
 use crate::sink::csv::{csv_bytes, csv_header};

@@ -12,8 +12,9 @@ use crate::batch::columns::{
     self, Column, ColumnType as T, bools, dictionary, floats, formatted, hex_ids, ints, optional_strings, strings,
     timestamps_ms,
 };
+use crate::sim::ticketing::attempt::Attempt;
 use crate::sim::ticketing::catalogue::TIER_NAMES;
-use crate::sim::ticketing::traffic::{Attempt, TicketGenerator, round2};
+use crate::sim::ticketing::traffic::{TicketGenerator, round2};
 use crate::sim::ticketing::users::{user_agent, user_id};
 
 /// The platform's currency.

@@ -11,8 +11,9 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
+use super::attempt::{Attempt, PaymentStatus};
 use super::model::TicketModel;
-use super::traffic::{Attempt, PaymentStatus, TicketGenerator, round2};
+use super::traffic::{TicketGenerator, round2};
 use super::users::user_key;
 use crate::sim::rng::permute;
 

@@ -10,9 +10,11 @@
 //!   risk, outcomes, inventory);
 //! - `plan`: scales, slots and units.
 
+pub mod attempt;
 pub mod carry;
 pub mod catalogue;
 pub mod cohort;
+pub mod event_chooser;
 pub mod events;
 pub mod model;
 pub mod plan;

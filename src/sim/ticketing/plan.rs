@@ -13,10 +13,12 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::attempt::{Attempt, Slot};
 use super::cohort::{Cohort, CohortInputs, attempts_within};
+use super::event_chooser::EventChooser;
 use super::model::TicketModel;
 use super::scenarios::{CohortInfo, CohortScenario, Env, ScenarioDef};
-use super::traffic::{EventChooser, Slot, TicketGenerator};
+use super::traffic::TicketGenerator;
 use crate::sim::units::{self, CohortRows, UnitBuilder, group_consecutive};
 
 /// Most attempts a slot is expected to hold; busier pieces are split.
@@ -388,7 +390,7 @@ fn plan_units(
 
 impl TicketPlan {
     /// Generates one unit's attempts, sorted by time (not yet carried).
-    pub fn generate_unit(&self, g: &TicketGenerator, unit: &Unit) -> Vec<super::traffic::Attempt> {
+    pub fn generate_unit(&self, g: &TicketGenerator, unit: &Unit) -> Vec<Attempt> {
         let rows: Vec<CohortRows> = self
             .cohorts
             .iter()
@@ -423,7 +425,7 @@ impl TicketPlan {
 }
 
 /// Sorts attempts by (time, key) copying each (large) attempt once: sort the keys, then gather.
-pub fn sort_attempts(attempts: Vec<super::traffic::Attempt>) -> Vec<super::traffic::Attempt> {
+pub fn sort_attempts(attempts: Vec<Attempt>) -> Vec<Attempt> {
     let mut order: Vec<(i64, u64, u32)> = attempts
         .iter()
         .enumerate()

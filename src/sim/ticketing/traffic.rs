@@ -16,138 +16,19 @@ use std::ops::Range;
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::attempt::{Attempt, PaymentStatus, Slot, VisitHead, Visits};
 use super::catalogue::{STANDARD, TicketCatalogue, cdf};
-use super::cohort::{Class, Cohort, SaleClock};
+use super::cohort::Cohort;
+use super::event_chooser::EventChooser;
 use super::model::TicketModel;
 use super::scenarios::{BurstKind, Env};
 use super::users::{User, UserTables, generate_user_with, user_key};
-use crate::sim::rng::{self, Domain, SimRng, permute, pick, pick_binary, poisson};
+use crate::sim::rng::{self, Domain, SimRng, permute, pick, poisson};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Keys of the id bijections.
 const TXN_KEY: u64 = 0x7478_6e5f_6b65_7921;
 const INSTRUMENT_KEY: u64 = 0x0063_6172_645f_6b65;
-
-/// A slice of time in which every process of every cohort has a constant rate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Slot {
-    pub start_ms: i64,
-    pub len_ms: i64,
-    /// UTC hour of the window the slot lies in.
-    pub hour: u32,
-}
-
-impl Slot {
-    pub fn end_ms(&self) -> i64 {
-        self.start_ms + self.len_ms
-    }
-}
-
-/// What an attempt ends as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentStatus {
-    Completed,
-    Abandoned,
-    Failed,
-    Blocked,
-    SoldOut,
-}
-
-impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 5] = [
-        PaymentStatus::Completed,
-        PaymentStatus::Abandoned,
-        PaymentStatus::Failed,
-        PaymentStatus::Blocked,
-        PaymentStatus::SoldOut,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Completed => "completed",
-            PaymentStatus::Abandoned => "abandoned",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::Blocked => "blocked",
-            PaymentStatus::SoldOut => "sold_out",
-        }
-    }
-}
-
-/// One purchase attempt, as plain data; strings are resolved by the Arrow adapter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Attempt {
-    pub timestamp_ms: i64,
-    /// Unique by construction: (cohort, slot, process, visit, attempt) packed; the transaction id
-    /// is a keyed bijection of it.
-    pub key: u64,
-    pub cohort: u16,
-    pub user: u32,
-    pub event: u32,
-    pub persona: u8,
-    pub tier: u8,
-    pub num_tickets: u32,
-    pub price_multiplier: f64,
-    pub price_per_ticket: f64,
-    pub payment: u8,
-    pub instrument: u64,
-    pub device: u8,
-    pub browser: u8,
-    pub browser_version: u16,
-    pub ip: u32,
-    pub ip_country: u16,
-    pub home_country: u16,
-    pub device_mismatch: bool,
-    pub geo_mismatch: bool,
-    pub time_anomaly: bool,
-    /// The account is younger than a week (a term of the risk score, not a column).
-    pub new_account: bool,
-    pub is_fraud: bool,
-    pub is_bot: bool,
-    /// Index into the catalogue's fraud patterns.
-    pub pattern: Option<u8>,
-    /// Part of an attack burst: its success rate decides the outcome alone.
-    pub attack: bool,
-    /// For fraud: the chance it gets through.
-    pub success_rate: f32,
-    /// The A/B variant: Some(true) in the treatment, Some(false) in control.
-    pub ab: Option<bool>,
-    /// Chance the cart is abandoned, given the price.
-    pub abandonment: f32,
-    /// Draws for the decisions made in time order (`carry`).
-    pub u_abandon: f32,
-    pub u_outcome: f32,
-    pub u_limit: f32,
-    pub z_risk: f32,
-    pub latency_ms: u32,
-    pub api_status: u16,
-    /// Resolved in time order.
-    pub velocity: u32,
-    pub session: u64,
-    pub risk: f64,
-    pub status: PaymentStatus,
-}
-
-/// The visits of one (cohort, process, slot): who, which event, and their attempts' times.
-#[derive(Debug, Default)]
-pub struct Visits {
-    pub heads: Vec<VisitHead>,
-    /// Attempt times of every visit, in order; a visit's are `times[first..first + n]`.
-    pub times: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct VisitHead {
-    pub user: u32,
-    pub event: u32,
-    pub first: u32,
-    pub n: u32,
-}
-
-impl Visits {
-    pub fn attempts(&self) -> u64 {
-        self.times.len() as u64
-    }
-}
 
 /// What an attack burst does, read from its pattern's characteristics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -721,68 +602,6 @@ fn attack_actors(cohort: &Cohort, cat: &TicketCatalogue, style: AttackStyle) -> 
     preferred
         .or_else(|| pick_block(find("fraudster"), &layout.fraud))
         .unwrap_or(0..layout.total)
-}
-
-/// Picks events for an hour's visits: by demand weight for each class, the cheapest, and the sale
-/// that opened last.
-#[derive(Debug)]
-pub struct EventChooser {
-    cdfs: [Option<Vec<f64>>; 2],
-    cheapest: Option<u32>,
-    freshest: Option<u32>,
-}
-
-impl EventChooser {
-    fn new(g: &TicketGenerator, cohort: &Cohort, t: i64) -> Self {
-        let flash = cohort.flash_event.map(|f| f as usize);
-        let clock = SaleClock::at(&cohort.curves, g.model, t);
-        let n = cohort.events.len();
-        // Weights of every event for both classes, each computed once.
-        let weights: Vec<[f64; 2]> = (0..n)
-            .map(|e| {
-                if Some(e) == flash {
-                    return [0.0; 2];
-                }
-                [Class::Presale, Class::General].map(|class| cohort.event_weight_at(g.model, e, class, t, &clock))
-            })
-            .collect();
-        let mut cdfs = [None, None];
-        for class in [Class::Presale, Class::General] {
-            let c = class as usize;
-            if weights.iter().any(|w| w[c] > 0.0) {
-                cdfs[c] = Some(cdf(weights.iter().map(|w| w[c])));
-            }
-        }
-        // Attacks may also hit the flash sale's event once its general sale is open.
-        let on_sale = |e: &usize| {
-            if Some(*e) == flash {
-                cohort.event_weight_at(g.model, *e, Class::General, t, &clock) > 0.0
-            } else {
-                weights[*e][Class::General as usize] > 0.0
-            }
-        };
-        let cheapest = (0..n)
-            .filter(on_sale)
-            .min_by(|&a, &b| {
-                cohort.events[a].tier_price[STANDARD]
-                    .total_cmp(&cohort.events[b].tier_price[STANDARD])
-                    .then(a.cmp(&b))
-            })
-            .map(|e| e as u32);
-        let freshest = (0..n)
-            .filter(on_sale)
-            .max_by_key(|&e| (cohort.events[e].general_ms, std::cmp::Reverse(e)))
-            .map(|e| e as u32);
-        EventChooser {
-            cdfs,
-            cheapest,
-            freshest,
-        }
-    }
-
-    fn pick(&self, class: Class, u: f64) -> Option<u32> {
-        self.cdfs[class as usize].as_ref().map(|c| pick_binary(c, u) as u32)
-    }
 }
 
 /// The count and content streams' subject of process `j` of cohort `c`.
