@@ -12,6 +12,8 @@ pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod generate;
+pub mod mock;
+pub mod replay;
 pub mod report;
 pub mod sim;
 pub mod sink;

@@ -43,6 +43,7 @@ pub mod predictions;
 pub mod pricing;
 pub mod profitability;
 pub mod rate_optimization;
+pub mod replay;
 pub mod scenarios;
 pub mod stats;
 pub mod ticketing;
@@ -75,6 +76,7 @@ pub const ANALYZERS: &[Registration] = &[
     register::<CallsConfig, pricing::Pricing>(),
     register::<CallsConfig, features::Features>(),
     register::<CallsConfig, scenarios::Scenarios>(),
+    register::<CallsConfig, replay::Replay>(),
 ];
 
 /// What the analysis of one workload needs besides its analyzers: its dataset, where its
@@ -124,6 +126,11 @@ pub trait Analyzer<C: 'static = CallsConfig>: 'static {
     /// Range checks on the settings (and names checked against the catalogue in `config`);
     /// errors name the file and the key.
     fn check(settings: &Self::Settings, check: SettingsCheck<'_>, config: &C) -> Result<(), ConfigError>;
+    /// Whether the page has anything to show in this context (a page fed by an optional
+    /// input, such as `--replay`, is left out without it).
+    fn applies(_ctx: &Context<'_, C>) -> bool {
+        true
+    }
     /// Runs the queries.
     fn analyze(ctx: &Context<'_, C>, settings: &Self::Settings) -> Result<Self::Output>;
     /// The page's headline figures (index and manifest).
@@ -144,6 +151,7 @@ pub struct Context<'a, C = CallsConfig> {
     calls: LazyFrame,
     side: SideTables,
     predictions: Option<&'a Predictions>,
+    replay: Option<&'a replay::ReplayRun>,
     engine: Engine,
 }
 
@@ -165,6 +173,11 @@ impl<C> Context<'_, C> {
             .get(name)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("the dataset has no `{name}` table"))
+    }
+
+    /// The `--replay` directory, when one was given.
+    pub fn replay(&self) -> Option<&replay::ReplayRun> {
+        self.replay
     }
 
     /// The checked `--predictions` file, when one was given.
@@ -220,7 +233,8 @@ pub const fn register<C: 'static, A: Analyzer<C>>() -> Registration<C> {
 /// An analyzer with its checked settings, ready to run.
 pub trait Prepared<C = CallsConfig>: Send + Sync {
     fn name(&self) -> &'static str;
-    fn run(&self, ctx: &Context<'_, C>) -> Result<Page>;
+    /// The page, or `None` when the analyzer does not apply (see [`Analyzer::applies`]).
+    fn run(&self, ctx: &Context<'_, C>) -> Result<Option<Page>>;
 }
 
 struct WithSettings<C: 'static, A: Analyzer<C>> {
@@ -242,9 +256,12 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
         A::NAME
     }
 
-    fn run(&self, ctx: &Context<'_, C>) -> Result<Page> {
+    fn run(&self, ctx: &Context<'_, C>) -> Result<Option<Page>> {
+        if !A::applies(ctx) {
+            return Ok(None);
+        }
         let output = A::analyze(ctx, &self.settings)?;
-        Ok(Page {
+        Ok(Some(Page {
             name: A::NAME,
             title: A::TITLE,
             summary: A::SUMMARY,
@@ -253,7 +270,7 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
             settings: serde_json::to_value(&self.settings)?,
             body: A::render(&output, &self.settings)?,
             checks: A::checks(&output, &self.settings),
-        })
+        }))
     }
 }
 
@@ -320,6 +337,13 @@ pub struct Analysis {
     pub checks: CheckReport,
 }
 
+/// What an analysis reads besides the dataset: a predictions file to score, a replay to show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inputs<'a> {
+    pub predictions: Option<&'a Path>,
+    pub replay: Option<&'a Path>,
+}
+
 /// Rows above which queries run on the streaming engine (bounded memory) rather than in memory.
 const STREAMING_ROWS: u64 = 500_000;
 
@@ -330,12 +354,13 @@ pub fn run_analyzers<C: Sync + 'static>(
     plan: &Plan<C>,
     input: &Path,
     analysis: &AnalysisSpec,
-    predictions: Option<&Path>,
+    inputs: &Inputs<'_>,
 ) -> Result<Analysis> {
     let spec = &analysis.dataset;
     let prepared = &plan.analyzers;
-    // A bad predictions file fails before the data is read.
-    let predictions = predictions.map(predictions::read).transpose()?;
+    // A bad predictions file or replay directory fails before the data is read.
+    let predictions = inputs.predictions.map(predictions::read).transpose()?;
+    let replay = inputs.replay.map(replay::load).transpose()?;
     let (source, mut calls) = dataset::open(input, spec)?;
     let mut side = dataset::open_side(&source.path, spec)?;
     let window = dataset::window(&calls, &source)?;
@@ -364,6 +389,7 @@ pub fn run_analyzers<C: Sync + 'static>(
         calls,
         side,
         predictions: predictions.as_ref(),
+        replay: replay.as_ref(),
         engine,
     };
     let run = |p: &dyn Prepared<C>| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
@@ -378,7 +404,7 @@ pub fn run_analyzers<C: Sync + 'static>(
             .collect::<Result<Vec<_>>>()?
     };
     drop(ctx);
-    let mut pages = pages;
+    let mut pages: Vec<Page> = pages.into_iter().flatten().collect();
     let checks = CheckReport::new(
         pages.iter().flat_map(|p| p.checks.iter().cloned()).collect(),
         &plan.check_settings,

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::common::{DEFAULT_CONFIG, DEFAULT_TICKETING_CONFIG};
 use crate::analyze::dataset::detect_table;
-use crate::analyze::{ANALYZERS, Analysis, AnalysisSpec, CALLS, Plan, prepare, run_analyzers, ticketing};
+use crate::analyze::{ANALYZERS, Analysis, AnalysisSpec, CALLS, Inputs, Plan, prepare, run_analyzers, ticketing};
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, RunPlan, TicketingConfig};
 use crate::report::{ReportInput, generated_at, render_all, write_reports};
 use crate::sink::layout;
@@ -32,6 +32,19 @@ pub struct DatasetArgs {
     /// `score` from 0 to 1 and/or a `decision` (true = flagged).
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
+    /// A `trafficsim replay` output directory: adds the Replay page and its `replay.*` checks.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
+}
+
+impl DatasetArgs {
+    /// The optional inputs besides the dataset.
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            predictions: self.predictions.as_deref(),
+            replay: self.replay.as_deref(),
+        }
+    }
 }
 
 impl DatasetArgs {
@@ -82,7 +95,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| plan.run().out.join("reports"));
     let analysis = analysis_path(plan.path(), args.dataset.analysis.as_deref());
     let prepared = Prepared::new(plan, &analysis, args.only.as_deref())?;
-    let (summary, _) = prepared.analyze_and_report(&input, &out, args.dataset.predictions.as_deref())?;
+    let (summary, _) = prepared.analyze_and_report(&input, &out, &args.dataset.inputs())?;
     println!("{summary}");
     Ok(())
 }
@@ -140,31 +153,26 @@ impl Prepared {
     }
 
     /// Runs the analyzers over `input`.
-    pub fn analyze(&self, input: &Path, predictions: Option<&Path>) -> Result<Analysis> {
+    pub fn analyze(&self, input: &Path, inputs: &Inputs<'_>) -> Result<Analysis> {
         match &self.job {
             Job::Calls(c, p) => {
-                if let Some(file) = predictions {
+                if let Some(file) = inputs.predictions {
                     bail!(
                         "--predictions {}: the calls workload has no fraud labels to score predictions against; predictions are for ticketing data",
                         file.display()
                     );
                 }
-                run_analyzers(c, p, input, &CALLS, None)
+                run_analyzers(c, p, input, &CALLS, inputs)
             }
-            Job::Ticketing(c, p) => run_analyzers(c, p, input, &ticketing::TICKETING, predictions),
+            Job::Ticketing(c, p) => run_analyzers(c, p, input, &ticketing::TICKETING, inputs),
         }
     }
 
     /// Analyzes `input` and writes the reports to `out`; returns the one-line summary and the
     /// analysis.
-    pub fn analyze_and_report(
-        &self,
-        input: &Path,
-        out: &Path,
-        predictions: Option<&Path>,
-    ) -> Result<(String, Analysis)> {
+    pub fn analyze_and_report(&self, input: &Path, out: &Path, inputs: &Inputs<'_>) -> Result<(String, Analysis)> {
         let start = Instant::now();
-        let analysis = self.analyze(input, predictions)?;
+        let analysis = self.analyze(input, inputs)?;
         let spec = self.spec();
         let (_, files) = render_all(&ReportInput {
             title: spec.title,

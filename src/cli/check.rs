@@ -27,7 +27,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let (plan, input) = args.dataset.resolve()?;
     let analysis = analysis_path(plan.path(), args.dataset.analysis.as_deref());
     let prepared = Prepared::new(plan, &analysis, None)?;
-    let result = prepared.analyze(&input, args.dataset.predictions.as_deref())?;
+    let result = prepared.analyze(&input, &args.dataset.inputs())?;
     let report = &result.checks;
     if report.checks.is_empty() {
         bail!(

@@ -4,8 +4,10 @@ pub mod analyze;
 pub mod check;
 pub mod common;
 pub mod generate;
+pub mod replay;
 pub mod run;
 pub mod scenarios;
+pub mod serve_mock;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +37,10 @@ pub enum Command {
     Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of its workload.
     Validate(validate::ValidateArgs),
+    /// Drive a live HTTP service with a dataset's rows (open loop), measure it, score its answers.
+    Replay(replay::ReplayArgs),
+    /// A loopback fraud-scoring service (POST /predict) with injectable faults, for replay.
+    ServeMock(serve_mock::ServeMockArgs),
 }
 
 /// Runs the parsed command.
@@ -46,5 +52,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::ServeMock(args) => serve_mock::run(args),
     }
 }

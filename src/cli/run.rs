@@ -24,7 +24,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let analysis = analysis_path(&args.common.config, args.analysis.as_deref());
     let prepared = Prepared::new(plan.clone(), &analysis, None)?;
     println!("{}", generate(&plan, &options)?);
-    let (line, _) = prepared.analyze_and_report(&out.join("data"), &out.join("reports"), None)?;
+    let (line, _) = prepared.analyze_and_report(&out.join("data"), &out.join("reports"), &Default::default())?;
     println!("{line}");
     Ok(())
 }

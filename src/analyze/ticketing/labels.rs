@@ -44,8 +44,32 @@ impl Label {
 
 /// Every label, in start order (then kind and subject, so the order is stable).
 pub fn read<C>(ctx: &Context<'_, C>) -> Result<Vec<Label>> {
-    let micros = |c: &str| col(c).cast(DataType::Int64).alias(c);
-    let df = ctx.collect(ctx.table(crate::sink::layout::LABELS)?.select([
+    from_frame(&ctx.collect(select(ctx.table(crate::sink::layout::LABELS)?))?)
+}
+
+/// Every label of a labels file (`.parquet` or `.csv`), in start order.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<Label>> {
+    use anyhow::Context as _;
+    let display = path.display();
+    let table = match path.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())?,
+        Some("csv") => LazyCsvReader::new(PlRefPath::try_from_path(path)?)
+            .with_has_header(true)
+            .with_try_parse_dates(true)
+            .finish()?,
+        _ => anyhow::bail!("{display}: a labels file is labels.parquet or labels.csv"),
+    };
+    let df = select(table)
+        .collect()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{display}: not a labels table (scenario, cohort, kind, subject_type, subject, start, end, magnitude, detail)"))?;
+    from_frame(&df).with_context(|| format!("{display}: cannot read the labels"))
+}
+
+/// The labels' columns, times as µs since the epoch.
+fn select(table: LazyFrame) -> LazyFrame {
+    let micros = |c: &str| col(c).dt().timestamp(TimeUnit::Microseconds).alias(c);
+    table.select([
         col("scenario"),
         col("cohort"),
         col("kind"),
@@ -55,7 +79,10 @@ pub fn read<C>(ctx: &Context<'_, C>) -> Result<Vec<Label>> {
         micros("end"),
         col("magnitude").cast(DataType::Float64),
         col("detail"),
-    ]))?;
+    ])
+}
+
+fn from_frame(df: &DataFrame) -> Result<Vec<Label>> {
     let time = |c: &str| -> Result<Vec<DateTime<Utc>>> {
         df.column(c)?
             .i64()?

@@ -32,6 +32,7 @@ pub const ANALYZERS: &[Registration<TicketingConfig>] = &[
     register::<TicketingConfig, service::Service>(),
     register::<TicketingConfig, ab_test::AbTest>(),
     register::<TicketingConfig, scenarios::Scenarios>(),
+    register::<TicketingConfig, super::replay::Replay>(),
 ];
 
 /// The ticketing workload's analysis.

@@ -110,11 +110,39 @@ impl Active for DegradationActive {
                 *start,
                 *end,
                 w.latency_multiplier,
-                format!(
-                    "latency ×{}, error rate {} (503), timeout rate {} (504)",
-                    w.latency_multiplier, w.error_rate, w.timeout_rate
-                ),
+                describe(w),
             ));
         }
+    }
+}
+
+/// A window's label detail: the rates in words that `serve-mock --faults-from-labels` reads back
+/// with [`parse_detail`] (the multiplier is the label's magnitude).
+fn describe(w: &Window) -> String {
+    format!(
+        "latency ×{}, error rate {} (503), timeout rate {} (504)",
+        w.latency_multiplier, w.error_rate, w.timeout_rate
+    )
+}
+
+/// The error and timeout rates of a label detail written by [`describe`].
+pub fn parse_detail(detail: &str) -> Option<(f64, f64)> {
+    let rate = |name: &str, code: &str| -> Option<f64> {
+        let rest = &detail[detail.find(name)? + name.len()..];
+        rest[..rest.find(code)?].trim().parse().ok()
+    };
+    Some((rate("error rate ", "(503)")?, rate("timeout rate ", "(504)")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_label_detail_reads_back() {
+        for w in Degradation::default().windows {
+            assert_eq!(parse_detail(&describe(&w)), Some((w.error_rate, w.timeout_rate)));
+        }
+        assert_eq!(parse_detail("latency ×3"), None);
     }
 }

@@ -15,7 +15,7 @@
 mod ab_test;
 mod attack;
 mod black_friday;
-mod degradation;
+pub mod degradation;
 mod drift;
 mod flash_sale;
 
