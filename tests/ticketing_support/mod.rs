@@ -217,3 +217,14 @@ pub fn nearest_rank(sorted: &[i64], q: f64) -> Option<f64> {
     let rank = (rank as usize).clamp(1, sorted.len());
     Some(sorted[rank - 1] as f64)
 }
+
+/// Every row of one Parquet file (any schema), as one batch.
+pub fn read_parquet(path: &Path) -> RecordBatch {
+    let batches: Vec<RecordBatch> =
+        read_dataset_as(path, &trafficsim::batch::ticketing::transactions::TRANSACTIONS_SCHEMA)
+            .expect("the file opens")
+            .collect::<anyhow::Result<_>>()
+            .expect("the file reads");
+    let schema = batches.first().expect("at least one batch").schema();
+    concat_batches(&schema, &batches).expect("batches share a schema")
+}
