@@ -173,7 +173,7 @@ fn checks(r: &ReplayResult, s: &ReplaySettings) -> Vec<Check> {
         Check::new(
             "replay.error_rate",
             format!("failed requests over requests sent, {scope}"),
-            (r.outside.sent > 0).then(|| r.outside.error_rate),
+            (r.outside.sent > 0).then_some(r.outside.error_rate),
             super::checks::Op::AtMost,
             s.max_error_rate,
         )

@@ -94,14 +94,14 @@ fn from_frame(df: &DataFrame) -> Result<Vec<Label>> {
             .collect()
     };
     let (starts, ends) = (time("start")?, time("end")?);
-    let mut out: Vec<Label> = strings(&df, "scenario")?
+    let mut out: Vec<Label> = strings(df, "scenario")?
         .into_iter()
-        .zip(strings(&df, "cohort")?)
-        .zip(strings(&df, "kind")?)
-        .zip(strings(&df, "subject_type")?)
-        .zip(strings(&df, "subject")?)
+        .zip(strings(df, "cohort")?)
+        .zip(strings(df, "kind")?)
+        .zip(strings(df, "subject_type")?)
+        .zip(strings(df, "subject")?)
         .zip(starts.into_iter().zip(ends))
-        .zip(floats(&df, "magnitude")?.into_iter().zip(strings(&df, "detail")?))
+        .zip(floats(df, "magnitude")?.into_iter().zip(strings(df, "detail")?))
         .map(
             |((((((scenario, cohort), kind), subject_type), subject), (start, end)), (magnitude, detail))| Label {
                 scenario,
