@@ -24,7 +24,7 @@ run *FLAGS:
 test:
     cargo test --release
 
-# Speed and memory figures with the machine facts (see BENCHMARKS.md); PARTS: generate, analyze, peer (default: all).
+# Speed and memory figures with the machine facts (see BENCHMARKS.md); PARTS: generate, analyze, peer (default: all three), or replay alone.
 bench *PARTS:
     bash scripts/bench.sh {{PARTS}}
 
@@ -55,3 +55,11 @@ run-ticketing *FLAGS:
 # The CI gate: every named one-sided check of the ticketing dataset as a table; exits 1 if one fails.
 check *FLAGS:
     cargo run --release -- check --config config/ticketing.toml {{FLAGS}}
+
+# A loopback fraud-scoring service for replay (POST /predict); flags such as --faults-from-labels output/ticketing/data pass through.
+serve-mock *FLAGS:
+    cargo run --release -- serve-mock {{FLAGS}}
+
+# Drive a live service with the ticketing dataset (default TARGET: serve-mock on 127.0.0.1:8080); extra flags pass through.
+replay TARGET="http://127.0.0.1:8080/predict" *FLAGS:
+    cargo run --release -- replay --target {{TARGET}} {{FLAGS}}

@@ -2,11 +2,14 @@
 # Benchmarks the generator (wall time, rows/s, MB/s, peak memory) and the analysis (analyze and
 # run over the default dataset and larger Parquet ones), whole processes, with the machine facts. Prints a Markdown table and saves JSON under output/bench/ to compare commits.
 #
-#     bash scripts/bench.sh [generate|analyze|peer]...   # default: all three
+#     bash scripts/bench.sh [generate|analyze|peer|replay]...   # default: generate analyze peer
+#
+# `replay` (about 20 minutes: a 15-minute flash sale at its own pace) is scripts/bench_replay.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 parts="${*:-generate analyze peer}"
 want() { [[ " $parts " == *" $1 "* ]]; }
+if [ "$parts" = replay ]; then exec bash scripts/bench_replay.sh; fi
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/trafficsim"
 [ -x "$bin" ] || bin="target/release/trafficsim"
