@@ -56,7 +56,7 @@ pub fn render(r: &ReplayResult, s: &ReplaySettings) -> Result<Markup> {
                 vec![Cell::text("Bounds"), Cell::text(format!("{} requests, {} s", sum.max_requests, sum.duration_s))],
                 vec![Cell::text("Concurrency"), Cell::count(sum.concurrency as u64)],
                 vec![Cell::text("Timeout"), Cell::ms(sum.timeout_ms as f64)],
-                vec![Cell::text("Started (UTC)"), Cell::text(sum.started_at.to_rfc3339())],
+                vec![Cell::text("Started (UTC)"), Cell::text(sum.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))],
                 vec![Cell::text("Took"), Cell::text(format!("{:.1} s", sum.elapsed_s))],
             ]))
         }))
