@@ -443,3 +443,41 @@ fn bad_input_is_refused_before_anything_is_sent() {
     fails_with(&["serve-mock", "--listen", "0.0.0.0:0"], "not a loopback address");
     fails_with(&["serve-mock", "--error-rate", "1.5"], "--error-rate 1.5");
 }
+
+#[test]
+fn the_calls_dataset_replays_against_the_gateway_mock() {
+    let root = data().join("calls");
+    let _ = std::fs::remove_dir_all(&root);
+    let config = ticketing_support::repo().join("config/default.toml");
+    ticketing_support::trafficsim(&[
+        "generate",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        root.to_str().unwrap(),
+        "--rows",
+        "3000",
+        "--format",
+        "parquet",
+        "--quiet",
+    ]);
+    let mock = Mock::start(FaultModel::default());
+    let url = format!("http://{}/v1/calls", mock.server.as_ref().unwrap().addr);
+    let out = out_dir("replay-calls");
+    let mut o = options(&out, url, 20_000.0, u64::MAX);
+    o.input = root.join("data");
+    let done = replay::run(&o, &Control::default()).unwrap();
+    mock.stop();
+    assert_eq!(
+        (done.summary.workload.as_str(), done.summary.id_column.as_str()),
+        ("calls", "request_id")
+    );
+    assert_eq!((done.summary.scheduled, done.summary.ok), (3_000, 3_000));
+    assert!(
+        done.predictions.is_none(),
+        "a gateway's answers are no fraud predictions"
+    );
+    let r = results(&out);
+    let ids: HashSet<String> = str_vals(&r, "request_id").into_iter().collect();
+    assert_eq!(ids.len(), 3_000);
+}
