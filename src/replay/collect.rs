@@ -9,11 +9,13 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use super::driver::Observer;
 use super::outcome::Outcome;
 
 /// The largest latency the histograms hold (1 h, in µs); larger values are clamped to it.
 const MAX_US: u64 = 3_600_000_000;
+
+/// Called with the running totals after every result (tests use it to act mid-run).
+pub type Observer = std::sync::Arc<dyn Fn(&Progress) + Send + Sync>;
 
 /// The running totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -23,7 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Semaphore, mpsc};
 
-use super::collect::{Collected, Collector, Progress};
+use super::collect::{Collected, Collector, Observer};
 use super::outcome::{ErrorKind, Outcome, read_answer};
 use super::schedule::{Interrupt, Job, Rows, ScheduleOptions, Scheduled};
 use super::target::Target;
@@ -38,8 +38,6 @@ pub struct DriveOptions {
     pub threads: usize,
 }
 
-/// Called with the running totals after every result (tests use it to act mid-run).
-pub type Observer = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 /// What may stop or watch a replay from outside.
 #[derive(Clone, Default)]
@@ -184,18 +182,19 @@ struct Request {
 }
 
 impl Request {
-    async fn run(self, job: Job) {
+    async fn run(self, mut job: Job) {
         // The semaphore is never closed; a slot is held until the answer is read.
         let _slot = self.slots.acquire().await.ok();
         let sent = self.started.elapsed();
-        let mut outcome = not_sent(job.clone(), ErrorKind::Io);
+        let body = std::mem::take(&mut job.body);
+        let mut outcome = not_sent(job, ErrorKind::Io);
         outcome.sent_ns = Some(sent.as_nanos() as u64);
         let mut request = hyper::Request::post(self.uri.clone());
         if let Some(h) = request.headers_mut() {
             h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             h.insert(USER_AGENT, self.user_agent.clone());
         }
-        let answer = match request.body(Full::new(job.body)) {
+        let answer = match request.body(Full::new(body)) {
             Ok(r) => tokio::time::timeout(self.timeout, exchange(&self.client, r)).await,
             Err(_) => Ok(Err(ErrorKind::Io)),
         };

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-pub use driver::{Control, DriveOptions, Observer};
+pub use collect::Observer;
+pub use driver::{Control, DriveOptions};
 pub use record::ReplaySummary;
 pub use schedule::{Pace, ScheduleOptions};
 

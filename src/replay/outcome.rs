@@ -84,6 +84,10 @@ impl Outcome {
     }
 }
 
+/// An answer with a score and no decision is read as flagged at this score and above (document
+/// 004's fraud API contract: `is_fraud` when the score is at least 0.5).
+pub const FLAGGED_AT: f64 = 0.5;
+
 /// The score and the decision of an answer, when its JSON has them: `fraud_score` (or `score`)
 /// and `is_fraud` (or `decision`, or `blocked`), at the top level or in `predictions[0]` (the
 /// shape of document 004's fraud API).

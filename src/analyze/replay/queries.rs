@@ -217,7 +217,7 @@ pub fn decisions<C>(ctx: &Context<'_, C>, run: &ReplayRun) -> Result<Option<Deci
                 col(id),
                 col("decision").is_not_null().alias("has_decision"),
                 col("decision")
-                    .fill_null(col("score").gt_eq(lit(crate::mock::scoring::FLAG_AT)))
+                    .fill_null(col("score").gt_eq(lit(crate::replay::outcome::FLAGGED_AT)))
                     .alias("flagged"),
             ])
             .join(
@@ -259,7 +259,7 @@ pub fn decisions<C>(ctx: &Context<'_, C>, run: &ReplayRun) -> Result<Option<Deci
         } else {
             format!(
                 "the answer's is_fraud, else its score ≥ {}",
-                crate::mock::scoring::FLAG_AT
+                crate::replay::outcome::FLAGGED_AT
             )
         },
         decided: c.tp + c.fp + c.fn_ + c.tn,

@@ -3,7 +3,7 @@
 
 use super::catalogue::{STANDARD, cdf};
 use super::cohort::{Class, Cohort, SaleClock};
-use super::traffic::TicketGenerator;
+use super::model::TicketModel;
 use crate::sim::rng::pick_binary;
 
 /// Picks events for an hour's visits: by demand weight for each class, the cheapest, and the sale
@@ -18,9 +18,9 @@ pub struct EventChooser {
 }
 
 impl EventChooser {
-    pub(super) fn new(g: &TicketGenerator, cohort: &Cohort, t: i64) -> Self {
+    pub(super) fn new(model: &TicketModel, cohort: &Cohort, t: i64) -> Self {
         let flash = cohort.flash_event.map(|f| f as usize);
-        let clock = SaleClock::at(&cohort.curves, g.model, t);
+        let clock = SaleClock::at(&cohort.curves, model, t);
         let n = cohort.events.len();
         // Weights of every event for both classes, each computed once.
         let weights: Vec<[f64; 2]> = (0..n)
@@ -28,7 +28,7 @@ impl EventChooser {
                 if Some(e) == flash {
                     return [0.0; 2];
                 }
-                [Class::Presale, Class::General].map(|class| cohort.event_weight_at(g.model, e, class, t, &clock))
+                [Class::Presale, Class::General].map(|class| cohort.event_weight_at(model, e, class, t, &clock))
             })
             .collect();
         let mut cdfs = [None, None];
@@ -41,7 +41,7 @@ impl EventChooser {
         // Attacks may also hit the flash sale's event once its general sale is open.
         let on_sale = |e: &usize| {
             if Some(*e) == flash {
-                cohort.event_weight_at(g.model, *e, Class::General, t, &clock) > 0.0
+                cohort.event_weight_at(model, *e, Class::General, t, &clock) > 0.0
             } else {
                 weights[*e][Class::General as usize] > 0.0
             }

@@ -209,7 +209,7 @@ impl<'a> TicketGenerator<'a> {
     /// hours, so one chooser serves every slot of the hour).
     pub fn chooser(&self, c: usize, hour: u32) -> EventChooser {
         let mid = self.start_ms + i64::from(hour) * HOUR_MS + HOUR_MS / 2;
-        EventChooser::new(self, &self.cohorts[c], mid)
+        EventChooser::new(self.model, &self.cohorts[c], mid)
     }
 
     /// The visits of process `j` of cohort `c` in slot number `s`, with the cohort's chooser for
