@@ -87,10 +87,13 @@ pub fn drive(
     let interrupt = control.interrupt.clone();
     // The run stops sending at its time bound plus one timeout, even when it fell behind.
     let deadline = schedule.duration + options.timeout;
-    let (started, start_wall) = (Instant::now(), Utc::now());
+    let mut clock: Option<(Instant, DateTime<Utc>)> = None;
     let scheduled = std::thread::scope(|scope| -> Result<Scheduled> {
         let reader = scope.spawn(|| rows.schedule(schedule, &interrupt, jobs_to));
         for batch in jobs {
+            // The schedule starts when its first requests are ready to go, not while the first
+            // file is still being decoded.
+            let (started, _) = *clock.get_or_insert_with(|| (Instant::now(), Utc::now()));
             for job in batch {
                 let stop = if interrupt.load(Ordering::Relaxed) || job.body.is_empty() {
                     Some(ErrorKind::Interrupted)
@@ -119,6 +122,7 @@ pub fn drive(
     });
     drop(results);
     let mut collected = runtime.block_on(collecting).context("the result collector failed")?;
+    let (started, start_wall) = clock.unwrap_or_else(|| (Instant::now(), Utc::now()));
     collected.started_at = start_wall;
     collected.elapsed = started.elapsed();
     Ok((collected, scheduled?))

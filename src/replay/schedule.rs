@@ -193,13 +193,7 @@ impl Rows {
             body: Vec::with_capacity(1024),
         };
         for batch in self.first.into_iter().map(Ok).chain(self.rest) {
-            let batch = batch?;
-            let (jobs, done) = state.jobs(&batch, interrupted.load(Ordering::Relaxed))?;
-            if !jobs.is_empty() && to.send(jobs).is_err() {
-                // The dispatcher stopped (an error of its own): nothing more to schedule.
-                break;
-            }
-            if done {
+            if state.jobs(&batch?, interrupted, &to)? {
                 break;
             }
         }
@@ -218,8 +212,9 @@ struct State<'a> {
 }
 
 impl State<'_> {
-    /// The jobs of one batch, and whether the bounds were reached.
-    fn jobs(&mut self, batch: &RecordBatch, interrupted: bool) -> Result<(Vec<Job>, bool)> {
+    /// Sends the jobs of one batch, [`CHUNK`] at a time (the first requests need not wait for a
+    /// whole batch's bodies); true when the bounds were reached or the dispatcher stopped.
+    fn jobs(&mut self, batch: &RecordBatch, interrupted: &AtomicBool, to: &SyncSender<Vec<Job>>) -> Result<bool> {
         let column = |c: &str| {
             batch
                 .column_by_name(c)
@@ -235,8 +230,16 @@ impl State<'_> {
             None => None,
         };
         let bodies = Bodies::new(batch, self.template)?;
-        let mut jobs = Vec::with_capacity(batch.num_rows());
+        let mut jobs = Vec::with_capacity(CHUNK);
+        let mut bare = interrupted.load(Ordering::Relaxed);
         for row in 0..batch.num_rows() {
+            if jobs.len() == CHUNK {
+                // Err: the dispatcher stopped (an error of its own); nothing more to schedule.
+                if to.send(std::mem::replace(&mut jobs, Vec::with_capacity(CHUNK))).is_err() {
+                    return Ok(true);
+                }
+                bare = interrupted.load(Ordering::Relaxed);
+            }
             if let (Some(s), Some(want)) = (&scenarios, &self.options.scenario) {
                 let s = s.as_string::<i32>();
                 if s.is_null(row) || s.value(row) != want {
@@ -262,9 +265,10 @@ impl State<'_> {
                 Pace::Rate(rate) => (index as f64 * 1e9 / rate) as u64,
             };
             if index >= self.options.max_requests || due_ns >= self.options.duration.as_nanos() as u64 {
-                return Ok((jobs, true));
+                let _ = to.send(jobs);
+                return Ok(true);
             }
-            let body = if interrupted {
+            let body = if bare {
                 Bytes::new()
             } else {
                 self.body.clear();
@@ -280,9 +284,12 @@ impl State<'_> {
             });
             self.seen.requests += 1;
         }
-        Ok((jobs, false))
+        Ok(!jobs.is_empty() && to.send(jobs).is_err())
     }
 }
+
+/// Jobs per message from the reader to the dispatcher.
+const CHUNK: usize = 2_048;
 
 /// Shares the interrupt flag between the signal handler, the reader and the dispatcher.
 pub type Interrupt = Arc<AtomicBool>;
