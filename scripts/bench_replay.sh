@@ -38,7 +38,7 @@ mock_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' 
 
 echo "## replay bench — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
-echo "- commit: $(git rev-parse --short HEAD); $("$bin" --version); oha: ${oha:+$("$oha" --version)}${oha:-not installed}"
+echo "- commit: $(git rev-parse --short HEAD); $("$bin" --version); $( [ -n "$oha" ] && "$oha" --version || echo "oha not installed")"
 echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared by the client and serve-mock"
 echo "- $concurrency connections at most; latency from the scheduled time (ms)"
 echo
@@ -81,7 +81,7 @@ o = json.load(open(sys.argv[1])); p = o["latencyPercentiles"]; s = o["summary"]
 ms = lambda v: (v or 0) * 1e3
 codes = o.get("statusCodeDistribution", {}); failed = sum(v for k, v in codes.items() if not k.startswith("2"))
 failed += sum(o.get("errorDistribution", {}).values())
-print(f"| oha {o.get('version', '')}, 30 s, --latency-correction | 10,000 | {s['requestsPerSec']:,.0f} | {s['requestsPerSec'] / 10000:.4f} | "
+print(f"| oha, 30 s, --latency-correction | 10,000 | {s['requestsPerSec']:,.0f} | {s['requestsPerSec'] / 10000:.4f} | "
       f"{ms(p['p50']):.2f} | {ms(p['p90']):.2f} | {ms(p['p99']):.2f} | {ms(p['p99.9']):.2f} | {ms(s['slowest']):.2f} | – | {failed:,} | "
       f"{float(sys.argv[2]):.1f} | {float(sys.argv[3]):.1f} |")
 PY
@@ -102,29 +102,33 @@ fi
 
 if want phases; then
     header
+    # Kept in output/bench/ for a second look (a 15-minute run).
+    keep=output/bench/replay-flash
     replay_row "flash sale at --speed 1" --speed 1 --duration 16m --timeout 5s
+    rm -rf "$keep" && cp -r "$work/replay" "$keep"
     py=python3
     python3 -c "import duckdb" 2>/dev/null || { venv=output/bench/venv; [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
         "$venv/bin/python" -c "import duckdb" 2>/dev/null || "$venv/bin/pip" install --quiet duckdb; py="$venv/bin/python"; }
     echo
-    "$py" - "$work/replay/results.parquet" "$data/labels.parquet" <<'PY'
+    "$py" - "$keep/results.parquet" "$data/labels.parquet" <<'PY'
 import duckdb, sys
 results, labels = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
+one = lambda sql: con.execute(sql).fetchone()[0]
 # The sale opens at its label's start; phases 120 s at 500/s, 300 s at 10,000/s, 480 s at 2,000/s,
 # each a wave whose plateau runs from 20% to 70% of the phase.
-start = con.sql(f"select epoch_ms(min(start)) from '{labels}' where kind = 'flash_sale'").fetchone()[0]
+start = one(f"select epoch_ms(min(start)) from '{labels}' where kind = 'flash_sale'")
 # Replay time of the sale's start: the first request's row is the sale's first row.
 phases = [("pre-sale", 0, 120, 500), ("sale opens", 120, 420, 10000), ("post-peak", 420, 900, 2000)]
 print("| phase | data req/s (mean) | replayed req/s (mean) | ratio | plateau target | replayed plateau req/s | ratio |")
 print("|---|---|---|---|---|---|---|")
-t0 = con.sql(f"select epoch_ms(min(scheduled_at)) - (epoch_ms(min(row_timestamp)) - {start}) from '{results}'").fetchone()[0]
+t0 = one(f"select epoch_ms(min(scheduled_at)) - (epoch_ms(min(row_timestamp)) - {start}) from '{results}'")
 for name, a, b, target in phases:
-    n_data = con.sql(f"select count(*) from '{results}' where epoch_ms(row_timestamp) >= {start + a * 1000} and epoch_ms(row_timestamp) < {start + b * 1000}").fetchone()[0]
-    n_sent = con.sql(f"select count(*) from '{results}' where sent_at is not null and epoch_ms(sent_at) >= {t0 + a * 1000} and epoch_ms(sent_at) < {t0 + b * 1000}").fetchone()[0]
+    n_data = one(f"select count(*) from '{results}' where epoch_ms(row_timestamp) >= {start + a * 1000} and epoch_ms(row_timestamp) < {start + b * 1000}")
+    n_sent = one(f"select count(*) from '{results}' where sent_at is not null and epoch_ms(sent_at) >= {t0 + a * 1000} and epoch_ms(sent_at) < {t0 + b * 1000}")
     pa, pb = a + 0.2 * (b - a), a + 0.7 * (b - a)
-    n_plateau = con.sql(f"select count(*) from '{results}' where sent_at is not null and epoch_ms(sent_at) >= {t0 + pa * 1000} and epoch_ms(sent_at) < {t0 + pb * 1000}").fetchone()[0]
+    n_plateau = one(f"select count(*) from '{results}' where sent_at is not null and epoch_ms(sent_at) >= {t0 + pa * 1000} and epoch_ms(sent_at) < {t0 + pb * 1000}")
     d, r, p = n_data / (b - a), n_sent / (b - a), n_plateau / (pb - pa)
-    print(f"| {name} ({b - a} s) | {d:,.0f} | {r:,.0f} | {r / d:.4f} | {target:,} | {p:,.0f} | {p / target:.4f} |")
+    print(f"| {name} ({b - a} s) | {d:,.0f} | {r:,.0f} | {(r / d if d else 0):.4f} | {target:,} | {p:,.0f} | {p / target:.4f} |")
 PY
 fi
