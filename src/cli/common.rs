@@ -119,6 +119,7 @@ impl CommonArgs {
         Ok(crate::generate::GenerateOptions {
             threads: self.threads()?,
             shard: self.shard()?,
+            days: None,
             progress: !self.quiet,
         })
     }

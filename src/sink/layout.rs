@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
+
 /// A time-ordered fact table: one CSV file and a Hive-partitioned Parquet dataset (`date=…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactTable {
@@ -19,6 +21,22 @@ impl FactTable {
     pub fn csv_name(&self) -> String {
         format!("{}.csv", self.csv_stem)
     }
+
+    /// Where `generate --date` writes the CSV of each day (one file per day, each with its
+    /// header): `<data>/csv/<parquet_dir>/`, partitioned like the Parquet dataset.
+    pub fn day_csv_dir(&self, data: &Path) -> PathBuf {
+        data.join("csv").join(self.parquet_dir)
+    }
+
+    /// The CSV of one day written by `generate --date`.
+    pub fn day_csv(&self, data: &Path, date: NaiveDate) -> PathBuf {
+        self.day_csv_dir(data).join(partition(date)).join("part-00000.csv")
+    }
+}
+
+/// The Hive partition directory of a UTC day: `date=YYYY-MM-DD`.
+pub fn partition(date: NaiveDate) -> String {
+    format!("date={}", date.format("%Y-%m-%d"))
 }
 
 /// The calls workload's rows: the documents' file name, one row per API call.
