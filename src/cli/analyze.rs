@@ -60,6 +60,7 @@ impl DatasetArgs {
             );
         }
         let input = self.input.clone().unwrap_or_else(|| layout::data_dir(&plan.run().out));
+        super::common::note_leftovers(&input);
         Ok((plan, input))
     }
 }

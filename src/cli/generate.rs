@@ -59,7 +59,9 @@ impl GenerateArgs {
         if a > b {
             return Err(bad(format!("\"{text}\": the first day is after the last")));
         }
-        Ok(Some(window_day(run, a).map_err(bad)?..=window_day(run, b).map_err(bad)?))
+        Ok(Some(
+            window_day(run, a).map_err(bad)?..=window_day(run, b).map_err(bad)?,
+        ))
     }
 }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::summary::{RunSummary, Totals, cents};
 use super::{
-    DayDone, DayWritten, GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, run_days, summarize,
-    write_facts,
+    DayDone, DayWritten, GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, run_days,
+    summarize, write_facts,
 };
 use crate::batch::calls::{CallBatchBuilder, UNIQUE_COLUMNS, column_names, projected_schema};
 use crate::config::{CallsConfig, SizeTarget};

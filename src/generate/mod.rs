@@ -25,8 +25,8 @@ pub use pipeline::{Stages, ordered_pipeline};
 use crate::config::RunSettings;
 use crate::config::size::human_bytes;
 use crate::sim::units::Unit;
-use crate::sink::csv::csv_bytes;
 use crate::sink::atomic::remove_leftovers;
+use crate::sink::csv::csv_bytes;
 use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit, Part, WrittenDataset};
 use crate::sink::parquet::ParquetEncoder;
 use summary::{RunFacts, RunSummary, Totals};
@@ -271,7 +271,13 @@ pub fn write_days<G: Generation>(
         let own = day_units(day);
         let date = run.start_date + chrono::Days::new(u64::from(day));
         let mut writer = DatasetWriter::create(paths, run.formats, Part::Day(date), &encoder)?;
-        run_units.write(carried..own.start, own.clone(), &mut carry, &mut writer, &mut per_cohort)?;
+        run_units.write(
+            carried..own.start,
+            own.clone(),
+            &mut carry,
+            &mut writer,
+            &mut per_cohort,
+        )?;
         carried = own.end;
         let written = writer.finish()?;
         let flow = after_day(DayWritten {

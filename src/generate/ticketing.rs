@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::summary::{RunSummary, Totals, cents};
 use super::{
-    DayDone, DayWritten, GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, run_days, summarize,
-    write_facts,
+    DayDone, DayWritten, GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, run_days,
+    summarize, write_facts,
 };
 
 /// Most attempts in a ticketing unit (a Parquet row group): twice the calls' units. A row group

@@ -252,8 +252,15 @@ mod tests {
         // Interrupted between the two renames: the old directory is `.old`, the new one staged.
         fs::create_dir_all(old_name(&path).join("date=old")).unwrap();
         fs::create_dir_all(temp_name(&path).join("date=new")).unwrap();
-        fs::write(temp_name(&path).join("date=new").join("part-00000.parquet.inprogress"), b"x").unwrap();
-        assert!(!is_unfinished(&old_name(&path)), "the only complete copy is not a leftover");
+        fs::write(
+            temp_name(&path).join("date=new").join("part-00000.parquet.inprogress"),
+            b"x",
+        )
+        .unwrap();
+        assert!(
+            !is_unfinished(&old_name(&path)),
+            "the only complete copy is not a leftover"
+        );
         assert_eq!(leftovers(&path), vec![temp_name(&path)]);
         let staged = StagedDir::create(&path).unwrap();
         assert!(path.join("date=old").is_dir(), "the previous dataset is back");
@@ -267,7 +274,10 @@ mod tests {
         found.sort();
         assert_eq!(
             found,
-            vec![path.join("date=x").join("part-00000.parquet.inprogress"), old_name(&path)]
+            vec![
+                path.join("date=x").join("part-00000.parquet.inprogress"),
+                old_name(&path)
+            ]
         );
         assert!(leftovers_note(dir.path()).unwrap().contains("and 1 more"));
         assert_eq!(remove_leftovers(dir.path()).unwrap(), 2);

@@ -149,7 +149,11 @@ impl DatasetWriter {
     /// Appends the next unit in plan order (of a day writer: a unit of its day).
     pub fn append(&mut self, unit: EncodedUnit) -> Result<()> {
         if let Part::Day(date) = self.part {
-            anyhow::ensure!(unit.date == date, "a unit of {} given to the writer of {date}", unit.date);
+            anyhow::ensure!(
+                unit.date == date,
+                "a unit of {} given to the writer of {date}",
+                unit.date
+            );
         }
         if let (Some(f), Some(bytes)) = (self.csv.as_mut(), &unit.csv) {
             f.write_all(bytes).context("cannot write the CSV file")?;
@@ -172,7 +176,8 @@ impl DatasetWriter {
         let mut done = WrittenDataset::default();
         if let Some(f) = self.csv {
             let path = f.path().to_path_buf();
-            f.commit().with_context(|| format!("cannot finish {}", path.display()))?;
+            f.commit()
+                .with_context(|| format!("cannot finish {}", path.display()))?;
             done.files.push(path);
             done.csv_bytes = Some(self.csv_bytes);
         }

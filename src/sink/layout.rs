@@ -34,6 +34,20 @@ impl FactTable {
     }
 }
 
+/// The fact table inside a data directory, in the order readers prefer it: the Parquet dataset,
+/// the CSV file of a whole run, the day CSV files of `generate --date`.
+pub fn fact_table_in(data: &Path, table: &FactTable) -> Option<PathBuf> {
+    [
+        data.join(table.parquet_dir),
+        data.join(table.csv_name()),
+        table.day_csv_dir(data),
+    ]
+    .into_iter()
+    .enumerate()
+    .find(|(i, p)| if *i == 1 { p.is_file() } else { p.is_dir() })
+    .map(|(_, p)| p)
+}
+
 /// The Hive partition directory of a UTC day: `date=YYYY-MM-DD`.
 pub fn partition(date: NaiveDate) -> String {
     format!("date={}", date.format("%Y-%m-%d"))
