@@ -6,6 +6,7 @@ pub mod common;
 pub mod generate;
 pub mod run;
 pub mod scenarios;
+pub mod serve;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,9 @@ pub enum Command {
     Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of its workload.
     Validate(validate::ValidateArgs),
+    /// Serve the reports (and the status and analysis API) on loopback; --live generates the
+    /// plan day by day in the background and re-analyzes as the data grows.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command.
@@ -46,5 +50,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

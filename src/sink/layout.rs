@@ -67,6 +67,14 @@ pub const TRANSACTIONS: FactTable = FactTable {
     parquet_dir: "transactions",
 };
 
+/// The fact table of a run plan's workload.
+pub fn fact_table(plan: &crate::config::RunPlan) -> FactTable {
+    match plan {
+        crate::config::RunPlan::Calls(_) => CALLS,
+        crate::config::RunPlan::Ticketing(_) => TRANSACTIONS,
+    }
+}
+
 /// Single-file tables beside the fact table (`<name>.csv`, `<name>.parquet`).
 pub const LABELS: &str = "labels";
 pub const EVENTS: &str = "events";
