@@ -160,6 +160,7 @@ async fn start_analysis(State(state): State<Arc<AppState>>, body: Bytes) -> Resp
         mount,
         only: body.only,
         origin: Origin::Api,
+        days: None,
     };
     match Jobs::start(&state, request) {
         Ok(id) => (

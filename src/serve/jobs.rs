@@ -40,6 +40,8 @@ pub struct Request {
     pub mount: usize,
     pub only: Option<Vec<String>>,
     pub origin: Origin,
+    /// Live analyses: the days written when asked (a deferred request has the latest).
+    pub days: Option<u32>,
 }
 
 /// What `GET /api/analyze/{id}` says about an analysis.
@@ -62,7 +64,7 @@ pub struct JobRecord {
     pub rows: Option<u64>,
     pub summary: Option<String>,
     pub error: Option<String>,
-    /// Live analyses: the days the data held when it started.
+    /// Live analyses: the days written when it was asked for.
     pub days: Option<u32>,
 }
 
@@ -164,10 +166,7 @@ impl Jobs {
             None => None,
         };
         let mount = &state.mounts[request.mount];
-        let days = match request.origin {
-            Origin::Live => state.live.as_ref().map(|l| l.lock().expect("live lock").days_done),
-            Origin::Api => None,
-        };
+        let days = request.days;
         inner.records.push_back(JobRecord {
             id,
             reports: mount.name.clone(),

@@ -112,6 +112,18 @@ fn generate(state: &Arc<AppState>, settings: &LiveSettings) -> Result<()> {
         ..settings.options.clone()
     };
     let mut after_day = |d: &crate::generate::DayDone| {
+        // The analysis is asked for before the day shows in the status, so whoever sees the
+        // day there also finds its analysis running or queued.
+        let last = d.day + 1 == d.window_days;
+        if last || (d.day + 1).is_multiple_of(settings.analyze_every.max(1)) {
+            let request = Request {
+                mount: 0,
+                only: None,
+                origin: Origin::Live,
+                days: Some(d.day + 1),
+            };
+            Jobs::start_or_defer(state, request);
+        }
         {
             let mut s = live.lock().expect("live lock");
             s.days_done = d.day + 1;
@@ -121,15 +133,6 @@ fn generate(state: &Arc<AppState>, settings: &LiveSettings) -> Result<()> {
             s.csv_bytes = d.csv_bytes;
             s.parquet_bytes = d.parquet_bytes;
             s.updated_at = super::rfc3339(SystemTime::now());
-        }
-        let last = d.day + 1 == d.window_days;
-        if last || (d.day + 1).is_multiple_of(settings.analyze_every.max(1)) {
-            let request = Request {
-                mount: 0,
-                only: None,
-                origin: Origin::Live,
-            };
-            Jobs::start_or_defer(state, request);
         }
         let go_on = last
             || match &settings.gate {
