@@ -146,7 +146,14 @@ async fn every_route_answers_with_its_status_code() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.json()["error"].as_str().unwrap().contains("/api/nothing"));
 
-    // The status: the dataset, the target, the reports.
+    // The status: the dataset (without what an unfinished generation left), the target, the
+    // reports.
+    fs::create_dir_all(calls.join("data/calls.inprogress/date=2025-01-01")).unwrap();
+    fs::write(
+        calls.join("data/calls/date=2025-01-02/part-00000.parquet.inprogress"),
+        "torn",
+    )
+    .unwrap();
     let s = status(addr).await;
     let m = &s["mounts"][0];
     assert_eq!(
@@ -158,7 +165,19 @@ async fn every_route_answers_with_its_status_code() {
         (m["dataset"]["days"].as_u64(), m["target"]["days"].as_u64()),
         (Some(3), Some(3))
     );
-    assert_eq!(m["dataset"]["leftovers"], serde_json::json!([]));
+    assert_eq!(
+        m["dataset"]["leftovers"],
+        serde_json::json!([
+            "calls/date=2025-01-02/part-00000.parquet.inprogress",
+            "calls.inprogress"
+        ])
+    );
+    assert!(
+        m["dataset"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("left by a generation that is running or was interrupted")
+    );
     assert_eq!(m["progress"]["days"], 1.0);
     assert_eq!(m["reports"]["rows"], 3000);
     assert_eq!(m["reports"]["stale"], false);
@@ -213,7 +232,7 @@ async fn every_route_answers_with_its_status_code() {
     jobs.allow(1);
     let done = analysis_finished(addr, id).await;
     assert_eq!(done["state"], "done", "{done}");
-    assert_eq!(done["rows"], 3000);
+    assert_eq!(done["rows"], 3000, "the analysis read the complete files only");
     // The server had no analysis of its own to keep pages from: it ran every analyzer.
     assert_eq!(done["ran"].as_array().unwrap().len(), 10);
 
@@ -238,7 +257,7 @@ async fn every_route_answers_with_its_status_code() {
         assert_eq!(get(addr, missing).await.status, StatusCode::NOT_FOUND, "{missing}");
     }
     server.shutdown().await.unwrap();
-    assert!(trafficsim::sink::atomic::leftovers(dir.path()).is_empty());
+    assert!(trafficsim::sink::atomic::leftovers(&calls.join("reports")).is_empty());
 }
 
 /// `serve --live` over a small plan, stepped one day at a time.

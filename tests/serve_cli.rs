@@ -3,6 +3,8 @@
 //! SOURCE_DATE_EPOCH), after a clean stop on SIGINT.
 
 mod common;
+#[path = "serve_support/mod.rs"]
+mod serve_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -126,9 +128,6 @@ fn serve_live_to_the_end(out: &std::path::Path, plan: &[&str]) {
         "{log}"
     );
 }
-
-#[path = "serve_support/mod.rs"]
-mod serve_support;
 
 #[test]
 fn live_ends_with_the_reports_of_run_byte_for_byte() {

@@ -182,7 +182,9 @@ fn mounts(args: &ServeArgs, plan: RunPlan) -> Result<Vec<MountSpec>> {
         }
     }
     for (i, m) in mounts.iter().enumerate() {
-        if !m.dir.is_dir() && !(i == 0 && args.live) {
+        // The live run writes the run plan's reports as it goes.
+        let written_later = i == 0 && args.live;
+        if !m.dir.is_dir() && !written_later {
             bail!(ConfigError::flag(
                 "--reports",
                 format!(

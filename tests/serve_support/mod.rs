@@ -43,7 +43,7 @@ pub fn run_plan(config: &str, out: &Path, args: &[&str]) {
     let mut all: Vec<&std::ffi::OsStr> = vec!["run".as_ref(), "--quiet".as_ref(), "--config".as_ref()];
     all.push(config.as_os_str());
     all.extend(["--out".as_ref(), out.as_os_str()]);
-    all.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+    all.extend(args.iter().map(std::ffi::OsStr::new));
     trafficsim(&all);
 }
 
