@@ -4,6 +4,14 @@
 generate *FLAGS:
     cargo run --release -- generate {{FLAGS}}
 
+# Generate one UTC day of the plan's window (its partition replaces what was there): what a nightly cron runs.
+generate-day DATE *FLAGS:
+    cargo run --release -- generate --date {{DATE}} {{FLAGS}}
+
+# Serve the reports on http://127.0.0.1:8000/ (both workloads' when present); --live generates and re-analyzes day by day.
+serve *FLAGS:
+    cargo run --release -- serve {{FLAGS}}
+
 # List the scenarios with their parameters, and the modifiers to write new ones.
 scenarios *FLAGS:
     cargo run --release -- scenarios {{FLAGS}}

@@ -4,8 +4,8 @@
 //! Stages, one module each: `config` (TOML → validated settings), `sim` (the simulation core:
 //! populations, traffic models, plans), `batch` (Arrow adapters), `sink` (CSV, Parquet, atomic
 //! files), `generate` (the parallel, ordered driver), `validate` (dataset invariants), `analyze`
-//! (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest) and
-//! `cli` (the command line). Inside a stage, each workload has a file or folder of its own.
+//! (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest), `serve`
+//! (the live report viewer) and `cli` (the command line). Inside a stage, each workload has a file or folder of its own.
 
 pub mod analyze;
 pub mod batch;
@@ -15,6 +15,7 @@ pub mod generate;
 pub mod mock;
 pub mod replay;
 pub mod report;
+pub mod serve;
 pub mod sim;
 pub mod sink;
 pub mod validate;

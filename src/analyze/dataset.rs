@@ -13,7 +13,7 @@ use polars::prelude::{
 use serde::{Deserialize, Serialize};
 
 use crate::sink::layout::{self, FactTable};
-use crate::validate::read::parquet_files;
+use crate::validate::read::{day_csv_files, no_dataset, parquet_files};
 
 /// Columns the analyzers read; a dataset written with `--columns` must keep them.
 pub const REQUIRED_COLUMNS: [&str; 18] = [
@@ -98,9 +98,9 @@ pub type SideTables = std::collections::BTreeMap<&'static str, LazyFrame>;
 pub fn detect_table(input: &Path) -> Option<FactTable> {
     let tables = [layout::CALLS, layout::TRANSACTIONS];
     if input.is_dir()
-        && let Some(t) = tables
-            .iter()
-            .find(|t| input.join(t.parquet_dir).is_dir() || input.join(t.csv_name()).is_file())
+        && let Some(t) = tables.iter().find(|t| {
+            input.join(t.parquet_dir).is_dir() || input.join(t.csv_name()).is_file() || t.day_csv_dir(input).is_dir()
+        })
     {
         return Some(*t);
     }
@@ -117,6 +117,12 @@ pub fn detect_table(input: &Path) -> Option<FactTable> {
 /// CSV, or the directory of a single Parquet file).
 fn data_dir_of(path: &Path, table: &FactTable) -> PathBuf {
     let parent = path.parent().unwrap_or(Path::new("."));
+    // The day CSV files of `generate --date`: `<data>/csv/<table>/`.
+    if let Some(data) = parent.parent()
+        && table.day_csv_dir(data) == path
+    {
+        return data.to_path_buf();
+    }
     let named = path.file_name().and_then(|n| n.to_str()) == Some(table.parquet_dir);
     if named || path.is_file() {
         let up = parent.to_path_buf();
@@ -215,10 +221,11 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
     let (path, format) = locate(input, &spec.table)?;
     let files: Vec<PathBuf> = match format {
         "parquet" if path.is_dir() => parquet_files(&path)?,
+        "csv" if path.is_dir() => day_csv_files(&path)?,
         _ => vec![path.clone()],
     };
     if files.is_empty() {
-        bail!("{}: no .parquet files in this directory", path.display());
+        return Err(no_dataset(&path, &format!("no .{format} files in this directory")));
     }
     let mut source_files = Vec::with_capacity(files.len());
     for f in &files {
@@ -236,11 +243,18 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
             LazyFrame::scan_parquet_files(paths.into_iter().collect(), ScanArgsParquet::default())
                 .with_context(|| format!("{}: cannot scan the Parquet files", path.display()))?
         }
-        _ => LazyCsvReader::new(PlRefPath::try_from_path(&path)?)
-            .with_has_header(true)
-            .with_try_parse_dates(true)
-            .finish()
-            .with_context(|| format!("{}: cannot scan the CSV file", path.display()))?,
+        _ => LazyCsvReader::new_paths(
+            files
+                .iter()
+                .map(|f| PlRefPath::try_from_path(f))
+                .collect::<PolarsResult<Vec<_>>>()?
+                .into_iter()
+                .collect(),
+        )
+        .with_has_header(true)
+        .with_try_parse_dates(true)
+        .finish()
+        .with_context(|| format!("{}: cannot scan the CSV file", path.display()))?,
     };
     let schema = calls
         .collect_schema()
@@ -322,23 +336,27 @@ pub fn analyzed_columns(rows: &mut LazyFrame, spec: &DatasetSpec) -> Result<Vec<
 
 fn locate(input: &Path, table: &FactTable) -> Result<(PathBuf, &'static str)> {
     if input.is_dir() {
-        let parquet = input.join(table.parquet_dir);
-        if parquet.is_dir() {
-            return Ok((parquet, "parquet"));
+        if let Some(found) = layout::fact_table_in(input, table) {
+            let format = if found == input.join(table.parquet_dir) {
+                "parquet"
+            } else {
+                "csv"
+            };
+            return Ok((found, format));
         }
-        let csv = input.join(table.csv_name());
-        if csv.is_file() {
-            return Ok((csv, "csv"));
+        // A Parquet dataset directory itself, or a directory of day CSV files.
+        if parquet_files(input)?.is_empty() && !day_csv_files(input)?.is_empty() {
+            return Ok((input.to_path_buf(), "csv"));
         }
         return Ok((input.to_path_buf(), "parquet"));
     }
     match input.extension().and_then(|e| e.to_str()) {
         Some("parquet") if input.is_file() => Ok((input.to_path_buf(), "parquet")),
         Some("csv") if input.is_file() => Ok((input.to_path_buf(), "csv")),
-        _ if !input.exists() => bail!(
-            "{}: no such file or directory; run `trafficsim generate` first, or give --input",
-            input.display()
-        ),
+        _ if !input.exists() => Err(no_dataset(
+            input,
+            "no such file or directory; run `trafficsim generate` first, or give --input",
+        )),
         _ => bail!(
             "{}: not a dataset: give a data directory, a Parquet dataset directory, a .parquet or a .csv file",
             input.display()

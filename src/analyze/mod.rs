@@ -404,20 +404,53 @@ pub fn run_analyzers<C: Sync + 'static>(
             .collect::<Result<Vec<_>>>()?
     };
     drop(ctx);
-    let mut pages: Vec<Page> = pages.into_iter().flatten().collect();
-    let checks = CheckReport::new(
-        pages.iter().flat_map(|p| p.checks.iter().cloned()).collect(),
-        &plan.check_settings,
-    );
-    if analysis.other_tables.contains(&CHECKS_TABLE) {
-        pages.push(checks_page(&checks, &plan.check_settings)?);
-    }
+    let pages: Vec<Page> = pages.into_iter().flatten().collect();
+    let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
     Ok(Analysis {
         source,
         window,
         pages,
         checks,
     })
+}
+
+/// The analyzers' pages and every check they prove, with the Checks page after them when the
+/// workload has one.
+fn with_checks(
+    mut pages: Vec<Page>,
+    settings: &CheckSettings,
+    analysis: &AnalysisSpec,
+) -> Result<(Vec<Page>, CheckReport)> {
+    pages.retain(|p| p.name != CHECKS_TABLE);
+    let checks = CheckReport::new(pages.iter().flat_map(|p| p.checks.iter().cloned()).collect(), settings);
+    if analysis.other_tables.contains(&CHECKS_TABLE) {
+        pages.push(checks_page(&checks, settings)?);
+    }
+    Ok((pages, checks))
+}
+
+impl Analysis {
+    /// This analysis with `fresh`'s pages in place of its pages of the same names (a re-run of
+    /// some analyzers over newer data): the source and window become `fresh`'s, and the checks
+    /// are gathered again from the pages as they now are.
+    pub fn replace_pages<C>(self, fresh: Analysis, plan: &Plan<C>, analysis: &AnalysisSpec) -> Result<Analysis> {
+        let mut fresh_pages = fresh.pages;
+        let pages = self
+            .pages
+            .into_iter()
+            .map(|old| match fresh_pages.iter().position(|p| p.name == old.name) {
+                Some(i) => fresh_pages.swap_remove(i),
+                None => old,
+            })
+            .collect();
+        let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
+        Ok(Analysis {
+            source: fresh.source,
+            window: fresh.window,
+            pages,
+            checks,
+        })
+    }
 }
 
 /// The Checks page: every analyzer's checks in one table, with the skips applied.

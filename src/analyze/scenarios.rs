@@ -508,15 +508,17 @@ fn signatures(ctx: &Context<'_>, labels: &[Label], customers: &BTreeMap<String, 
             mine.iter()
                 .filter(|l| matches!(l.subject_type.as_str(), "cohort" | "model" | "feature"))
                 .filter(|l| !matches!(l.kind.as_str(), "seasonal_cycle" | "decline" | "growth"))
-                .map(|l| {
+                // Labels cover the plan's window; the data may cover only its first days (a
+                // day-by-day run in progress): an event after the data's last day is not drawn.
+                .filter_map(|l| {
                     let a = day_of(first, l.start_us).max(0);
-                    let b = day_of(first, l.end_us - 1).clamp(a, days as i64 - 1);
-                    EventSpan {
+                    let b = day_of(first, l.end_us - 1).max(a).min(days as i64 - 1);
+                    (a <= b).then(|| EventSpan {
                         kind: l.kind.clone(),
                         subject: l.subject.clone(),
                         first_day: epoch_day as i64 + a,
                         last_day: epoch_day as i64 + b,
-                    }
+                    })
                 })
                 .collect()
         } else {

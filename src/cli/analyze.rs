@@ -57,10 +57,7 @@ impl DatasetArgs {
             (None, _) => PathBuf::from(DEFAULT_CONFIG),
         };
         let plan = RunPlan::load(&config)?;
-        let expected = match plan {
-            RunPlan::Calls(_) => layout::CALLS,
-            RunPlan::Ticketing(_) => layout::TRANSACTIONS,
-        };
+        let expected = layout::fact_table(&plan);
         if let (Some(input), Some(found)) = (&self.input, detected)
             && found != expected
         {
@@ -73,6 +70,7 @@ impl DatasetArgs {
             );
         }
         let input = self.input.clone().unwrap_or_else(|| layout::data_dir(&plan.run().out));
+        super::common::note_leftovers(&input);
         Ok((plan, input))
     }
 }
@@ -173,6 +171,12 @@ impl Prepared {
     pub fn analyze_and_report(&self, input: &Path, out: &Path, inputs: &Inputs<'_>) -> Result<(String, Analysis)> {
         let start = Instant::now();
         let analysis = self.analyze(input, inputs)?;
+        write_reports(out, &self.render(&analysis)?)?;
+        Ok((summary_line(&analysis, out, start), analysis))
+    }
+
+    /// The files of the reports of `analysis` (relative path, contents).
+    pub fn render(&self, analysis: &Analysis) -> Result<Vec<(PathBuf, String)>> {
         let spec = self.spec();
         let (_, files) = render_all(&ReportInput {
             title: spec.title,
@@ -184,25 +188,36 @@ impl Prepared {
             analysis: &self.file.path,
             generated_at: generated_at(),
         })?;
-        write_reports(out, &files)?;
-        let checks = if analysis.checks.checks.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; checks: {} passed, {} failed, {} skipped",
-                analysis.checks.passed, analysis.checks.failed, analysis.checks.skipped
-            )
-        };
-        let line = format!(
-            "analyzed {} rows ({} {} file(s), {:.2} MB) in {:.2} s: {} reports in {}{checks}",
-            analysis.window.rows,
-            analysis.source.files.len(),
-            analysis.source.format,
-            analysis.source.bytes as f64 / 1e6,
-            start.elapsed().as_secs_f64(),
-            analysis.pages.len(),
-            out.join("index.html").display()
-        );
-        Ok((line, analysis))
+        Ok(files)
     }
+
+    /// `previous` with the pages of `fresh` (a run of some of the analyzers) in place of its own.
+    pub fn merge(&self, previous: Analysis, fresh: Analysis) -> Result<Analysis> {
+        match &self.job {
+            Job::Calls(_, p) => previous.replace_pages(fresh, p, &CALLS),
+            Job::Ticketing(_, p) => previous.replace_pages(fresh, p, &ticketing::TICKETING),
+        }
+    }
+}
+
+/// The one line `analyze` prints: rows, files, time, pages and checks.
+pub fn summary_line(analysis: &Analysis, out: &Path, start: Instant) -> String {
+    let checks = if analysis.checks.checks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; checks: {} passed, {} failed, {} skipped",
+            analysis.checks.passed, analysis.checks.failed, analysis.checks.skipped
+        )
+    };
+    format!(
+        "analyzed {} rows ({} {} file(s), {:.2} MB) in {:.2} s: {} reports in {}{checks}",
+        analysis.window.rows,
+        analysis.source.files.len(),
+        analysis.source.format,
+        analysis.source.bytes as f64 / 1e6,
+        start.elapsed().as_secs_f64(),
+        analysis.pages.len(),
+        out.join("index.html").display()
+    )
 }

@@ -11,6 +11,14 @@ pub const DEFAULT_CONFIG: &str = "config/default.toml";
 /// The ticketing workload's run plan, used when the dataset given is ticketing data.
 pub const DEFAULT_TICKETING_CONFIG: &str = "config/ticketing.toml";
 
+/// Tells the user, on stderr, that a reader of `path` skips what an unfinished generation left
+/// there (readers only ever see complete files).
+pub fn note_leftovers(path: &std::path::Path) {
+    if let Some(note) = crate::sink::atomic::leftovers_note(path) {
+        eprintln!("note: {note}");
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Run plan to use; the catalogue and traffic files it names are read relative to it.
@@ -119,6 +127,7 @@ impl CommonArgs {
         Ok(crate::generate::GenerateOptions {
             threads: self.threads()?,
             shard: self.shard()?,
+            days: None,
             progress: !self.quiet,
         })
     }

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod replay;
 pub mod run;
 pub mod scenarios;
+pub mod serve;
 pub mod serve_mock;
 pub mod validate;
 
@@ -41,6 +42,9 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// A loopback fraud-scoring service (POST /predict) with injectable faults, for replay.
     ServeMock(serve_mock::ServeMockArgs),
+    /// Serve the reports (and the status and analysis API) on loopback; --live generates the
+    /// plan day by day in the background and re-analyzes as the data grows.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command.
@@ -54,5 +58,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Validate(args) => validate::run(args),
         Command::Replay(args) => replay::run(args),
         Command::ServeMock(args) => serve_mock::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

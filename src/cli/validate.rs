@@ -1,12 +1,13 @@
 //! `trafficsim validate`: checks a dataset's invariants and exits non-zero on any violation.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::Args;
 
 use super::common::DEFAULT_CONFIG;
 use crate::config::RunPlan;
+use crate::sink::layout;
 
 #[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
@@ -24,7 +25,12 @@ pub struct ValidateArgs {
 
 pub fn run(args: &ValidateArgs) -> Result<()> {
     let plan = RunPlan::load(&args.config)?;
-    let path = args.path.clone().unwrap_or_else(|| default_path(&plan));
+    let path = match (&args.path, &plan) {
+        (Some(p), RunPlan::Calls(_)) => calls_table(p),
+        (Some(p), _) => p.clone(),
+        (None, _) => default_path(&plan),
+    };
+    super::common::note_leftovers(&path);
     let report = match &plan {
         RunPlan::Calls(config) => crate::validate::calls::validate(&path, &config.catalogue, &config.traffic)?,
         RunPlan::Ticketing(config) => crate::validate::ticketing::validate(&path, config)?,
@@ -44,11 +50,19 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     Ok(())
 }
 
-/// The dataset a run of `plan` writes: the calls Parquet dataset, or the ticketing data directory.
+/// The dataset a run of `plan` writes: the ticketing data directory, or the calls fact table in
+/// it (see [`layout::fact_table_in`]).
 fn default_path(plan: &RunPlan) -> PathBuf {
-    let data = crate::sink::layout::data_dir(&plan.run().out);
+    let data = layout::data_dir(&plan.run().out);
     match plan {
-        RunPlan::Calls(_) => data.join(crate::sink::layout::CALLS.parquet_dir),
+        RunPlan::Calls(_) => {
+            layout::fact_table_in(&data, &layout::CALLS).unwrap_or_else(|| data.join(layout::CALLS.parquet_dir))
+        }
         RunPlan::Ticketing(_) => data,
     }
+}
+
+/// A calls data directory's fact table, else the path itself (a dataset directory or file).
+fn calls_table(path: &Path) -> PathBuf {
+    layout::fact_table_in(path, &layout::CALLS).unwrap_or_else(|| path.to_path_buf())
 }

@@ -1,6 +1,7 @@
 //! The calls workload on the generic driver: its generator, its planner sized to the target, and
 //! the plan's units handed to [`super::write_facts`].
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,7 +10,10 @@ use arrow::datatypes::SchemaRef;
 use serde::Serialize;
 
 use super::summary::{RunSummary, Totals, cents};
-use super::{GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, summarize, write_facts};
+use super::{
+    DayDone, DayWritten, GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, run_days,
+    summarize, write_facts,
+};
 use crate::batch::calls::{CallBatchBuilder, UNIQUE_COLUMNS, column_names, projected_schema};
 use crate::config::{CallsConfig, SizeTarget};
 use crate::sim::calendar::Window;
@@ -224,8 +228,19 @@ impl Generation for CallsGeneration<'_> {
     }
 }
 
-/// Runs the whole generate stage of a calls run; returns the summary it also writes.
+/// Runs the whole generate stage of a calls run (with `options.days`, only those days, day by
+/// day); returns the summary it also writes.
 pub fn generate(config: &CallsConfig, options: &GenerateOptions) -> Result<CallsSummary> {
+    generate_with(config, options, &mut |_| ControlFlow::Continue(()))
+}
+
+/// [`generate`], calling `after_day` after each day of a day-by-day run (`serve --live` shows
+/// progress, paces and stops through it).
+pub fn generate_with(
+    config: &CallsConfig,
+    options: &GenerateOptions,
+    after_day: &mut dyn FnMut(&DayDone) -> ControlFlow<()>,
+) -> Result<CallsSummary> {
     let started = Instant::now();
     let pool = options.pool()?;
     let generator = traffic_generator(config);
@@ -237,10 +252,31 @@ pub fn generate(config: &CallsConfig, options: &GenerateOptions) -> Result<Calls
         plan: &plan,
         builder: CallBatchBuilder::new(&generator, &plan.population, &run.columns),
     };
+    let labels = plan.labels(&generator);
+    if let Some(days) = options.days.clone() {
+        // The labels belong to the whole plan: written once, with the first day.
+        let side = |_: &DayWritten<'_, ()>, first: bool| match first {
+            true => write_labels(&paths.data, run.formats, &labels),
+            false => Ok(Vec::new()),
+        };
+        return run_days(
+            &generation,
+            &config.path,
+            run,
+            &paths,
+            &UNIQUE_COLUMNS,
+            options,
+            &pool,
+            days,
+            labels.len(),
+            started,
+            side,
+            after_day,
+        );
+    }
     let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, options, &pool)?;
     let mut written = facts.written;
     // The labels belong to the whole plan: a full run writes them, and of shards the first.
-    let labels = plan.labels(&generator);
     if options.shard.is_none_or(|(k, _)| k == 1) {
         written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
     }

@@ -12,10 +12,12 @@ pub mod summary;
 pub mod ticketing;
 
 use std::io::IsTerminal;
+use std::ops::{ControlFlow, Range, RangeInclusive};
 
 use anyhow::{Context, Result};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use pipeline::{Stages, ordered_pipeline};
@@ -23,8 +25,9 @@ pub use pipeline::{Stages, ordered_pipeline};
 use crate::config::RunSettings;
 use crate::config::size::human_bytes;
 use crate::sim::units::Unit;
+use crate::sink::atomic::remove_leftovers;
 use crate::sink::csv::csv_bytes;
-use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit, WrittenDataset};
+use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit, Part, WrittenDataset};
 use crate::sink::parquet::ParquetEncoder;
 use summary::{RunFacts, RunSummary, Totals};
 
@@ -43,6 +46,8 @@ pub struct GenerateOptions {
     pub threads: usize,
     /// Shard `k` of `n`, 1-based.
     pub shard: Option<(u32, u32)>,
+    /// Only these days of the window (0 = the start date), written day by day (`--date`).
+    pub days: Option<RangeInclusive<u32>>,
     /// Show a progress bar (only honoured when stderr is a terminal).
     pub progress: bool,
 }
@@ -131,6 +136,29 @@ pub fn summarize<G: Generation>(
     Ok(summary)
 }
 
+/// What a day-by-day run has done when a day is written, whatever the workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayDone {
+    /// Window day (0 = the start date) and its date.
+    pub day: u32,
+    pub date: NaiveDate,
+    /// Days in the plan's window, and rows in the whole plan.
+    pub window_days: u32,
+    pub planned_rows: u64,
+    /// Rows of this day, and of every day this run wrote so far.
+    pub day_rows: u64,
+    pub rows: u64,
+    /// Bytes this run wrote so far (CSV files, Parquet files).
+    pub csv_bytes: Option<u64>,
+    pub parquet_bytes: Option<u64>,
+}
+
+/// The days of `days` as a run summary says them: `2025-01-01..2025-01-03`.
+pub fn date_span(start: NaiveDate, days: &RangeInclusive<u32>) -> String {
+    let date = |d: u32| start + chrono::Days::new(u64::from(d));
+    format!("{}..{}", date(*days.start()), date(*days.end()))
+}
+
 /// Rows and value one cohort contributed.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Tally {
@@ -157,74 +185,30 @@ pub fn write_facts<G: Generation>(
     pool: &rayon::ThreadPool,
 ) -> Result<Facts<G::Carry>> {
     let units = g.units();
-    let own = match options.shard {
-        Some((k, n)) => crate::sim::units::shard_units(units, k, n),
-        None => 0..units.len(),
+    let (own, part) = match options.shard {
+        Some((k, n)) => (crate::sim::units::shard_units(units, k, n), Part::Shard(k, n)),
+        None => (0..units.len(), Part::Whole),
     };
-    let first = if G::CARRIES_STATE { 0 } else { own.start };
-    let shard_rows: u64 = units[own.clone()].iter().map(|u| u.rows).sum();
-
-    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns)?;
-    let mut writer = DatasetWriter::create(paths, run.formats, options.shard, &encoder)?;
-    if own.is_empty() {
-        writer.write_csv_header(g.schema())?;
+    if part == Part::Whole {
+        // This run owns the data directory: what an interrupted one left goes.
+        remove_leftovers(&paths.data).with_context(|| format!("cannot clean {}", paths.data.display()))?;
     }
-    let progress = progress_bar(options.progress, shard_rows);
+    let first = if G::CARRIES_STATE { 0 } else { own.start };
+    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns)?;
+    let mut writer = DatasetWriter::create(paths, run.formats, part, &encoder)?;
     let mut per_cohort = vec![Tally::default(); g.cohorts()];
     let mut carry = g.new_carry();
-    let threads = options.threads.max(1) as u64;
-    // Two units per thread in flight, of the plan's largest.
-    let unit_rows = units
-        .iter()
-        .map(|u| u.simulated.max(u.rows))
-        .max()
-        .unwrap_or(0)
-        .max(UNIT_ROWS);
-    ordered_pipeline(
+    let rows: u64 = units[own.clone()].iter().map(|u| u.rows).sum();
+    let progress = progress_bar(options.progress, rows);
+    let mut run_units = UnitRun {
+        g,
+        run,
+        encoder: &encoder,
+        options,
         pool,
-        &units[first..own.end],
-        unit_rows * 2 * threads,
-        |u| u.simulated.max(u.rows),
-        Stages {
-            generate: |unit: &Unit<G::Span>| -> Result<G::Raw> { Ok(g.generate(unit)) },
-            carry: |i, raw: G::Raw| -> Result<Option<(usize, G::Slice)>> {
-                let index = first + i;
-                let slice = g.carry(&mut carry, &units[index], raw);
-                // Units before the shard's own are simulated only to carry their state.
-                Ok(own.contains(&index).then_some((index, slice)))
-            },
-            encode: |(index, slice): (usize, G::Slice)| -> Result<(EncodedUnit, Vec<Tally>)> {
-                let unit = &units[index];
-                let batch = g.build(&slice);
-                let mut tallies = vec![Tally::default(); g.cohorts()];
-                g.tally(&slice, &mut tallies);
-                let header = index == own.start;
-                Ok((
-                    EncodedUnit {
-                        day: unit.day,
-                        date: run.start_date + chrono::Days::new(u64::from(unit.day)),
-                        csv: run.formats.csv.then(|| csv_bytes(&batch, header)).transpose()?,
-                        parquet: run.formats.parquet.then(|| encoder.encode(&batch)).transpose()?,
-                    },
-                    tallies,
-                ))
-            },
-            write: |(encoded, tallies): (EncodedUnit, Vec<Tally>)| -> Result<()> {
-                writer.append(encoded)?;
-                let mut unit_rows = 0;
-                for (acc, t) in per_cohort.iter_mut().zip(&tallies) {
-                    acc.rows += t.rows;
-                    acc.value += t.value;
-                    unit_rows += t.rows;
-                }
-                if run.formats.csv {
-                    progress.set_message(format!(", CSV {}", human_bytes(writer.csv_bytes())));
-                }
-                progress.inc(unit_rows);
-                Ok(())
-            },
-        },
-    )?;
+        progress: &progress,
+    };
+    run_units.write(first..own.start, own, &mut carry, &mut writer, &mut per_cohort)?;
     progress.finish_and_clear();
     let written = writer.finish()?;
     Ok(Facts {
@@ -232,6 +216,232 @@ pub fn write_facts<G: Generation>(
         per_cohort,
         carry,
     })
+}
+
+/// A day [`write_days`] has written.
+pub struct DayWritten<'a, C> {
+    /// Window day (0 = the start date) and its date.
+    pub day: u32,
+    pub date: NaiveDate,
+    /// The day's files.
+    pub written: &'a WrittenDataset,
+    /// Rows and value of every day written so far by this call, per cohort.
+    pub per_cohort: &'a [Tally],
+    /// The state carried to the end of the day.
+    pub carry: &'a C,
+}
+
+/// Generates and writes the days `days` of `g`'s window, one after the other: each day's
+/// partition (and CSV file) replaces what was there once complete, then `after_day` runs (it may
+/// write the tables that follow the data, or stop the run with `Break`). Days before the first
+/// are simulated without being written when units carry state (ticketing's inventory), so each
+/// day is the one a whole run writes; that replay costs their generation, not their encoding.
+#[allow(clippy::too_many_arguments)]
+pub fn write_days<G: Generation>(
+    g: &G,
+    run: &RunSettings,
+    paths: &DatasetPaths,
+    unique_columns: &[&str],
+    options: &GenerateOptions,
+    pool: &rayon::ThreadPool,
+    days: RangeInclusive<u32>,
+    mut after_day: impl FnMut(DayWritten<'_, G::Carry>) -> Result<ControlFlow<()>>,
+) -> Result<Facts<G::Carry>> {
+    let units = g.units();
+    remove_leftovers(&paths.data).with_context(|| format!("cannot clean {}", paths.data.display()))?;
+    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns)?;
+    let day_units = |day: u32| units.partition_point(|u| u.day < day)..units.partition_point(|u| u.day <= day);
+    let start = day_units(*days.start()).start;
+    let end = day_units(*days.end()).end;
+    let rows: u64 = units[start..end].iter().map(|u| u.rows).sum();
+    let progress = progress_bar(options.progress, rows);
+    let mut run_units = UnitRun {
+        g,
+        run,
+        encoder: &encoder,
+        options,
+        pool,
+        progress: &progress,
+    };
+    let mut carry = g.new_carry();
+    let mut per_cohort = vec![Tally::default(); g.cohorts()];
+    let mut total = WrittenDataset::default();
+    let mut carried = if G::CARRIES_STATE { 0 } else { start };
+    for day in days {
+        let own = day_units(day);
+        let date = run.start_date + chrono::Days::new(u64::from(day));
+        let mut writer = DatasetWriter::create(paths, run.formats, Part::Day(date), &encoder)?;
+        run_units.write(
+            carried..own.start,
+            own.clone(),
+            &mut carry,
+            &mut writer,
+            &mut per_cohort,
+        )?;
+        carried = own.end;
+        let written = writer.finish()?;
+        let flow = after_day(DayWritten {
+            day,
+            date,
+            written: &written,
+            per_cohort: &per_cohort,
+            carry: &carry,
+        })?;
+        total.add(written);
+        if flow.is_break() {
+            break;
+        }
+    }
+    progress.finish_and_clear();
+    Ok(Facts {
+        written: total,
+        per_cohort,
+        carry,
+    })
+}
+
+/// The shared part of both workloads' day-by-day runs: [`write_days`] over `days`, then, after
+/// each day, the tables that follow the data (`side_tables`, told whether the day is this run's
+/// first), the run summary of what this run has written so far, and `after_day` (which may stop
+/// the run). Returns the last summary written.
+#[allow(clippy::too_many_arguments)]
+pub fn run_days<G: Generation>(
+    g: &G,
+    config: &std::path::Path,
+    run: &RunSettings,
+    paths: &DatasetPaths,
+    unique_columns: &[&str],
+    options: &GenerateOptions,
+    pool: &rayon::ThreadPool,
+    days: RangeInclusive<u32>,
+    labels: usize,
+    started: std::time::Instant,
+    mut side_tables: impl FnMut(&DayWritten<'_, G::Carry>, bool) -> Result<Vec<std::path::PathBuf>>,
+    after_day: &mut dyn FnMut(&DayDone) -> ControlFlow<()>,
+) -> Result<RunSummary<G::Totals, G::CohortSummary>> {
+    let planned_rows: u64 = g.units().iter().map(|u| u.rows).sum();
+    let mut so_far = WrittenDataset::default();
+    let mut rows_before = 0;
+    let mut summary = None;
+    let first = *days.start();
+    write_days(g, run, paths, unique_columns, options, pool, days, |d| {
+        so_far.add(d.written.clone());
+        so_far.files.extend(side_tables(&d, d.day == first)?);
+        let options = GenerateOptions {
+            days: Some(first..=d.day),
+            ..options.clone()
+        };
+        summary = Some(summarize(
+            g,
+            config,
+            run,
+            &options,
+            so_far.clone(),
+            d.per_cohort,
+            labels,
+            started,
+            &paths.summary,
+        )?);
+        let rows: u64 = d.per_cohort.iter().map(|t| t.rows).sum();
+        let done = DayDone {
+            day: d.day,
+            date: d.date,
+            window_days: run.days,
+            planned_rows,
+            day_rows: rows - rows_before,
+            rows,
+            csv_bytes: so_far.csv_bytes,
+            parquet_bytes: so_far.parquet_bytes,
+        };
+        rows_before = rows;
+        Ok(after_day(&done))
+    })?;
+    summary.context("no day to generate")
+}
+
+/// What running units needs besides the units: the workload, its encoder, the pool.
+struct UnitRun<'a, G> {
+    g: &'a G,
+    run: &'a RunSettings,
+    encoder: &'a ParquetEncoder,
+    options: &'a GenerateOptions,
+    pool: &'a rayon::ThreadPool,
+    progress: &'a ProgressBar,
+}
+
+impl<G: Generation> UnitRun<'_, G> {
+    /// Carries the units `replay` (simulated only, for their state), then generates the units
+    /// `own` and appends them in order to `writer`, adding their tallies to `per_cohort`.
+    fn write(
+        &mut self,
+        replay: Range<usize>,
+        own: Range<usize>,
+        carry: &mut G::Carry,
+        writer: &mut DatasetWriter,
+        per_cohort: &mut [Tally],
+    ) -> Result<()> {
+        let g = self.g;
+        let (run, encoder, progress) = (self.run, self.encoder, self.progress);
+        let units = g.units();
+        debug_assert!(replay.end == own.start || replay.is_empty());
+        let first = if replay.is_empty() { own.start } else { replay.start };
+        if own.is_empty() {
+            writer.write_csv_header(g.schema())?;
+        }
+        let threads = self.options.threads.max(1) as u64;
+        // Two units per thread in flight, of the plan's largest.
+        let unit_rows = units
+            .iter()
+            .map(|u| u.simulated.max(u.rows))
+            .max()
+            .unwrap_or(0)
+            .max(UNIT_ROWS);
+        ordered_pipeline(
+            self.pool,
+            &units[first..own.end],
+            unit_rows * 2 * threads,
+            |u| u.simulated.max(u.rows),
+            Stages {
+                generate: |unit: &Unit<G::Span>| -> Result<G::Raw> { Ok(g.generate(unit)) },
+                carry: |i, raw: G::Raw| -> Result<Option<(usize, G::Slice)>> {
+                    let index = first + i;
+                    let slice = g.carry(carry, &units[index], raw);
+                    // Units before the writer's own are simulated only to carry their state.
+                    Ok(own.contains(&index).then_some((index, slice)))
+                },
+                encode: |(index, slice): (usize, G::Slice)| -> Result<(EncodedUnit, Vec<Tally>)> {
+                    let unit = &units[index];
+                    let batch = g.build(&slice);
+                    let mut tallies = vec![Tally::default(); g.cohorts()];
+                    g.tally(&slice, &mut tallies);
+                    let header = index == own.start;
+                    Ok((
+                        EncodedUnit {
+                            day: unit.day,
+                            date: run.start_date + chrono::Days::new(u64::from(unit.day)),
+                            csv: run.formats.csv.then(|| csv_bytes(&batch, header)).transpose()?,
+                            parquet: run.formats.parquet.then(|| encoder.encode(&batch)).transpose()?,
+                        },
+                        tallies,
+                    ))
+                },
+                write: |(encoded, tallies): (EncodedUnit, Vec<Tally>)| -> Result<()> {
+                    writer.append(encoded)?;
+                    let mut unit_rows = 0;
+                    for (acc, t) in per_cohort.iter_mut().zip(&tallies) {
+                        acc.rows += t.rows;
+                        acc.value += t.value;
+                        unit_rows += t.rows;
+                    }
+                    if run.formats.csv {
+                        progress.set_message(format!(", CSV {}", human_bytes(writer.csv_bytes())));
+                    }
+                    progress.inc(unit_rows);
+                    Ok(())
+                },
+            },
+        )
+    }
 }
 
 /// The row count whose CSV comes closest to `target` bytes: from a guess, `measure` (CSV bytes

@@ -26,6 +26,9 @@ pub struct RunFacts {
     pub formats: Vec<&'static str>,
     pub columns: Vec<&'static str>,
     pub shard: Option<String>,
+    /// The days written, for a day-by-day run (`generate --date`): `2025-01-01..2025-01-03`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dates: Option<String>,
     pub threads: usize,
     pub rows: u64,
     pub csv_bytes: Option<u64>,
@@ -72,12 +75,13 @@ impl RunFacts {
                 .collect(),
             columns,
             shard: options.shard.map(|(k, n)| format!("{k}/{n}")),
+            dates: options.days.as_ref().map(|d| super::date_span(run.start_date, d)),
             threads: options.threads,
             rows,
             csv_bytes: written.csv_bytes,
             parquet_bytes: written.parquet_bytes,
-            size_deviation: match (run.size, written.csv_bytes, options.shard) {
-                (SizeTarget::CsvBytes(t), Some(b), None) => Some((b as f64 - t as f64) / t as f64),
+            size_deviation: match (run.size, written.csv_bytes, options.shard, &options.days) {
+                (SizeTarget::CsvBytes(t), Some(b), None, None) => Some((b as f64 - t as f64) / t as f64),
                 _ => None,
             },
             seconds,
@@ -118,7 +122,8 @@ impl<T: Totals, C: Serialize> RunSummary<T, C> {
         if let Some(b) = f.parquet_bytes {
             parts.push(format!("Parquet {}", human_bytes(b)));
         }
-        let shard = f.shard.as_ref().map(|s| format!(", shard {s}")).unwrap_or_default();
+        let shard = f.shard.as_ref().map(|s| format!(", shard {s}")).unwrap_or_default()
+            + &f.dates.as_ref().map(|d| format!(", days {d}")).unwrap_or_default();
         format!(
             "generated {} in {:.2} s ({:.0} rows/s), {}, {} cohort(s), seed {}{}",
             parts.join(", "),

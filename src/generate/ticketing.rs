@@ -2,7 +2,7 @@
 //! to [`super::write_facts`] with the inventory and the users' recent attempts carried between
 //! them, then the `events`, `users` and `labels` tables.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -12,7 +12,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::summary::{RunSummary, Totals, cents};
-use super::{GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, summarize, write_facts};
+use super::{
+    DayDone, DayWritten, GenerateOptions, Generation, PILOT_ROWS, Tally, UNIT_ROWS, rows_for_bytes, run_days,
+    summarize, write_facts,
+};
 
 /// Most attempts in a ticketing unit (a Parquet row group): twice the calls' units. A row group
 /// of 32 columns costs a compression context per column, and the larger groups halve those
@@ -233,8 +236,19 @@ impl Generation for TicketingGeneration<'_> {
     }
 }
 
-/// Runs the whole generate stage of a ticketing run; returns the summary it also writes.
+/// Runs the whole generate stage of a ticketing run (with `options.days`, only those days, day
+/// by day); returns the summary it also writes.
 pub fn generate(config: &TicketingConfig, options: &GenerateOptions) -> Result<TicketingSummary> {
+    generate_with(config, options, &mut |_| ControlFlow::Continue(()))
+}
+
+/// [`generate`], calling `after_day` after each day of a day-by-day run (`serve --live` shows
+/// progress, paces and stops through it).
+pub fn generate_with(
+    config: &TicketingConfig,
+    options: &GenerateOptions,
+    after_day: &mut dyn FnMut(&DayDone) -> ControlFlow<()>,
+) -> Result<TicketingSummary> {
     let started = Instant::now();
     let pool = options.pool()?;
     let env = config.env();
@@ -246,12 +260,39 @@ pub fn generate(config: &TicketingConfig, options: &GenerateOptions) -> Result<T
         plan: &plan,
         builder: TransactionBatchBuilder::new(&g, &run.columns),
     };
+    let labels = labels(&g, &env);
+    if let Some(days) = options.days.clone() {
+        // Users and labels belong to the whole plan: written once, with the first day. The
+        // events' sales are the inventory carried to the end of the last day written, so after
+        // the window's last day they are the whole run's.
+        let side = |d: &DayWritten<'_, Carry>, first: bool| -> Result<Vec<std::path::PathBuf>> {
+            let mut files = write_events(&g, d.carry, run, &paths)?;
+            if first {
+                files.extend(pool.install(|| write_users(&g, run, &paths))?);
+                files.extend(write_labels(&paths.data, run.formats, &labels)?);
+            }
+            Ok(files)
+        };
+        return run_days(
+            &generation,
+            &config.path,
+            run,
+            &paths,
+            &UNIQUE_COLUMNS,
+            options,
+            &pool,
+            days,
+            labels.len(),
+            started,
+            side,
+            after_day,
+        );
+    }
     let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, options, &pool)?;
     let mut written = facts.written;
     let carry = facts.carry;
     // The dimension tables and labels belong to the whole plan; of shards, the last writes them:
     // only it has carried the sale to its end.
-    let labels = labels(&g, &env);
     if options.shard.is_none_or(|(k, n)| k == n) {
         written.files.extend(write_events(&g, &carry, run, &paths)?);
         written.files.extend(pool.install(|| write_users(&g, run, &paths))?);

@@ -1,5 +1,9 @@
 //! The single writer of a run's dataset: appends encoded units, in plan order, to the CSV file
 //! and the day-partitioned Parquet dataset, and makes them visible only when complete.
+//!
+//! What it writes depends on the [`Part`] of the plan: a whole run replaces the dataset as a
+//! whole; a shard adds its own file to each day; a day (`generate --date`) replaces that day's
+//! partition, and writes its CSV as a file of its own.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use crate::config::Formats;
 #[derive(Debug, Clone)]
 pub struct DatasetPaths {
     pub data: PathBuf,
+    pub table: FactTable,
     pub csv: PathBuf,
     pub parquet: PathBuf,
     pub summary: PathBuf,
@@ -32,9 +37,21 @@ impl DatasetPaths {
             csv: data.join(format!("{}{}.csv", table.csv_stem, layout::shard_suffix(shard))),
             parquet: data.join(table.parquet_dir),
             summary: layout::run_summary(out, shard),
+            table: *table,
             data,
         }
     }
+}
+
+/// Which part of the plan a writer writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Part {
+    /// The whole run: a new dataset, swapped in when complete.
+    Whole,
+    /// Shard `k` of `n` (1-based): its own CSV, and its own file in each day's partition.
+    Shard(u32, u32),
+    /// One UTC day: its partition and its CSV file (`FactTable::day_csv`) replace what was there.
+    Day(NaiveDate),
 }
 
 /// One work unit, serialized and encoded, ready to append.
@@ -53,9 +70,23 @@ pub struct WrittenDataset {
     pub parquet_bytes: Option<u64>,
 }
 
+impl WrittenDataset {
+    /// Adds what another writer of the same run wrote (another day).
+    pub fn add(&mut self, other: WrittenDataset) {
+        let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.files.extend(other.files);
+        self.csv_bytes = sum(self.csv_bytes, other.csv_bytes);
+        self.parquet_bytes = sum(self.parquet_bytes, other.parquet_bytes);
+    }
+}
+
 /// Appends units to the CSV file and the Parquet dataset.
 pub struct DatasetWriter {
     paths: DatasetPaths,
+    part: Part,
     csv: Option<AtomicFile>,
     csv_bytes: u64,
     /// A whole run builds a new dataset beside the old and swaps it in; a shard adds its own
@@ -65,21 +96,23 @@ pub struct DatasetWriter {
 }
 
 impl DatasetWriter {
-    pub fn create(
-        paths: &DatasetPaths,
-        formats: Formats,
-        shard: Option<(u32, u32)>,
-        encoder: &ParquetEncoder,
-    ) -> Result<Self> {
+    pub fn create(paths: &DatasetPaths, formats: Formats, part: Part, encoder: &ParquetEncoder) -> Result<Self> {
         std::fs::create_dir_all(&paths.data).with_context(|| format!("cannot create {}", paths.data.display()))?;
+        let csv_path = match part {
+            Part::Day(date) => paths.table.day_csv(&paths.data, date),
+            _ => paths.csv.clone(),
+        };
         let csv = match formats.csv {
             true => {
-                Some(AtomicFile::create(&paths.csv).with_context(|| format!("cannot create {}", paths.csv.display()))?)
+                if let Some(dir) = csv_path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                Some(AtomicFile::create(&csv_path).with_context(|| format!("cannot create {}", csv_path.display()))?)
             }
             false => None,
         };
-        let staged = match (formats.parquet, shard) {
-            (true, None) => Some(
+        let staged = match (formats.parquet, part) {
+            (true, Part::Whole) => Some(
                 StagedDir::create(&paths.parquet)
                     .with_context(|| format!("cannot create {}", paths.parquet.display()))?,
             ),
@@ -87,10 +120,15 @@ impl DatasetWriter {
         };
         let partitions = formats.parquet.then(|| {
             let root = staged.as_ref().map_or(paths.parquet.as_path(), |s| s.staging());
-            PartitionWriter::new(root, encoder, shard.map_or(0, |(k, _)| k - 1))
+            let file = match part {
+                Part::Shard(k, _) => k - 1,
+                _ => 0,
+            };
+            PartitionWriter::new(root, encoder, file)
         });
         Ok(DatasetWriter {
             paths: paths.clone(),
+            part,
             csv,
             csv_bytes: 0,
             staged,
@@ -108,8 +146,15 @@ impl DatasetWriter {
         Ok(())
     }
 
-    /// Appends the next unit in plan order.
+    /// Appends the next unit in plan order (of a day writer: a unit of its day).
     pub fn append(&mut self, unit: EncodedUnit) -> Result<()> {
+        if let Part::Day(date) = self.part {
+            anyhow::ensure!(
+                unit.date == date,
+                "a unit of {} given to the writer of {date}",
+                unit.date
+            );
+        }
         if let (Some(f), Some(bytes)) = (self.csv.as_mut(), &unit.csv) {
             f.write_all(bytes).context("cannot write the CSV file")?;
             self.csv_bytes += bytes.len() as u64;
@@ -130,9 +175,10 @@ impl DatasetWriter {
     pub fn finish(self) -> Result<WrittenDataset> {
         let mut done = WrittenDataset::default();
         if let Some(f) = self.csv {
-            done.files.push(f.path().to_path_buf());
+            let path = f.path().to_path_buf();
             f.commit()
-                .with_context(|| format!("cannot finish {}", self.paths.csv.display()))?;
+                .with_context(|| format!("cannot finish {}", path.display()))?;
+            done.files.push(path);
             done.csv_bytes = Some(self.csv_bytes);
         }
         if let Some(w) = self.partitions {
@@ -156,6 +202,32 @@ impl DatasetWriter {
             }
             done.parquet_bytes = Some(total);
         }
+        if let Part::Day(date) = self.part {
+            remove_stale(&self.paths.parquet.join(layout::partition(date)), &done.files)?;
+        }
         Ok(done)
     }
+}
+
+/// Removes what a day's partition held beyond the files just written (another plan's shards'
+/// files, or the whole directory when the day now has none), so the day holds what a whole run
+/// of the plan would write there.
+fn remove_stale(partition: &Path, written: &[PathBuf]) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(partition) else {
+        return Ok(());
+    };
+    let mut kept = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if written.contains(&path) {
+            kept += 1;
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    if kept == 0 {
+        // Only a directory the day no longer needs (never one holding someone's other files).
+        let _ = std::fs::remove_dir(partition);
+    }
+    Ok(())
 }

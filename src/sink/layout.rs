@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
+
 /// A time-ordered fact table: one CSV file and a Hive-partitioned Parquet dataset (`date=…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactTable {
@@ -19,6 +21,36 @@ impl FactTable {
     pub fn csv_name(&self) -> String {
         format!("{}.csv", self.csv_stem)
     }
+
+    /// Where `generate --date` writes the CSV of each day (one file per day, each with its
+    /// header): `<data>/csv/<parquet_dir>/`, partitioned like the Parquet dataset.
+    pub fn day_csv_dir(&self, data: &Path) -> PathBuf {
+        data.join("csv").join(self.parquet_dir)
+    }
+
+    /// The CSV of one day written by `generate --date`.
+    pub fn day_csv(&self, data: &Path, date: NaiveDate) -> PathBuf {
+        self.day_csv_dir(data).join(partition(date)).join("part-00000.csv")
+    }
+}
+
+/// The fact table inside a data directory, in the order readers prefer it: the Parquet dataset,
+/// the CSV file of a whole run, the day CSV files of `generate --date`.
+pub fn fact_table_in(data: &Path, table: &FactTable) -> Option<PathBuf> {
+    [
+        data.join(table.parquet_dir),
+        data.join(table.csv_name()),
+        table.day_csv_dir(data),
+    ]
+    .into_iter()
+    .enumerate()
+    .find(|(i, p)| if *i == 1 { p.is_file() } else { p.is_dir() })
+    .map(|(_, p)| p)
+}
+
+/// The Hive partition directory of a UTC day: `date=YYYY-MM-DD`.
+pub fn partition(date: NaiveDate) -> String {
+    format!("date={}", date.format("%Y-%m-%d"))
 }
 
 /// The calls workload's rows: the documents' file name, one row per API call.
@@ -34,6 +66,14 @@ pub const TRANSACTIONS: FactTable = FactTable {
     csv_stem: "transactions",
     parquet_dir: "transactions",
 };
+
+/// The fact table of a run plan's workload.
+pub fn fact_table(plan: &crate::config::RunPlan) -> FactTable {
+    match plan {
+        crate::config::RunPlan::Calls(_) => CALLS,
+        crate::config::RunPlan::Ticketing(_) => TRANSACTIONS,
+    }
+}
 
 /// Single-file tables beside the fact table (`<name>.csv`, `<name>.parquet`).
 pub const LABELS: &str = "labels";

@@ -108,7 +108,7 @@ impl PartitionWriter {
     pub fn append(&mut self, day: u32, date: NaiveDate, chunks: Vec<ArrowColumnChunk>) -> Result<(), ParquetError> {
         if self.current.as_ref().is_none_or(|(d, _)| *d != day) {
             self.close_current()?;
-            let dir = self.root.join(format!("date={}", date.format("%Y-%m-%d")));
+            let dir = self.root.join(super::layout::partition(date));
             fs::create_dir_all(&dir)?;
             let path = dir.join(format!("part-{:05}.parquet", self.part));
             let file = AtomicFile::create(&path)?;

@@ -14,6 +14,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::batch::calls::CALLS_SCHEMA;
+use crate::sink::atomic::{is_unfinished, leftovers_note};
 
 const BATCH_ROWS: usize = 65_536;
 
@@ -21,15 +22,25 @@ const BATCH_ROWS: usize = 65_536;
 pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
 /// Every Parquet file under `dir`, sorted by path (so `date=` partitions come in date order).
+/// Unfinished output (`*.inprogress`, see [`is_unfinished`]) is skipped: it belongs to a
+/// generation that is running or was interrupted.
 pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    dataset_files(dir, "parquet")
+}
+
+/// Every complete file ending in `.ext` under `dir`, sorted by path.
+pub fn dataset_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))? {
             let path = entry?.path();
+            if is_unfinished(&path) {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
+            } else if path.extension().is_some_and(|e| e == ext) {
                 out.push(path);
             }
         }
@@ -38,23 +49,56 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The CSV files of a day-partitioned CSV dataset (`generate --date`: `date=…/part-00000.csv`).
+pub fn day_csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(dataset_files(dir, "csv")?
+        .into_iter()
+        .filter(|f| {
+            let partition = f.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
+            partition.is_some_and(|n| n.starts_with("date="))
+        })
+        .collect())
+}
+
+/// Why there is nothing to read at `path`: only what an unfinished generation left, or nothing.
+pub fn no_dataset(path: &Path, nothing: &str) -> anyhow::Error {
+    match leftovers_note(path) {
+        Some(note) => anyhow::anyhow!("{}: no complete dataset yet: {note}", path.display()),
+        None => anyhow::anyhow!("{}: {nothing}", path.display()),
+    }
+}
+
 /// The batches of a `calls` dataset, read lazily, in file order.
 pub fn read_dataset(path: &Path) -> Result<Batches> {
     read_dataset_as(path, &CALLS_SCHEMA)
 }
 
-/// The batches of a dataset of the table with schema `known`, read lazily, in file order.
+/// The batches of a dataset of the table with schema `known`, read lazily, in file order: a
+/// CSV or Parquet file, a directory of Parquet files, or of day CSV files (`generate --date`).
 pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
     if path.is_dir() {
-        let files = parquet_files(path)?;
+        let mut files = parquet_files(path)?;
         if files.is_empty() {
-            bail!("{}: no .parquet files in this directory", path.display());
+            files = day_csv_files(path)?;
         }
-        let iter = files.into_iter().flat_map(|f| match read_parquet(&f) {
-            Ok(it) => it,
-            Err(e) => Box::new(std::iter::once(Err(e))),
+        if files.is_empty() {
+            return Err(no_dataset(path, "no .parquet files in this directory"));
+        }
+        let known = known.clone();
+        let iter = files.into_iter().flat_map(move |f| {
+            let read = match f.extension().is_some_and(|e| e == "csv") {
+                true => read_csv(&f, &known),
+                false => read_parquet(&f),
+            };
+            match read {
+                Ok(it) => it,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            }
         });
         return Ok(Box::new(iter));
+    }
+    if !path.exists() {
+        return Err(no_dataset(path, "no such file or directory"));
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("csv") => read_csv(path, known),

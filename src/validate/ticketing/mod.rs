@@ -537,7 +537,7 @@ pub fn validate(path: &Path, config: &TicketingConfig) -> Result<Report> {
         state.finish_inventory();
     }
     match &tables.labels {
-        Some(p) => state.labels(p, window(tables.transactions.parent().unwrap_or(Path::new("."))))?,
+        Some(p) => state.labels(p, window(&tables.data))?,
         None => state.checks[LABELS].skipped = Some("no labels table".into()),
     }
     let columns = columns.unwrap_or_default();

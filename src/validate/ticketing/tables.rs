@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Int64Type, SchemaRef, TimestampMicrosecondType};
 
@@ -12,6 +12,8 @@ use super::*;
 
 /// Where a ticketing dataset's tables are.
 pub(super) struct Tables {
+    /// The data directory: the run summary is beside it.
+    pub(super) data: PathBuf,
     pub(super) transactions: PathBuf,
     pub(super) events: Option<PathBuf>,
     pub(super) users: Option<PathBuf>,
@@ -25,19 +27,22 @@ impl Tables {
             (path.to_path_buf(), path.join(layout::TRANSACTIONS.parquet_dir))
         } else if path.is_dir() && path.join(layout::TRANSACTIONS.csv_name()).is_file() {
             (path.to_path_buf(), path.join(layout::TRANSACTIONS.csv_name()))
+        } else if path.is_dir() && layout::TRANSACTIONS.day_csv_dir(path).is_dir() {
+            (path.to_path_buf(), layout::TRANSACTIONS.day_csv_dir(path))
         } else if path.exists() {
             (
                 path.parent().unwrap_or(Path::new(".")).to_path_buf(),
                 path.to_path_buf(),
             )
         } else {
-            bail!(
-                "{}: no such file or directory: give a ticketing data directory, its transactions/ or transactions.csv",
-                path.display()
-            );
+            return Err(super::super::read::no_dataset(
+                path,
+                "no such file or directory: give a ticketing data directory, its transactions/ or transactions.csv",
+            ));
         };
         let table = |name: &str| layout::side_table(&data, name);
         Ok(Tables {
+            data: data.clone(),
             transactions,
             events: table(layout::EVENTS),
             users: table(layout::USERS),
