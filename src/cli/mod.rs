@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod check;
 pub mod common;
 pub mod generate;
+pub mod init;
 pub mod run;
 pub mod scenarios;
 pub mod validate;
@@ -35,6 +36,8 @@ pub enum Command {
     Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of its workload.
     Validate(validate::ValidateArgs),
+    /// Write the built-in configuration to DIR/config for editing (runs in DIR then use it).
+    Init(init::InitArgs),
 }
 
 /// Runs the parsed command.
@@ -46,5 +49,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Init(args) => init::run(args),
     }
 }

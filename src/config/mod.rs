@@ -6,7 +6,9 @@
 pub mod analysis;
 pub mod calls;
 pub(crate) mod checks;
+pub mod embedded;
 mod error;
+pub mod fingerprint;
 mod run_plan;
 pub mod scenario_files;
 pub mod size;
@@ -50,6 +52,7 @@ impl RunPlan {
         path: &Path,
         overrides: impl FnOnce(&mut dyn PlanOverrides) -> Result<(), ConfigError>,
     ) -> Result<RunPlan, ConfigError> {
+        let path = &embedded::resolve(path);
         Ok(match read_workload(path)? {
             WorkloadKind::Calls => {
                 let mut c = CallsConfig::read(path)?;
@@ -84,6 +87,14 @@ impl RunPlan {
         match self {
             RunPlan::Calls(c) => &c.path,
             RunPlan::Ticketing(c) => &c.path,
+        }
+    }
+
+    /// The hash of what the plan's data depends on (see [`fingerprint`]).
+    pub fn plan_hash(&self) -> String {
+        match self {
+            RunPlan::Calls(c) => c.plan_hash(),
+            RunPlan::Ticketing(c) => c.plan_hash(),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::sim::units::Unit;
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::dataset::DatasetPaths;
 use crate::sink::layout;
+use crate::sink::parquet::Provenance;
 use crate::sink::table::write_labels;
 
 /// Rows and cost one cohort contributed.
@@ -237,12 +238,18 @@ pub fn generate(config: &CallsConfig, options: &GenerateOptions) -> Result<Calls
         plan: &plan,
         builder: CallBatchBuilder::new(&generator, &plan.population, &run.columns),
     };
-    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, options, &pool)?;
+    let provenance = Provenance {
+        seed: run.seed,
+        plan_hash: config.plan_hash(),
+    };
+    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, &provenance, options, &pool)?;
     let mut written = facts.written;
     // The labels belong to the whole plan: a full run writes them, and of shards the first.
     let labels = plan.labels(&generator);
     if options.shard.is_none_or(|(k, _)| k == 1) {
-        written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
+        written
+            .files
+            .extend(write_labels(&paths.data, run.formats, &labels, &provenance)?);
     }
     summarize(
         &generation,
@@ -254,5 +261,6 @@ pub fn generate(config: &CallsConfig, options: &GenerateOptions) -> Result<Calls
         labels.len(),
         started,
         &paths.summary,
+        &provenance,
     )
 }

@@ -25,7 +25,7 @@ use crate::config::size::human_bytes;
 use crate::sim::units::Unit;
 use crate::sink::csv::csv_bytes;
 use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit, WrittenDataset};
-use crate::sink::parquet::ParquetEncoder;
+use crate::sink::parquet::{ParquetEncoder, Provenance};
 use summary::{RunFacts, RunSummary, Totals};
 
 /// Most rows in one work unit: one Parquet row group, one unit of parallel work.
@@ -109,10 +109,12 @@ pub fn summarize<G: Generation>(
     labels: usize,
     started: std::time::Instant,
     path: &std::path::Path,
+    provenance: &Provenance,
 ) -> Result<RunSummary<G::Totals, G::CohortSummary>> {
     let facts = RunFacts::measure(
         G::WORKLOAD,
         config,
+        provenance,
         run,
         &g.column_names(),
         options,
@@ -147,12 +149,14 @@ pub struct Facts<C> {
 }
 
 /// Generates and writes the fact table of `g`: the units of the shard (or all), each encoded in
-/// parallel and appended in order to the CSV file and the Parquet dataset under `paths`.
+/// parallel and appended in order to the CSV file and the Parquet dataset under `paths`, whose
+/// files carry `provenance`.
 pub fn write_facts<G: Generation>(
     g: &G,
     run: &RunSettings,
     paths: &DatasetPaths,
     unique_columns: &[&str],
+    provenance: &Provenance,
     options: &GenerateOptions,
     pool: &rayon::ThreadPool,
 ) -> Result<Facts<G::Carry>> {
@@ -164,7 +168,7 @@ pub fn write_facts<G: Generation>(
     let first = if G::CARRIES_STATE { 0 } else { own.start };
     let shard_rows: u64 = units[own.clone()].iter().map(|u| u.rows).sum();
 
-    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns)?;
+    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns, provenance)?;
     let mut writer = DatasetWriter::create(paths, run.formats, options.shard, &encoder)?;
     if own.is_empty() {
         writer.write_csv_header(g.schema())?;

@@ -35,6 +35,7 @@ use crate::sim::units::Unit;
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::dataset::DatasetPaths;
 use crate::sink::layout;
+use crate::sink::parquet::Provenance;
 use crate::sink::table::{write_labels, write_table};
 
 /// Users written per batch of the `users` table.
@@ -246,16 +247,26 @@ pub fn generate(config: &TicketingConfig, options: &GenerateOptions) -> Result<T
         plan: &plan,
         builder: TransactionBatchBuilder::new(&g, &run.columns),
     };
-    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, options, &pool)?;
+    let provenance = Provenance {
+        seed: run.seed,
+        plan_hash: config.plan_hash(),
+    };
+    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, &provenance, options, &pool)?;
     let mut written = facts.written;
     let carry = facts.carry;
     // The dimension tables and labels belong to the whole plan; of shards, the last writes them:
     // only it has carried the sale to its end.
     let labels = labels(&g, &env);
     if options.shard.is_none_or(|(k, n)| k == n) {
-        written.files.extend(write_events(&g, &carry, run, &paths)?);
-        written.files.extend(pool.install(|| write_users(&g, run, &paths))?);
-        written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
+        written
+            .files
+            .extend(write_events(&g, &carry, run, &paths, &provenance)?);
+        written
+            .files
+            .extend(pool.install(|| write_users(&g, run, &paths, &provenance))?);
+        written
+            .files
+            .extend(write_labels(&paths.data, run.formats, &labels, &provenance)?);
     }
     summarize(
         &generation,
@@ -267,6 +278,7 @@ pub fn generate(config: &TicketingConfig, options: &GenerateOptions) -> Result<T
         labels.len(),
         started,
         &paths.summary,
+        &provenance,
     )
 }
 
@@ -276,6 +288,7 @@ fn write_events(
     carry: &Carry,
     run: &crate::config::RunSettings,
     paths: &DatasetPaths,
+    provenance: &Provenance,
 ) -> Result<Vec<std::path::PathBuf>> {
     let mut rows = Vec::new();
     for (c, cohort) in g.cohorts.iter().enumerate() {
@@ -290,7 +303,14 @@ fn write_events(
         }
     }
     let batch = events_batch(g.catalogue, &rows);
-    write_table(&paths.data, layout::EVENTS, run.formats, &EVENTS_SCHEMA, [Ok(batch)])
+    write_table(
+        &paths.data,
+        layout::EVENTS,
+        run.formats,
+        &EVENTS_SCHEMA,
+        provenance,
+        [Ok(batch)],
+    )
 }
 
 /// Writes `users`: every user of every cohort, generated batch by batch.
@@ -298,6 +318,7 @@ fn write_users(
     g: &TicketGenerator,
     run: &crate::config::RunSettings,
     paths: &DatasetPaths,
+    provenance: &Provenance,
 ) -> Result<Vec<std::path::PathBuf>> {
     let start_day = (run.start_date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
     let ctx = UserContext {
@@ -326,7 +347,14 @@ fn write_users(
             .collect();
         Ok(users_batch(&ctx, &users))
     });
-    write_table(&paths.data, layout::USERS, run.formats, &USERS_SCHEMA, batches)
+    write_table(
+        &paths.data,
+        layout::USERS,
+        run.formats,
+        &USERS_SCHEMA,
+        provenance,
+        batches,
+    )
 }
 
 /// Every cohort's injected events, cohort by cohort, inside the window.

@@ -15,21 +15,51 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesPtr};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder, WriterPropertiesPtr};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use super::atomic::AtomicFile;
 
-/// Writer settings: zstd, dictionary-encoded strings but for `unique` columns (ids, nearly one
-/// value per row, where a dictionary only costs).
-pub fn writer_properties(schema: &SchemaRef, unique: &[&str]) -> WriterProperties {
-    let mut b = WriterProperties::builder()
+/// Where a file came from, written into the key-value metadata of every Parquet file, so a file
+/// found on its own still says which trafficsim, seed and run plan made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub seed: u64,
+    /// A hash of the resolved run plan (see `config::fingerprint`).
+    pub plan_hash: String,
+}
+
+/// Metadata keys, as DuckDB's `parquet_kv_metadata` and pyarrow's `schema.metadata` list them.
+pub const VERSION_KEY: &str = "trafficsim.version";
+pub const SEED_KEY: &str = "trafficsim.seed";
+pub const PLAN_HASH_KEY: &str = "trafficsim.plan_hash";
+
+impl Provenance {
+    pub fn key_values(&self) -> Vec<KeyValue> {
+        vec![
+            KeyValue::new(VERSION_KEY.to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            KeyValue::new(SEED_KEY.to_string(), self.seed.to_string()),
+            KeyValue::new(PLAN_HASH_KEY.to_string(), self.plan_hash.clone()),
+        ]
+    }
+}
+
+/// What every Parquet file trafficsim writes shares: zstd, the writer's name, the provenance.
+pub fn base_properties(provenance: &Provenance) -> WriterPropertiesBuilder {
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("1 is a valid zstd level"),
         ))
-        .set_dictionary_enabled(true)
-        .set_created_by(format!("trafficsim {}", env!("CARGO_PKG_VERSION")));
+        .set_created_by(format!("trafficsim {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(provenance.key_values()))
+}
+
+/// Writer settings of a fact table: [`base_properties`], dictionary-encoded strings but for
+/// `unique` columns (ids, nearly one value per row, where a dictionary only costs).
+pub fn writer_properties(schema: &SchemaRef, unique: &[&str], provenance: &Provenance) -> WriterProperties {
+    let mut b = base_properties(provenance).set_dictionary_enabled(true);
     for name in unique.iter().chain(["timestamp"].iter()) {
         if schema.field_with_name(name).is_ok() {
             b = b.set_column_dictionary_enabled(ColumnPath::from(*name), false);
@@ -55,9 +85,9 @@ pub struct ParquetEncoder {
 
 impl ParquetEncoder {
     /// An encoder for batches of `schema`; `unique` names the id columns (see
-    /// [`writer_properties`]).
-    pub fn new(schema: SchemaRef, unique: &[&str]) -> Result<Self, ParquetError> {
-        let props = writer_properties(&schema, unique);
+    /// [`writer_properties`]); `provenance` goes into every file's metadata.
+    pub fn new(schema: SchemaRef, unique: &[&str], provenance: &Provenance) -> Result<Self, ParquetError> {
+        let props = writer_properties(&schema, unique, provenance);
         // The factory only carries schema and properties; build it against a throwaway writer.
         let (_, factory) =
             ArrowWriter::try_new(std::io::sink(), schema.clone(), Some(props.clone()))?.into_serialized_writer()?;

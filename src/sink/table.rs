@@ -8,12 +8,11 @@ use anyhow::{Context, Result};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::atomic::AtomicFile;
 use super::csv::csv_bytes;
 use super::layout;
+use super::parquet::{Provenance, base_properties};
 use crate::batch::labels::labels_batch;
 use crate::config::Formats;
 use crate::sim::label::Label;
@@ -29,6 +28,7 @@ pub fn write_table(
     name: &str,
     formats: Formats,
     schema: &SchemaRef,
+    provenance: &Provenance,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
 ) -> Result<Vec<PathBuf>> {
     let csv_path = dir.join(format!("{name}.csv"));
@@ -42,8 +42,7 @@ pub fn write_table(
             let f = AtomicFile::create(&parquet_path)
                 .with_context(|| format!("cannot create {}", parquet_path.display()))?;
             // Row groups of a batch's size: the writer holds one batch, not a million rows.
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+            let props = base_properties(provenance)
                 .set_max_row_group_row_count(Some(TABLE_ROW_GROUP))
                 .build();
             Some(ArrowWriter::try_new(f, schema.clone(), Some(props))?)
@@ -82,8 +81,8 @@ pub fn write_table(
 }
 
 /// Writes the labels in the run's formats under `data`; returns the files written.
-pub fn write_labels(data: &Path, formats: Formats, labels: &[Label]) -> Result<Vec<PathBuf>> {
+pub fn write_labels(data: &Path, formats: Formats, labels: &[Label], provenance: &Provenance) -> Result<Vec<PathBuf>> {
     let batch = labels_batch(labels);
     let schema = batch.schema();
-    write_table(data, layout::LABELS, formats, &schema, [Ok(batch)])
+    write_table(data, layout::LABELS, formats, &schema, provenance, [Ok(batch)])
 }

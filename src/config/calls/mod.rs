@@ -68,7 +68,7 @@ impl CallsConfig {
         path: &Path,
         overrides: impl FnOnce(&mut CallsConfig) -> Result<(), ConfigError>,
     ) -> Result<CallsConfig, ConfigError> {
-        let mut config = CallsConfig::read(path)?;
+        let mut config = CallsConfig::read(&crate::config::embedded::resolve(path))?;
         overrides(&mut config)?;
         config.resolve()?;
         Ok(config)
@@ -94,6 +94,12 @@ impl CallsConfig {
             traffic,
             scenarios,
         })
+    }
+
+    /// The hash of what this plan's data depends on (see [`crate::config::fingerprint`]).
+    pub fn plan_hash(&self) -> String {
+        let scenarios: Vec<&ScenarioDef> = self.scenarios.iter().map(|s| &s.def).collect();
+        crate::config::fingerprint::plan_hash(&self.run, &[&self.catalogue, &self.traffic, &scenarios])
     }
 
     /// The declared scenario called `name`.

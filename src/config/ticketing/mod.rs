@@ -87,6 +87,12 @@ impl TicketingConfig {
         })
     }
 
+    /// The hash of what this plan's data depends on (see [`crate::config::fingerprint`]).
+    pub fn plan_hash(&self) -> String {
+        let scenarios: Vec<&ScenarioDef> = self.scenarios.iter().map(|s| &s.def).collect();
+        crate::config::fingerprint::plan_hash(&self.run, &[&self.catalogue, &self.model, &scenarios])
+    }
+
     /// The declared scenario called `name`.
     pub fn scenario(&self, name: &str) -> Option<&DeclaredTicketScenario> {
         scenario_files::find(&self.scenarios, name)
