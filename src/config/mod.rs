@@ -38,6 +38,8 @@ pub trait PlanOverrides {
     fn only_scenarios(&mut self, names: &[String]) -> Result<(), ConfigError>;
     /// Resolves column names against the workload's fact table (`--columns`).
     fn parse_columns(&self, names: &[String]) -> Result<Vec<usize>, String>;
+    /// Chooses a traffic profile (`--profile`).
+    fn set_profile(&mut self, name: &str) -> Result<(), ConfigError>;
 }
 
 impl RunPlan {
@@ -110,5 +112,9 @@ impl PlanOverrides for CallsConfig {
 
     fn parse_columns(&self, names: &[String]) -> Result<Vec<usize>, String> {
         crate::batch::calls::parse_columns(names.iter().map(String::as_str))
+    }
+
+    fn set_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        CallsConfig::set_profile(self, name)
     }
 }

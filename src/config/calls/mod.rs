@@ -35,6 +35,9 @@ struct RawCallsPlan {
     /// Scenarios declared inline.
     #[serde(default)]
     scenarios: Vec<ScenarioDef>,
+    /// A profile of the traffic file to apply (`[profiles.<name>]`), e.g. `realistic`.
+    #[serde(default)]
+    profile: Option<String>,
     run: RawRun,
     cohorts: Vec<RawCohort>,
 }
@@ -53,6 +56,8 @@ pub struct CallsConfig {
     pub traffic: TrafficModel,
     /// Every declared scenario, scenario files first (by file name), then inline ones.
     pub scenarios: Vec<DeclaredScenario>,
+    /// The traffic profile applied (run plan's `profile`, or `--profile`).
+    pub profile: Option<String>,
 }
 
 impl CallsConfig {
@@ -93,6 +98,7 @@ impl CallsConfig {
             catalogue,
             traffic,
             scenarios,
+            profile: raw.profile,
         })
     }
 
@@ -105,6 +111,17 @@ impl CallsConfig {
     /// The declared scenario called `name`.
     pub fn scenario(&self, name: &str) -> Option<&DeclaredScenario> {
         scenario_files::find(&self.scenarios, name)
+    }
+
+    /// Chooses the traffic profile to apply (`--profile`), checked against the traffic file.
+    pub fn set_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        if !self.traffic.profiles.iter().any(|p| p.name == name) {
+            let mut model = self.traffic.clone();
+            let message = model.apply_profile(name).expect_err("no such profile");
+            return Err(ConfigError::flag("--profile", message));
+        }
+        self.profile = Some(name.to_string());
+        Ok(())
     }
 
     /// Keeps only the cohorts of the named scenarios, with equal shares (`--scenario`).
@@ -131,6 +148,11 @@ impl CallsConfig {
     /// Checks that every cohort names a declared scenario whose parameters fit the window, and
     /// adds launched features to the model.
     pub(super) fn resolve(&mut self) -> Result<(), ConfigError> {
+        if let Some(name) = &self.profile {
+            self.traffic
+                .apply_profile(name)
+                .map_err(|m| ConfigError::invalid(&self.path, "profile", m))?;
+        }
         scenario_files::check_cohorts(&self.path, &self.run, &self.scenarios)?;
         let used = scenario_files::used(&self.run, &self.scenarios);
         for s in &used {

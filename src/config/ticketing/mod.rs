@@ -152,4 +152,13 @@ impl PlanOverrides for TicketingConfig {
     fn parse_columns(&self, names: &[String]) -> Result<Vec<usize>, String> {
         transactions::parse_columns(names.iter().map(String::as_str))
     }
+
+    fn set_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        Err(ConfigError::flag(
+            "--profile",
+            format!(
+                "`{name}`: profiles are the calls workload's (its traffic file's [profiles]); the ticketing workload has none"
+            ),
+        ))
+    }
 }
