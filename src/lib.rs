@@ -4,13 +4,14 @@
 //! Stages, one module each: `config` (TOML → validated settings), `sim` (the simulation core:
 //! populations, traffic models, plans), `batch` (Arrow adapters), `sink` (CSV, Parquet, atomic
 //! files), `generate` (the parallel, ordered driver), `validate` (dataset invariants), `analyze`
-//! (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest) and
-//! `cli` (the command line). Inside a stage, each workload has a file or folder of its own.
+//! (Polars queries, one module per analyzer), `report` (HTML pages, SVG charts, manifest),
+//! `export` (a dataset in another community's format: FOCUS) and `cli` (the command line). Inside a stage, each workload has a file or folder of its own.
 
 pub mod analyze;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod generate;
 pub mod report;
 pub mod sim;

@@ -362,10 +362,14 @@ fn locate(input: &Path, table: &FactTable) -> Result<(PathBuf, &'static str)> {
 
 /// The seed in the `run_summary.json` of the run that wrote the data (up to two levels up).
 fn find_seed(path: &Path) -> Option<u64> {
+    run_summary(path)?.get("seed")?.as_u64()
+}
+
+/// The `run_summary.json` of the run that wrote the data at `path` (up to two levels up).
+pub fn run_summary(path: &Path) -> Option<serde_json::Value> {
     path.ancestors().skip(1).take(3).find_map(|dir| {
         let text = std::fs::read_to_string(dir.join("run_summary.json")).ok()?;
-        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-        json.get("seed")?.as_u64()
+        serde_json::from_str(&text).ok()
     })
 }
 

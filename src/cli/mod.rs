@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod check;
 pub mod common;
+pub mod export;
 pub mod generate;
 pub mod init;
 pub mod run;
@@ -36,6 +37,8 @@ pub enum Command {
     Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of its workload.
     Validate(validate::ValidateArgs),
+    /// Write a dataset in another format: `export focus`, the calls as FOCUS 1.2 cost and usage.
+    Export(export::ExportArgs),
     /// Write the built-in configuration to DIR/config for editing (runs in DIR then use it).
     Init(init::InitArgs),
 }
@@ -49,6 +52,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Export(args) => export::run(args),
         Command::Init(args) => init::run(args),
     }
 }

@@ -46,6 +46,18 @@ impl Provenance {
     }
 }
 
+/// The provenance in a Parquet file's metadata, if it has one.
+pub fn read_provenance(path: &Path) -> Option<Provenance> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(fs::File::open(path).ok()?).ok()?;
+    let pairs = reader.metadata().file_metadata().key_value_metadata()?;
+    let value = |key: &str| pairs.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone());
+    Some(Provenance {
+        seed: value(SEED_KEY)?.parse().ok()?,
+        plan_hash: value(PLAN_HASH_KEY)?,
+    })
+}
+
 /// What every Parquet file trafficsim writes shares: zstd, the writer's name, the provenance.
 pub fn base_properties(provenance: &Provenance) -> WriterPropertiesBuilder {
     WriterProperties::builder()

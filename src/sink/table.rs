@@ -10,7 +10,7 @@ use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 
 use super::atomic::AtomicFile;
-use super::csv::csv_bytes;
+use super::csv::{TIMESTAMP_FORMAT, csv_bytes_with};
 use super::layout;
 use super::parquet::{Provenance, base_properties};
 use crate::batch::labels::labels_batch;
@@ -29,6 +29,19 @@ pub fn write_table(
     formats: Formats,
     schema: &SchemaRef,
     provenance: &Provenance,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<Vec<PathBuf>> {
+    write_table_with(dir, name, formats, schema, provenance, TIMESTAMP_FORMAT, batches)
+}
+
+/// [`write_table`] with the CSV's timestamps in `timestamp_format`.
+pub fn write_table_with(
+    dir: &Path,
+    name: &str,
+    formats: Formats,
+    schema: &SchemaRef,
+    provenance: &Provenance,
+    timestamp_format: &str,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
 ) -> Result<Vec<PathBuf>> {
     let csv_path = dir.join(format!("{name}.csv"));
@@ -53,7 +66,7 @@ pub fn write_table(
     for batch in batches {
         let batch = batch?;
         if let Some(f) = csv.as_mut() {
-            f.write_all(&csv_bytes(&batch, header)?)
+            f.write_all(&csv_bytes_with(&batch, header, timestamp_format)?)
                 .with_context(|| format!("cannot write {}", csv_path.display()))?;
         }
         header = false;
@@ -65,7 +78,7 @@ pub fn write_table(
     let mut files = Vec::new();
     if let Some(mut f) = csv {
         if header {
-            f.write_all(&csv_bytes(&RecordBatch::new_empty(schema.clone()), true)?)?;
+            f.write_all(&csv_bytes_with(&RecordBatch::new_empty(schema.clone()), true, timestamp_format)?)?;
         }
         f.commit()
             .with_context(|| format!("cannot write {}", csv_path.display()))?;
