@@ -124,13 +124,19 @@ impl FocusContext<'_> {
 pub fn focus_columns<'a>() -> [Column<FocusContext<'a>, Charge>; 40] {
     [
         Column::new("BilledCost", T::Float64, |_, r| floats(r, Charge::billed_usd)),
-        Column::new("BillingAccountId", T::Utf8, |x, r| owned(r, |c| format!("{}/trafficsim", x.provider(c).name))),
+        Column::new("BillingAccountId", T::Utf8, |x, r| {
+            owned(r, |c| format!("{}/trafficsim", x.provider(c).name))
+        }),
         Column::new("BillingAccountName", T::Utf8, |x, r| {
             owned(r, |c| format!("trafficsim ({})", x.provider(c).billing.provider_name))
         }),
         Column::new("BillingCurrency", T::Utf8, |_, r| strings(r, |_| "USD")),
-        Column::new("BillingPeriodEnd", T::Timestamp, |_, r| timestamps_ms(r, |c| c.billing_end_ms)),
-        Column::new("BillingPeriodStart", T::Timestamp, |_, r| timestamps_ms(r, |c| c.billing_start_ms)),
+        Column::new("BillingPeriodEnd", T::Timestamp, |_, r| {
+            timestamps_ms(r, |c| c.billing_end_ms)
+        }),
+        Column::new("BillingPeriodStart", T::Timestamp, |_, r| {
+            timestamps_ms(r, |c| c.billing_start_ms)
+        }),
         Column::new("ChargeCategory", T::Utf8, |_, r| strings(r, |_| "Usage")),
         // Null: no row is a correction of an earlier billing period.
         Column::nullable("ChargeClass", T::Utf8, |_, r| optional_strings(r, |_| None)),
@@ -138,8 +144,12 @@ pub fn focus_columns<'a>() -> [Column<FocusContext<'a>, Charge>; 40] {
             owned(r, |c| format!("{} {}", x.model(c), c.meter.name().to_lowercase()))
         }),
         Column::new("ChargeFrequency", T::Utf8, |_, r| strings(r, |_| "Usage-Based")),
-        Column::new("ChargePeriodEnd", T::Timestamp, |_, r| timestamps_ms(r, |c| c.charge_end_ms)),
-        Column::new("ChargePeriodStart", T::Timestamp, |_, r| timestamps_ms(r, |c| c.charge_start_ms)),
+        Column::new("ChargePeriodEnd", T::Timestamp, |_, r| {
+            timestamps_ms(r, |c| c.charge_end_ms)
+        }),
+        Column::new("ChargePeriodStart", T::Timestamp, |_, r| {
+            timestamps_ms(r, |c| c.charge_start_ms)
+        }),
         Column::new("ConsumedQuantity", T::Float64, |_, r| floats(r, |c| c.quantity as f64)),
         Column::new("ConsumedUnit", T::Utf8, |_, r| strings(r, |_| "Tokens")),
         Column::new("ContractedCost", T::Float64, |_, r| floats(r, Charge::list_cost)),
@@ -155,7 +165,9 @@ pub fn focus_columns<'a>() -> [Column<FocusContext<'a>, Charge>; 40] {
         Column::new("ListCost", T::Float64, |_, r| floats(r, Charge::list_cost)),
         Column::new("ListUnitPrice", T::Float64, |_, r| floats(r, |c| c.unit_price)),
         Column::new("PricingCategory", T::Utf8, |_, r| strings(r, |_| "Standard")),
-        Column::new("PricingQuantity", T::Float64, |_, r| floats(r, Charge::pricing_quantity)),
+        Column::new("PricingQuantity", T::Float64, |_, r| {
+            floats(r, Charge::pricing_quantity)
+        }),
         // FOCUS's unit format: a whole quantity and a unit ("1K Tokens" is not one).
         Column::new("PricingUnit", T::Utf8, |_, r| strings(r, |_| "1000 Tokens")),
         Column::new("ProviderName", T::Utf8, |x, r| {
@@ -166,7 +178,9 @@ pub fn focus_columns<'a>() -> [Column<FocusContext<'a>, Charge>; 40] {
         }),
         Column::new("RegionId", T::Utf8, |_, r| strings(r, |c| c.region.as_str())),
         Column::new("RegionName", T::Utf8, |_, r| strings(r, |c| c.region.as_str())),
-        Column::new("ServiceCategory", T::Utf8, |_, r| strings(r, |_| "AI and Machine Learning")),
+        Column::new("ServiceCategory", T::Utf8, |_, r| {
+            strings(r, |_| "AI and Machine Learning")
+        }),
         Column::new("ServiceName", T::Utf8, |x, r| {
             strings(r, |c| x.provider(c).billing.service_name.as_str())
         }),
@@ -181,7 +195,9 @@ pub fn focus_columns<'a>() -> [Column<FocusContext<'a>, Charge>; 40] {
         }),
         Column::new("SkuPriceId", T::Utf8, |x, r| owned(r, |c| format!("{}/list", x.sku(c)))),
         Column::new("SubAccountId", T::Utf8, |_, r| strings(r, |c| c.organization.as_str())),
-        Column::new("SubAccountName", T::Utf8, |_, r| strings(r, |c| c.organization.as_str())),
+        Column::new("SubAccountName", T::Utf8, |_, r| {
+            strings(r, |c| c.organization.as_str())
+        }),
         Column::new("SubAccountType", T::Utf8, |_, r| strings(r, |_| "Organization")),
         // User-defined tags of one scheme: no prefix (FOCUS Tags-C-016).
         Column::new("Tags", T::Utf8, |_, r| {

@@ -79,7 +79,9 @@ fn source_provenance(source: &dataset::DataSource) -> Provenance {
         .and_then(|f| read_provenance(&f.path));
     from_file.unwrap_or_else(|| {
         let summary = dataset::run_summary(&source.path);
-        let hash = summary.as_ref().and_then(|s| s.get("plan_hash")?.as_str().map(str::to_string));
+        let hash = summary
+            .as_ref()
+            .and_then(|s| s.get("plan_hash")?.as_str().map(str::to_string));
         Provenance {
             seed: source.seed.unwrap_or(0),
             plan_hash: hash.unwrap_or_else(|| "unknown".to_string()),

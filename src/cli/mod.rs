@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, a thin dispatch here.
 
 pub mod analyze;
+pub mod catalogue;
 pub mod check;
 pub mod common;
 pub mod export;
@@ -37,6 +38,8 @@ pub enum Command {
     Scenarios(scenarios::ScenariosArgs),
     /// Check a dataset against the invariants of its workload.
     Validate(validate::ValidateArgs),
+    /// Price catalogues: `catalogue import litellm FILE` writes one from LiteLLM's price table.
+    Catalogue(catalogue::CatalogueArgs),
     /// Write a dataset in another format: `export focus`, the calls as FOCUS 1.2 cost and usage.
     Export(export::ExportArgs),
     /// Write the built-in configuration to DIR/config for editing (runs in DIR then use it).
@@ -52,6 +55,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Check(args) => check::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Catalogue(args) => catalogue::run(args),
         Command::Export(args) => export::run(args),
         Command::Init(args) => init::run(args),
     }

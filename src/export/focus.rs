@@ -100,8 +100,20 @@ pub fn export(
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let ctx = FocusContext { catalogue };
     let batches = charges.chunks(BATCH_ROWS).map(|rows| Ok(focus_batch(&ctx, rows)));
-    let files = write_table_with(out, FOCUS_TABLE, formats, &FOCUS_SCHEMA, provenance, FOCUS_TIMESTAMP, batches)?;
-    let output_calls: i64 = charges.iter().filter(|c| c.meter == Meter::Output).map(|c| c.calls).sum();
+    let files = write_table_with(
+        out,
+        FOCUS_TABLE,
+        formats,
+        &FOCUS_SCHEMA,
+        provenance,
+        FOCUS_TIMESTAMP,
+        batches,
+    )?;
+    let output_calls: i64 = charges
+        .iter()
+        .filter(|c| c.meter == Meter::Output)
+        .map(|c| c.calls)
+        .sum();
     Ok(Exported {
         rows: charges.len(),
         calls: output_calls as u64,
@@ -155,14 +167,20 @@ fn priced_calls(calls: LazyFrame, catalogue: &Catalogue) -> Result<LazyFrame> {
         ])
         .with_columns([
             (col("input") - col("cached")).alias("uncached"),
-            when(writes.clone()).then(col("p_write")).otherwise(col("p_in")).alias("p_uncached"),
+            when(writes.clone())
+                .then(col("p_write"))
+                .otherwise(col("p_in"))
+                .alias("p_uncached"),
             when(writes)
                 .then(lit(Meter::CacheWrite.code()))
                 .otherwise(lit(Meter::Input.code()))
                 .alias("m_uncached"),
             col("p_read").fill_null(col("p_in")).alias("p_read"),
         ])
-        .with_columns([micros("uncached", "p_uncached").alias("b_uncached"), micros("cached", "p_read").alias("b_read")])
+        .with_columns([
+            micros("uncached", "p_uncached").alias("b_uncached"),
+            micros("cached", "p_read").alias("b_read"),
+        ])
         .with_columns([(col("cost") - col("b_uncached") - col("b_read")).alias("b_output")]))
 }
 
@@ -177,7 +195,10 @@ fn check_costs(priced: &LazyFrame) -> Result<()> {
     let off = priced
         .clone()
         .filter(diff.clone().gt(lit(1.5e-6)).or(diff.lt(lit(-1.5e-6))))
-        .select([len().cast(DataType::Int64).alias("n"), col("model").first().alias("model")])
+        .select([
+            len().cast(DataType::Int64).alias("n"),
+            col("model").first().alias("model"),
+        ])
         .collect()?;
     let n = ints(&off, "n")?.first().copied().unwrap_or(0);
     if n > 0 {
@@ -239,8 +260,13 @@ fn read_charges(df: &DataFrame, catalogue: &Catalogue, step: i64) -> Result<Vec<
         text("environment")?,
         text("region")?,
     );
-    let (starts, meters, quantities, billed, calls) =
-        (ints(df, "start")?, ints(df, "meter")?, ints(df, "quantity")?, ints(df, "billed")?, ints(df, "calls")?);
+    let (starts, meters, quantities, billed, calls) = (
+        ints(df, "start")?,
+        ints(df, "meter")?,
+        ints(df, "quantity")?,
+        ints(df, "billed")?,
+        ints(df, "calls")?,
+    );
     let prices = crate::analyze::frame::floats(df, "price")?;
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
@@ -251,7 +277,9 @@ fn read_charges(df: &DataFrame, catalogue: &Catalogue, step: i64) -> Result<Vec<
             billing_end_ms,
             charge_start_ms: start_ms,
             charge_end_ms: start_ms + step / 1000,
-            model: catalogue.model_index(&models[i]).context("priced models are in the catalogue")?,
+            model: catalogue
+                .model_index(&models[i])
+                .context("priced models are in the catalogue")?,
             meter: Meter::from_code(meters[i]).context("meter codes come from Meter")?,
             organization: orgs[i].clone(),
             customer: customers[i].clone(),
@@ -271,9 +299,13 @@ fn read_charges(df: &DataFrame, catalogue: &Catalogue, step: i64) -> Result<Vec<
 /// The calendar month (UTC) holding `ms`: its first instant and the next month's, in ms. A
 /// billing period is a month; charge periods (days, hours) never cross one.
 fn month_bounds(ms: i64) -> Result<(i64, i64)> {
-    let date = DateTime::from_timestamp_millis(ms).context("timestamp out of range")?.date_naive();
+    let date = DateTime::from_timestamp_millis(ms)
+        .context("timestamp out of range")?
+        .date_naive();
     let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1).context("a month's first day")?;
-    let next = first.checked_add_months(chrono::Months::new(1)).context("the next month")?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .context("the next month")?;
     let ms_of = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis();
     Ok((ms_of(first), ms_of(next)))
 }
@@ -284,12 +316,25 @@ mod tests {
 
     #[test]
     fn billing_periods_are_calendar_months() {
-        let jan31 = DateTime::parse_from_rfc3339("2025-01-31T23:00:00Z").unwrap().timestamp_millis();
+        let jan31 = DateTime::parse_from_rfc3339("2025-01-31T23:00:00Z")
+            .unwrap()
+            .timestamp_millis();
         let (start, end) = month_bounds(jan31).unwrap();
-        assert_eq!(DateTime::from_timestamp_millis(start).unwrap().to_rfc3339(), "2025-01-01T00:00:00+00:00");
-        assert_eq!(DateTime::from_timestamp_millis(end).unwrap().to_rfc3339(), "2025-02-01T00:00:00+00:00");
-        let dec = DateTime::parse_from_rfc3339("2024-12-15T00:00:00Z").unwrap().timestamp_millis();
+        assert_eq!(
+            DateTime::from_timestamp_millis(start).unwrap().to_rfc3339(),
+            "2025-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            DateTime::from_timestamp_millis(end).unwrap().to_rfc3339(),
+            "2025-02-01T00:00:00+00:00"
+        );
+        let dec = DateTime::parse_from_rfc3339("2024-12-15T00:00:00Z")
+            .unwrap()
+            .timestamp_millis();
         let (_, end) = month_bounds(dec).unwrap();
-        assert_eq!(DateTime::from_timestamp_millis(end).unwrap().to_rfc3339(), "2025-01-01T00:00:00+00:00");
+        assert_eq!(
+            DateTime::from_timestamp_millis(end).unwrap().to_rfc3339(),
+            "2025-01-01T00:00:00+00:00"
+        );
     }
 }

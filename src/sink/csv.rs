@@ -15,7 +15,11 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>, arrow::er
 }
 
 /// [`csv_bytes`] with another format for timestamps (FOCUS wants whole seconds).
-pub fn csv_bytes_with(batch: &RecordBatch, header: bool, timestamp_format: &str) -> Result<Vec<u8>, arrow::error::ArrowError> {
+pub fn csv_bytes_with(
+    batch: &RecordBatch,
+    header: bool,
+    timestamp_format: &str,
+) -> Result<Vec<u8>, arrow::error::ArrowError> {
     let mut out = Vec::with_capacity(batch.num_rows() * 360 + 512);
     {
         let mut writer = WriterBuilder::new()

@@ -78,7 +78,11 @@ pub fn write_table_with(
     let mut files = Vec::new();
     if let Some(mut f) = csv {
         if header {
-            f.write_all(&csv_bytes_with(&RecordBatch::new_empty(schema.clone()), true, timestamp_format)?)?;
+            f.write_all(&csv_bytes_with(
+                &RecordBatch::new_empty(schema.clone()),
+                true,
+                timestamp_format,
+            )?)?;
         }
         f.commit()
             .with_context(|| format!("cannot write {}", csv_path.display()))?;

@@ -5,59 +5,66 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
 use crate::config::checks;
 use crate::sim::calls::catalogue::{Billing, Catalogue, Model, Provider};
 
-#[derive(Debug, Deserialize)]
+/// The file as written: read here, and written by the LiteLLM importer (`litellm.rs`).
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawCatalogue {
-    market_weights: BTreeMap<String, f64>,
-    providers: BTreeMap<String, RawProvider>,
-    prices: BTreeMap<String, RawPrice>,
-    #[serde(default)]
-    latency_multipliers: BTreeMap<String, f64>,
+pub(super) struct RawCatalogue {
+    pub market_weights: BTreeMap<String, f64>,
+    pub providers: BTreeMap<String, RawProvider>,
+    pub prices: BTreeMap<String, RawPrice>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_multipliers: BTreeMap<String, f64>,
     /// Model → who made it, for a model a provider resells (Claude on Bedrock).
-    #[serde(default)]
-    publishers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub publishers: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawProvider {
-    models: Vec<String>,
-    regions: BTreeMap<String, String>,
-    #[serde(default)]
-    billing: Option<RawBilling>,
+pub(super) struct RawProvider {
+    pub models: Vec<String>,
+    pub regions: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<RawBilling>,
 }
 
 /// The names of a provider on a bill; each defaults to the provider's key.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawBilling {
-    provider: Option<String>,
-    service: Option<String>,
-    invoice_issuer: Option<String>,
+pub(super) struct RawBilling {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_issuer: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawPrice {
-    input: f64,
-    output: f64,
-    cache_read: Option<f64>,
-    cache_write: Option<f64>,
+pub(super) struct RawPrice {
+    pub input: f64,
+    pub output: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
 }
 
 /// Reads and validates a catalogue file.
 pub fn load_catalogue(path: &Path) -> Result<Catalogue, ConfigError> {
     let raw: RawCatalogue = checks::read_toml(path)?;
-    build(path, raw)
+    build(path, &raw)
 }
 
-fn build(path: &Path, raw: RawCatalogue) -> Result<Catalogue, ConfigError> {
+/// Checks a catalogue read from (or to be written to) `path` and builds it.
+pub(super) fn build(path: &Path, raw: &RawCatalogue) -> Result<Catalogue, ConfigError> {
     if raw.providers.is_empty() {
         return Err(ConfigError::invalid(
             path,

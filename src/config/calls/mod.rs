@@ -2,6 +2,7 @@
 //! a run plan names, read from TOML and validated before anything is generated or written.
 
 mod catalogue;
+pub mod litellm;
 mod scenarios;
 mod traffic;
 
@@ -165,7 +166,7 @@ impl CallsConfig {
 }
 
 /// Every provider must have a region for every geography a time zone names.
-fn check_regions(path: &Path, catalogue: &Catalogue, traffic: &TrafficModel) -> Result<(), ConfigError> {
+pub(super) fn check_regions(path: &Path, catalogue: &Catalogue, traffic: &TrafficModel) -> Result<(), ConfigError> {
     for provider in &catalogue.providers {
         for tz in &traffic.timezones {
             if !provider.regions.contains_key(&tz.geo) {
