@@ -170,7 +170,13 @@ fn the_rate_optimization_page_shows_the_hit_rate_and_savings_of_a_fold_over_the_
             continue;
         }
         let m = &cat.models[cat.model_index(model[i]).unwrap()];
-        let full = (input[i] as f64 * m.input_per_1k + output[i] as f64 * m.output_per_1k) / 1000.0;
+        // A call that read nothing from a cache saved nothing; one that did, its tokens at the
+        // full input price less what it was billed.
+        let full = if cached[i] > 0 {
+            (input[i] as f64 * m.input_per_1k + output[i] as f64 * m.output_per_1k) / 1000.0
+        } else {
+            cost[i]
+        };
         n += 1;
         cached_calls += u64::from(cached[i] > 0);
         tokens += input[i];
@@ -208,6 +214,26 @@ fn the_rate_optimization_page_shows_the_hit_rate_and_savings_of_a_fold_over_the_
     // The page shows them.
     let page = std::fs::read_to_string(reports.join("rate_optimization.html")).unwrap();
     assert!(page.contains("Prompt caching"));
+
+    // With caching off, nothing was read and nothing saved, exactly.
+    let off = tempfile::tempdir().unwrap();
+    generate(off.path(), &["--rows", "5000"]);
+    let off_reports = off.path().join("reports");
+    run_bin([
+        "analyze".as_ref(),
+        "--input".as_ref(),
+        off.path().join("data").as_os_str(),
+        "--out".as_ref(),
+        off_reports.as_os_str(),
+        "--only".as_ref(),
+        "rate_optimization".as_ref(),
+    ])
+    .success();
+    let json = std::fs::read_to_string(off_reports.join("results/rate_optimization.json")).unwrap();
+    let off: CacheUsage =
+        serde_json::from_value(serde_json::from_str::<serde_json::Value>(&json).unwrap()["caching"].clone()).unwrap();
+    assert_eq!((off.cached_input_tokens, off.saving_usd, off.hit_rate), (0, 0.0, 0.0));
+    assert_eq!(off.uncached_cost_usd, off.cost_usd);
     for figure in trafficsim::analyze::caching::figures(&c) {
         assert!(
             page.contains(&figure.display),

@@ -3,8 +3,9 @@
 //! by model, task type and feature. Part of the rate-optimization page: caching is the largest
 //! lever on an LLM bill, and it changes what a model switch is worth.
 //!
-//! The saving is priced from the catalogue: each group's tokens at the full input price minus
-//! its billed cost; it is negative where cache writes (Anthropic: 1.25× input) outweigh reads.
+//! The saving is priced from the catalogue: the calls that read from a cache, their tokens at
+//! the full input price minus what they were billed (so with caching off it is exactly 0); it is
+//! negative where cache writes (Anthropic: 1.25× input) outweigh reads.
 
 use std::collections::BTreeMap;
 
@@ -71,8 +72,10 @@ struct Sums {
     cached: i64,
     output: i64,
     cost_micros: i64,
-    /// Tokens at the full input and output prices, USD.
-    uncached_usd: f64,
+    /// What the calls that read from a cache were billed.
+    cached_calls_cost_micros: i64,
+    /// Their tokens at the full input and output prices, USD.
+    cached_calls_repriced_usd: f64,
 }
 
 impl Sums {
@@ -83,11 +86,13 @@ impl Sums {
         self.cached += o.cached;
         self.output += o.output;
         self.cost_micros += o.cost_micros;
-        self.uncached_usd += o.uncached_usd;
+        self.cached_calls_cost_micros += o.cached_calls_cost_micros;
+        self.cached_calls_repriced_usd += o.cached_calls_repriced_usd;
     }
 
     fn group(&self, name: String) -> CacheGroup {
         let cost = usd(self.cost_micros);
+        let saving = self.cached_calls_repriced_usd - usd(self.cached_calls_cost_micros);
         CacheGroup {
             name,
             calls: self.calls as u64,
@@ -96,8 +101,8 @@ impl Sums {
             cached_input_tokens: self.cached,
             hit_rate: ratio(self.cached as f64, self.input as f64),
             cost_usd: cost,
-            uncached_cost_usd: self.uncached_usd,
-            saving_usd: self.uncached_usd - cost,
+            uncached_cost_usd: cost + saving,
+            saving_usd: saving,
         }
     }
 }
@@ -105,10 +110,13 @@ impl Sums {
 /// Prompt caching in the successful calls of `ctx`, priced with `catalogue`.
 pub fn analyze(ctx: &Context<'_>, catalogue: &Catalogue) -> Result<CacheUsage> {
     let cached = || col(CACHED_INPUT_TOKENS).cast(DataType::Int64);
+    // Sums over the calls that read from a cache only.
+    let of_cached = |e: Expr| when(cached().gt(lit(0))).then(e).otherwise(lit(0i64)).sum();
+    let keys = ["provider", "model", "task_type", "feature_id"];
     let df = ctx.collect(
         ctx.calls()
             .filter(is_success())
-            .group_by([col("provider"), col("model"), col("task_type"), col("feature_id")])
+            .group_by(keys.map(col))
             .agg([
                 len().cast(DataType::Int64).alias("calls"),
                 cached().gt(lit(0)).cast(DataType::Int64).sum().alias("cached_calls"),
@@ -116,7 +124,12 @@ pub fn analyze(ctx: &Context<'_>, catalogue: &Catalogue) -> Result<CacheUsage> {
                 cached().sum().alias("cached"),
                 col("output_tokens").cast(DataType::Int64).sum().alias("output"),
                 cost_micros().sum().alias("cost_micros"),
-            ]),
+                of_cached(col("input_tokens").cast(DataType::Int64)).alias("cc_input"),
+                of_cached(col("output_tokens").cast(DataType::Int64)).alias("cc_output"),
+                of_cached(cost_micros()).alias("cc_cost_micros"),
+            ])
+            // Money is summed in this order below: fix it (Polars' group order is not stable).
+            .sort(keys, SortMultipleOptions::default()),
     )?;
     let (providers, models, tasks, features) = (
         strings(&df, "provider")?,
@@ -133,6 +146,7 @@ pub fn analyze(ctx: &Context<'_>, catalogue: &Catalogue) -> Result<CacheUsage> {
         column("output")?,
         column("cost_micros")?,
     );
+    let (cc_input, cc_output, cc_cost) = (column("cc_input")?, column("cc_output")?, column("cc_cost_micros")?);
     let mut all = Sums::default();
     let mut caching_models = Sums::default();
     let mut by_model: BTreeMap<String, Sums> = BTreeMap::new();
@@ -140,9 +154,10 @@ pub fn analyze(ctx: &Context<'_>, catalogue: &Catalogue) -> Result<CacheUsage> {
     let mut by_feature: BTreeMap<String, Sums> = BTreeMap::new();
     for i in 0..df.height() {
         let model = catalogue.model_index(&models[i]).map(|m| &catalogue.models[m]);
-        // A model the catalogue lacks is priced at what it was billed: no saving is claimed.
-        let uncached_usd = model.map_or(usd(cost[i]), |m| {
-            input[i] as f64 * m.input_per_1k / 1000.0 + output[i] as f64 * m.output_per_1k / 1000.0
+        // The calls that read nothing cost what they were billed; those that read from a cache
+        // are repriced at the full input price. A model the catalogue lacks claims no saving.
+        let repriced = model.map_or(usd(cc_cost[i]), |m| {
+            cc_input[i] as f64 * m.input_per_1k / 1000.0 + cc_output[i] as f64 * m.output_per_1k / 1000.0
         });
         let s = Sums {
             calls: calls[i],
@@ -151,7 +166,8 @@ pub fn analyze(ctx: &Context<'_>, catalogue: &Catalogue) -> Result<CacheUsage> {
             cached: cached[i],
             output: output[i],
             cost_micros: cost[i],
-            uncached_usd,
+            cached_calls_cost_micros: cc_cost[i],
+            cached_calls_repriced_usd: repriced,
         };
         all.add(&s);
         if model.is_some_and(|m| m.cache_read_per_1k.is_some()) {
