@@ -164,6 +164,20 @@ fn assert_standard(path: &Path, seed: u64, plan_hash: &str) {
             other => panic!("{name}: unexpected physical type {other}"),
         }
     }
+    // The Arrow schema kept in the file (what pyarrow and Polars follow) holds no categorical.
+    let arrow =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+            .unwrap()
+            .schema()
+            .clone();
+    for field in arrow.fields() {
+        assert!(
+            !matches!(field.data_type(), arrow::datatypes::DataType::Dictionary(..)),
+            "{}: {} is stored as a dictionary type",
+            path.display(),
+            field.name()
+        );
+    }
 }
 
 #[test]

@@ -88,6 +88,46 @@ pub fn writer_properties(schema: &SchemaRef, unique: &[&str], provenance: &Prove
     b.build()
 }
 
+/// The schema as stored: a dictionary-encoded text column (an in-memory saving, e.g. user
+/// agents) is plain text, so that readers which follow the Arrow schema kept in the file
+/// (pyarrow, Polars) see a string, as DuckDB and Spark do, rather than a categorical of 16-bit
+/// keys. Parquet dictionary-encodes the values on its own.
+pub fn storage_schema(schema: &SchemaRef) -> SchemaRef {
+    if !schema.fields().iter().any(|f| is_dictionary_text(f.data_type())) {
+        return schema.clone();
+    }
+    let fields: Vec<arrow::datatypes::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match is_dictionary_text(f.data_type()) {
+            true => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)),
+            false => f.clone(),
+        })
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
+}
+
+/// `batch` in the [`storage_schema`] `storage`: dictionary-encoded text cast to plain text.
+pub fn storage_batch(batch: &RecordBatch, storage: &SchemaRef) -> Result<RecordBatch, ParquetError> {
+    if batch.schema().as_ref() == storage.as_ref() {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(storage.fields())
+        .map(|(array, field)| arrow::compute::cast(array, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(storage.clone(), columns)?)
+}
+
+fn is_dictionary_text(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Dictionary(_, value) if value.as_ref() == &DataType::Utf8)
+}
+
 /// Encodes record batches into row-group column chunks; shareable across threads.
 pub struct ParquetEncoder {
     schema: SchemaRef,
@@ -99,6 +139,7 @@ impl ParquetEncoder {
     /// An encoder for batches of `schema`; `unique` names the id columns (see
     /// [`writer_properties`]); `provenance` goes into every file's metadata.
     pub fn new(schema: SchemaRef, unique: &[&str], provenance: &Provenance) -> Result<Self, ParquetError> {
+        let schema = storage_schema(&schema);
         let props = writer_properties(&schema, unique, provenance);
         // The factory only carries schema and properties; build it against a throwaway writer.
         let (_, factory) =
@@ -112,6 +153,7 @@ impl ParquetEncoder {
 
     /// The batch's row group, encoded and compressed, ready to append to a file.
     pub fn encode(&self, batch: &RecordBatch) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
+        let batch = storage_batch(batch, &self.schema)?;
         let mut writers = self.factory.create_column_writers(0)?;
         let mut leaves = writers.iter_mut();
         for (array, field) in batch.columns().iter().zip(self.schema.fields()) {

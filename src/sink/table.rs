@@ -12,7 +12,7 @@ use parquet::arrow::ArrowWriter;
 use super::atomic::AtomicFile;
 use super::csv::{TIMESTAMP_FORMAT, csv_bytes_with};
 use super::layout;
-use super::parquet::{Provenance, base_properties};
+use super::parquet::{Provenance, base_properties, storage_batch, storage_schema};
 use crate::batch::labels::labels_batch;
 use crate::config::Formats;
 use crate::sim::label::Label;
@@ -58,7 +58,7 @@ pub fn write_table_with(
             let props = base_properties(provenance)
                 .set_max_row_group_row_count(Some(TABLE_ROW_GROUP))
                 .build();
-            Some(ArrowWriter::try_new(f, schema.clone(), Some(props))?)
+            Some(ArrowWriter::try_new(f, storage_schema(schema), Some(props))?)
         }
         false => None,
     };
@@ -71,7 +71,7 @@ pub fn write_table_with(
         }
         header = false;
         if let Some(w) = parquet.as_mut() {
-            w.write(&batch)
+            w.write(&storage_batch(&batch, &storage_schema(schema))?)
                 .with_context(|| format!("cannot write {}", parquet_path.display()))?;
         }
     }
