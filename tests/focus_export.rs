@@ -242,3 +242,25 @@ fn data_priced_by_another_catalogue_is_refused() {
     .stderr_has("cost other than the catalogue prices them (first on model `gpt-4`)");
     assert!(!out.join("focus_cost_and_usage.csv").exists(), "nothing written");
 }
+
+#[test]
+fn the_export_is_the_same_bytes_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), &["--rows", "20000", "--profile", "realistic"]);
+    let outs = ["1", "2"].map(|threads| {
+        let out = dir.path().join(format!("focus-{threads}"));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_trafficsim"))
+            .args(["export", "focus", "--config"])
+            .arg(default_config())
+            .arg("--input")
+            .arg(dir.path().join("data"))
+            .arg("--out")
+            .arg(&out)
+            .env("POLARS_MAX_THREADS", threads)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        out
+    });
+    assert_same_files(&outs[0], &outs[1], "exports with 1 and 2 Polars threads");
+}
