@@ -41,6 +41,25 @@ fn hit_rates(rows: &arrow::array::RecordBatch) -> (f64, f64) {
     (all_cached as f64 / all as f64, caching_cached as f64 / caching as f64)
 }
 
+/// The rate-optimization page of the data generated in `dir`: its caching figures and its HTML.
+fn rate_page(dir: &Path) -> (CacheUsage, String) {
+    let reports = dir.join("reports");
+    run_bin([
+        "analyze".as_ref(),
+        "--input".as_ref(),
+        dir.join("data").as_os_str(),
+        "--out".as_ref(),
+        reports.as_os_str(),
+        "--only".as_ref(),
+        "rate_optimization".as_ref(),
+    ])
+    .success();
+    let json = std::fs::read_to_string(reports.join("results/rate_optimization.json")).unwrap();
+    let result: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let page = std::fs::read_to_string(reports.join("rate_optimization.html")).unwrap();
+    (serde_json::from_value(result["caching"].clone()).unwrap(), page)
+}
+
 #[test]
 fn with_caching_off_the_first_26_columns_are_todays_and_the_new_one_is_zero() {
     let full = tempfile::tempdir().unwrap();
@@ -133,20 +152,7 @@ fn the_realistic_profile_reads_most_input_of_caching_models_from_the_cache_and_c
 fn the_rate_optimization_page_shows_the_hit_rate_and_savings_of_a_fold_over_the_rows() {
     let dir = tempfile::tempdir().unwrap();
     generate(dir.path(), &["--rows", "30000", "--profile", "realistic"]);
-    let reports = dir.path().join("reports");
-    run_bin([
-        "analyze".as_ref(),
-        "--input".as_ref(),
-        dir.path().join("data").as_os_str(),
-        "--out".as_ref(),
-        reports.as_os_str(),
-        "--only".as_ref(),
-        "rate_optimization".as_ref(),
-    ])
-    .success();
-    let json = std::fs::read_to_string(reports.join("results/rate_optimization.json")).unwrap();
-    let result: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let c: CacheUsage = serde_json::from_value(result["caching"].clone()).unwrap();
+    let (c, page) = rate_page(dir.path());
 
     // The fold: successful calls, tokens at the catalogue's input and output prices.
     let rows = read_all(&dir.path().join("data/calls"));
@@ -212,26 +218,12 @@ fn the_rate_optimization_page_shows_the_hit_rate_and_savings_of_a_fold_over_the_
     assert!((by_model - c.saving_usd).abs() < tolerance);
 
     // The page shows them.
-    let page = std::fs::read_to_string(reports.join("rate_optimization.html")).unwrap();
     assert!(page.contains("Prompt caching"));
 
     // With caching off, nothing was read and nothing saved, exactly.
     let off = tempfile::tempdir().unwrap();
     generate(off.path(), &["--rows", "5000"]);
-    let off_reports = off.path().join("reports");
-    run_bin([
-        "analyze".as_ref(),
-        "--input".as_ref(),
-        off.path().join("data").as_os_str(),
-        "--out".as_ref(),
-        off_reports.as_os_str(),
-        "--only".as_ref(),
-        "rate_optimization".as_ref(),
-    ])
-    .success();
-    let json = std::fs::read_to_string(off_reports.join("results/rate_optimization.json")).unwrap();
-    let off: CacheUsage =
-        serde_json::from_value(serde_json::from_str::<serde_json::Value>(&json).unwrap()["caching"].clone()).unwrap();
+    let (off, _) = rate_page(off.path());
     assert_eq!((off.cached_input_tokens, off.saving_usd, off.hit_rate), (0, 0.0, 0.0));
     assert_eq!(off.uncached_cost_usd, off.cost_usd);
     for figure in trafficsim::analyze::caching::figures(&c) {

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit as PqTimeUnit, Type as PhysicalType};
@@ -13,16 +12,7 @@ use trafficsim::sink::parquet::{PLAN_HASH_KEY, SEED_KEY, VERSION_KEY};
 
 /// The binary run in `dir` (no `config/` there unless a test writes one).
 fn in_dir(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trafficsim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs");
-    Run {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_bin_in(Some(dir), args)
 }
 
 fn summary(path: &Path) -> serde_json::Value {
