@@ -36,6 +36,22 @@ test:
 bench *PARTS:
     bash scripts/bench.sh {{PARTS}}
 
+# The calls as a FOCUS 1.2 cost-and-usage dataset (output/focus); extra flags pass through.
+export-focus *FLAGS:
+    cargo run --release -- export focus {{FLAGS}}
+
+# Validate the default FOCUS export with the FinOps Foundation's focus-validator (needs Python >= 3.12).
+focus-check *ARGS:
+    bash scripts/focus_check.sh {{ARGS}}
+
+# A catalogue from LiteLLM's model_prices_and_context_window.json, e.g. `just import-litellm prices.json --providers openai,anthropic --out config/catalogue.toml`.
+import-litellm FILE *FLAGS:
+    cargo run --release -- catalogue import litellm {{FILE}} {{FLAGS}}
+
+# Write the built-in configuration out to DIR/config for editing.
+init *ARGS:
+    cargo run --release -- init {{ARGS}}
+
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --check && cargo clippy --all-targets -- -D warnings

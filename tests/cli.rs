@@ -24,7 +24,7 @@ fn a_generated_dataset_passes_every_invariant_in_both_formats() {
     for path in ["data/simulated_calls.csv", "data/calls"] {
         validate(&dir.path().join(path))
             .success()
-            .stdout_has("30000 rows, 26 columns")
+            .stdout_has("30000 rows, 27 columns")
             .stdout_has("all checks passed");
     }
     // The summary tells what was done.

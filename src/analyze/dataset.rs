@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate};
 use polars::prelude::{
     DataType, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet, TimeUnit,
-    TimeZone, col, len,
+    TimeZone, col, len, lit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,8 @@ pub struct DatasetSpec {
     pub required: &'static [&'static str],
     /// Columns read when present, beside the required ones.
     pub optional: &'static [&'static str],
+    /// Integer columns added after the required ones, read as 0 from data written before them.
+    pub zero_when_absent: &'static [&'static str],
     /// Single-file tables that must sit beside the fact table, in its data directory.
     pub side: &'static [&'static str],
 }
@@ -53,6 +55,7 @@ pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
     table: layout::CALLS,
     required: &REQUIRED_COLUMNS,
     optional: &["scenario"],
+    zero_when_absent: &[crate::batch::calls::CACHED_INPUT_TOKENS],
     side: &[],
 };
 
@@ -87,6 +90,7 @@ pub const TICKETING_DATASET: DatasetSpec = DatasetSpec {
         "api_status",
     ],
     optional: &[],
+    zero_when_absent: &[],
     side: &[layout::EVENTS, layout::USERS, layout::LABELS],
 };
 
@@ -284,6 +288,15 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
     calls = calls.with_columns([col("timestamp")
         .cast(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
         .alias("timestamp")]);
+    let absent: Vec<Expr> = spec
+        .zero_when_absent
+        .iter()
+        .filter(|c| schema.get(c).is_none())
+        .map(|c| lit(0i64).alias(*c))
+        .collect();
+    if !absent.is_empty() {
+        calls = calls.with_columns(absent);
+    }
     let columns = schema
         .iter()
         .map(|(name, dtype)| SourceColumn {
@@ -329,6 +342,7 @@ pub fn analyzed_columns(rows: &mut LazyFrame, spec: &DatasetSpec) -> Result<Vec<
         .required
         .iter()
         .chain(spec.optional)
+        .chain(spec.zero_when_absent)
         .copied()
         .filter(|c| schema.get(c).is_some())
         .collect())
@@ -366,10 +380,14 @@ fn locate(input: &Path, table: &FactTable) -> Result<(PathBuf, &'static str)> {
 
 /// The seed in the `run_summary.json` of the run that wrote the data (up to two levels up).
 fn find_seed(path: &Path) -> Option<u64> {
+    run_summary(path)?.get("seed")?.as_u64()
+}
+
+/// The `run_summary.json` of the run that wrote the data at `path` (up to two levels up).
+pub fn run_summary(path: &Path) -> Option<serde_json::Value> {
     path.ancestors().skip(1).take(3).find_map(|dir| {
         let text = std::fs::read_to_string(dir.join("run_summary.json")).ok()?;
-        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-        json.get("seed")?.as_u64()
+        serde_json::from_str(&text).ok()
     })
 }
 

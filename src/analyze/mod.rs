@@ -30,6 +30,7 @@
 //! 4. Test it in `tests/analyze_<name>.rs` against an independent fold over the rows
 //!    (`tests/common/analyze.rs` shares one analyzed dataset between tests).
 
+pub mod caching;
 pub mod checks;
 pub mod dataset;
 pub mod decisions;

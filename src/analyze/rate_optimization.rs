@@ -1,6 +1,7 @@
 //! Analyzer 4, rate optimization: which model switches save money (same task type, a cheaper model of
 //! the same quality class, repriced from the catalogue on the calls' own tokens), reserved
-//! capacity and volume-discount scenarios, and provider arbitrage per task type.
+//! capacity and volume-discount scenarios, provider arbitrage per task type, and what prompt
+//! caching served and saved ([`super::caching`]).
 //!
 //! Every model and price comes from the catalogue (`config/catalogue.toml`); the quality classes
 //! in `analysis.toml` may name only catalogue models, so no switch can point at a model that
@@ -13,8 +14,10 @@ use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::frame::{DAYS_PER_MONTH, Totals, desc, is_success, ratio, strings, totals_aggs};
+use super::caching::{self, CacheUsage};
+use super::frame::{DAYS_PER_MONTH, Totals, desc, ints, is_success, ratio, strings, totals_aggs};
 use super::{Analyzer, Context};
+use crate::batch::calls::CACHED_INPUT_TOKENS;
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Bar, BarChart, ChartSize, Heatmap, Unit, render_bar_chart, render_heatmap};
 use crate::report::html::{
@@ -61,6 +64,8 @@ pub struct RateResult {
     pub scenarios: Vec<SavingScenario>,
     /// Catalogue models in no quality class (never switched from or to).
     pub unclassified_models: Vec<String>,
+    /// What the providers' prompt caches served and saved.
+    pub caching: CacheUsage,
     pub recommendations: Vec<Recommendation>,
 }
 
@@ -177,12 +182,15 @@ impl Analyzer for RateOptimization {
     fn analyze(ctx: &Context<'_>, s: &RateSettings) -> Result<RateResult> {
         let catalogue = &ctx.config.catalogue;
         // Successful calls only: a failed call is not billed and has no output to reprice.
+        let mut aggs = totals_aggs();
+        aggs.push(col(CACHED_INPUT_TOKENS).cast(DataType::Int64).sum().alias("cached"));
         let df = ctx.collect(
             ctx.calls()
                 .filter(is_success())
                 .group_by([col("task_type"), col("provider"), col("model")])
-                .agg(totals_aggs()),
+                .agg(aggs),
         )?;
+        let cached = ints(&df, "cached")?;
         let (tasks, providers, models) = (
             strings(&df, "task_type")?,
             strings(&df, "provider")?,
@@ -196,6 +204,7 @@ impl Analyzer for RateOptimization {
                 provider: providers[i].clone(),
                 model: models[i].clone(),
                 t,
+                cached: cached[i],
             })
             .collect();
         rows.sort_by(|a, b| (&a.task, &a.provider, &a.model).cmp(&(&b.task, &b.provider, &b.model)));
@@ -277,6 +286,7 @@ impl Analyzer for RateOptimization {
             .collect();
         unclassified_models.sort();
         let recommendations = recommend(s, &switches, &reserved, &volume_discount, monthly_factor);
+        let caching = caching::analyze(ctx, catalogue)?;
         Ok(RateResult {
             window_days: ctx.window.days,
             cost_usd: cost,
@@ -288,6 +298,7 @@ impl Analyzer for RateOptimization {
             arbitrage,
             scenarios,
             unclassified_models,
+            caching,
             recommendations,
         })
     }
@@ -304,6 +315,8 @@ impl Analyzer for RateOptimization {
             Figure::usd("Switching saves / month", saving("Model switching")),
             Figure::usd("Reserved capacity saves / month", saving("Reserved capacity")),
             Figure::usd("Volume discount / month", saving("Volume discount")),
+            Figure::percent("Input read from cache", r.caching.hit_rate),
+            Figure::usd("Prompt caching saved", r.caching.saving_usd),
         ]
     }
 
@@ -393,6 +406,7 @@ impl Analyzer for RateOptimization {
                 (table(&["Option", "What it assumes", "Saving / month", "Of spend"], &scenario_rows))
             }))
             (section("Recommendations", None, recommendations(&r.recommendations)))
+            (caching::render(&r.caching)?)
             (section("Model switches", Some(
                 "The best switch for each task type and model: the same successful calls' tokens repriced at the \
                  cheapest model of the same quality class (catalogue prices)."), html! {
@@ -473,12 +487,26 @@ struct Usage {
     provider: String,
     model: String,
     t: Totals,
+    /// Input tokens read from a prompt cache.
+    cached: i64,
 }
 
-/// What `t`'s tokens cost at `model`'s catalogue prices.
-fn reprice(catalogue: &Catalogue, model: usize, t: &Totals) -> f64 {
+/// What `u`'s tokens cost at `model`'s catalogue prices: the tokens read from a cache at its
+/// cache-read price (the input price if it has no caching), the rest as [`Catalogue::cost_usd`]
+/// prices them.
+fn reprice(catalogue: &Catalogue, model: usize, u: &Usage) -> f64 {
     let m = &catalogue.models[model];
-    t.input_tokens as f64 * m.input_per_1k / 1000.0 + t.output_tokens as f64 * m.output_per_1k / 1000.0
+    let (t, cached) = (&u.t, u.cached.clamp(0, u.t.input_tokens));
+    let read = if cached > 0 {
+        m.cache_read_per_1k.unwrap_or(m.input_per_1k)
+    } else {
+        0.0
+    };
+    let uncached_price = m.uncached_input_per_1k(u32::from(cached > 0));
+    ((t.input_tokens - cached) as f64 * uncached_price
+        + cached as f64 * read
+        + t.output_tokens as f64 * m.output_per_1k)
+        / 1000.0
 }
 
 fn switches(rows: &[Usage], catalogue: &Catalogue, class_of: &BTreeMap<&str, &str>, min_saving: f64) -> Vec<Switch> {
@@ -493,7 +521,7 @@ fn switches(rows: &[Usage], catalogue: &Catalogue, class_of: &BTreeMap<&str, &st
             .iter()
             .enumerate()
             .filter(|(_, m)| m.name != r.model && class_of.get(m.name.as_str()) == Some(class))
-            .map(|(i, m)| (reprice(catalogue, i, &r.t), m))
+            .map(|(i, m)| (reprice(catalogue, i, r), m))
             .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
         let Some((after, to)) = best else { continue };
         let saving = cost - after;

@@ -3,7 +3,8 @@
 //! to CSV and Parquet.
 //!
 //! Column order: the 19 columns of the seed-era CSV (document 001) first, so tools written for
-//! it keep working, then the extra columns of document 002, then trafficsim's own.
+//! it keep working, then the extra columns of document 002, then trafficsim's own; a new column
+//! goes last, so a dataset written with the previous columns (`--columns`) stays byte-identical.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -18,7 +19,7 @@ use crate::sim::calls::population::{Customer, organization_id};
 use crate::sim::calls::traffic::{Call, TrafficGenerator};
 
 /// Every column of `calls`, in schema order, with its builder; no column is nullable.
-pub fn calls_columns<'a>() -> [Column<CallBatchBuilder<'a>, Call>; 26] {
+pub fn calls_columns<'a>() -> [Column<CallBatchBuilder<'a>, Call>; 27] {
     [
         Column::new("timestamp", T::Timestamp, |_, r| timestamps_ms(r, |c| c.timestamp_ms)),
         Column::new("call_id", T::Utf8, |_, r| {
@@ -100,8 +101,15 @@ pub fn calls_columns<'a>() -> [Column<CallBatchBuilder<'a>, Call>; 26] {
         Column::new("timezone", T::Utf8, |x, r| {
             strings(r, |c| x.model.timezones[x.customer(c).timezone as usize].tz.name())
         }),
+        // Cache reads: the part of input_tokens the provider's prompt cache served.
+        Column::new(CACHED_INPUT_TOKENS, T::Int64, |_, r| {
+            ints(r, |c| i64::from(c.cached_tokens))
+        }),
     ]
 }
+
+/// The column of input tokens read from the prompt cache (0 in data written before it existed).
+pub const CACHED_INPUT_TOKENS: &str = "cached_input_tokens";
 
 /// Columns whose values are (nearly) unique per row: Parquet dictionary encoding is off for them.
 pub const UNIQUE_COLUMNS: [&str; 3] = ["call_id", "request_id", "trace_id"];

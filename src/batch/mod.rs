@@ -3,5 +3,6 @@
 
 pub mod calls;
 pub mod columns;
+pub mod focus;
 pub mod labels;
 pub mod ticketing;

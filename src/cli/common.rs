@@ -21,7 +21,8 @@ pub fn note_leftovers(path: &std::path::Path) {
 
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Run plan to use; the catalogue and traffic files it names are read relative to it.
+    /// Run plan to use; the catalogue and traffic files it names are read relative to it. When
+    /// config/default.toml is not on disk, the built-in copy is used (`trafficsim init` writes it).
     #[arg(long, default_value = DEFAULT_CONFIG, value_name = "FILE")]
     pub config: PathBuf,
     /// Random seed; the same config and seed give byte-identical output.
@@ -58,6 +59,10 @@ pub struct CommonArgs {
     /// Generate only the cohorts of this scenario (repeatable); they share the rows equally.
     #[arg(long, value_name = "NAME")]
     pub scenario: Vec<String>,
+    /// Traffic profile to apply (calls), e.g. `realistic`: prompt caching as in published agent
+    /// workloads [default: the run plan's `profile`, else none].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Do not show a progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -72,6 +77,9 @@ impl CommonArgs {
     fn apply(&self, config: &mut dyn PlanOverrides) -> Result<(), ConfigError> {
         if !self.scenario.is_empty() {
             config.only_scenarios(&self.scenario)?;
+        }
+        if let Some(name) = &self.profile {
+            config.set_profile(name)?;
         }
         let columns = match &self.columns {
             Some(names) => Some(

@@ -1,9 +1,12 @@
 //! The command line: one module per subcommand, a thin dispatch here.
 
 pub mod analyze;
+pub mod catalogue;
 pub mod check;
 pub mod common;
+pub mod export;
 pub mod generate;
+pub mod init;
 pub mod replay;
 pub mod run;
 pub mod scenarios;
@@ -45,6 +48,12 @@ pub enum Command {
     /// Serve the reports (and the status and analysis API) on loopback; --live generates the
     /// plan day by day in the background and re-analyzes as the data grows.
     Serve(serve::ServeArgs),
+    /// Price catalogues: `catalogue import litellm FILE` writes one from LiteLLM's price table.
+    Catalogue(catalogue::CatalogueArgs),
+    /// Write a dataset in another format: `export focus`, the calls as FOCUS 1.2 cost and usage.
+    Export(export::ExportArgs),
+    /// Write the built-in configuration to DIR/config for editing (runs in DIR then use it).
+    Init(init::InitArgs),
 }
 
 /// Runs the parsed command.
@@ -59,5 +68,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::run(args),
         Command::ServeMock(args) => serve_mock::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Catalogue(args) => catalogue::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Init(args) => init::run(args),
     }
 }

@@ -23,6 +23,7 @@ pub struct AnalysisFile {
 
 impl AnalysisFile {
     pub fn load(path: &Path) -> Result<AnalysisFile, ConfigError> {
+        let path = &super::embedded::resolve(path);
         let tables: toml::Table = checks::read_toml(path)?;
         Ok(AnalysisFile {
             path: path.to_path_buf(),

@@ -100,13 +100,19 @@ pub fn range_pair(path: &Path, key: &str, pair: [f64; 2], min: f64, max: f64) ->
     Ok((lo, hi))
 }
 
-/// Reads and parses a TOML file into `T`, naming the file in every error.
+/// Reads and parses a TOML file (on disk, or embedded: see [`super::embedded`]) into `T`, naming
+/// the file in every error.
 pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+    let read_error = |error| ConfigError::Read {
         path: path.to_path_buf(),
         what: "file",
         error,
-    })?;
+    };
+    let text = match super::embedded::read(path) {
+        Some(Some(text)) => text.to_string(),
+        Some(None) => return Err(read_error(std::io::ErrorKind::NotFound.into())),
+        None => std::fs::read_to_string(path).map_err(read_error)?,
+    };
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         message: e.to_string().trim_end().to_string(),

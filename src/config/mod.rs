@@ -6,7 +6,9 @@
 pub mod analysis;
 pub mod calls;
 pub(crate) mod checks;
+pub mod embedded;
 mod error;
+pub mod fingerprint;
 mod run_plan;
 pub mod scenario_files;
 pub mod size;
@@ -36,6 +38,8 @@ pub trait PlanOverrides {
     fn only_scenarios(&mut self, names: &[String]) -> Result<(), ConfigError>;
     /// Resolves column names against the workload's fact table (`--columns`).
     fn parse_columns(&self, names: &[String]) -> Result<Vec<usize>, String>;
+    /// Chooses a traffic profile (`--profile`).
+    fn set_profile(&mut self, name: &str) -> Result<(), ConfigError>;
 }
 
 impl RunPlan {
@@ -50,6 +54,7 @@ impl RunPlan {
         path: &Path,
         overrides: impl FnOnce(&mut dyn PlanOverrides) -> Result<(), ConfigError>,
     ) -> Result<RunPlan, ConfigError> {
+        let path = &embedded::resolve(path);
         Ok(match read_workload(path)? {
             WorkloadKind::Calls => {
                 let mut c = CallsConfig::read(path)?;
@@ -86,6 +91,14 @@ impl RunPlan {
             RunPlan::Ticketing(c) => &c.path,
         }
     }
+
+    /// The hash of what the plan's data depends on (see [`fingerprint`]).
+    pub fn plan_hash(&self) -> String {
+        match self {
+            RunPlan::Calls(c) => c.plan_hash(),
+            RunPlan::Ticketing(c) => c.plan_hash(),
+        }
+    }
 }
 
 impl PlanOverrides for CallsConfig {
@@ -99,5 +112,9 @@ impl PlanOverrides for CallsConfig {
 
     fn parse_columns(&self, names: &[String]) -> Result<Vec<usize>, String> {
         crate::batch::calls::parse_columns(names.iter().map(String::as_str))
+    }
+
+    fn set_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        CallsConfig::set_profile(self, name)
     }
 }

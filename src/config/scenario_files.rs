@@ -41,15 +41,18 @@ pub fn load<D: DeserializeOwned + ScenarioName + Clone>(
     plan: &Path,
     inline: &[D],
 ) -> Result<Vec<Declared<D>>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|error| ConfigError::Read {
-        path: dir.to_path_buf(),
-        what: "scenario directory",
-        error,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+    let mut paths: Vec<PathBuf> = match super::embedded::list(dir) {
+        Some(files) => files,
+        None => std::fs::read_dir(dir)
+            .map_err(|error| ConfigError::Read {
+                path: dir.to_path_buf(),
+                what: "scenario directory",
+                error,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect(),
+    };
+    paths.retain(|p| p.extension().is_some_and(|x| x == "toml"));
     paths.sort();
     let mut all = paths
         .into_iter()

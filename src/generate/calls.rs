@@ -24,6 +24,7 @@ use crate::sim::units::Unit;
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::dataset::DatasetPaths;
 use crate::sink::layout;
+use crate::sink::parquet::Provenance;
 use crate::sink::table::write_labels;
 
 /// Rows and cost one cohort contributed.
@@ -252,11 +253,15 @@ pub fn generate_with(
         plan: &plan,
         builder: CallBatchBuilder::new(&generator, &plan.population, &run.columns),
     };
+    let provenance = Provenance {
+        seed: run.seed,
+        plan_hash: config.plan_hash(),
+    };
     let labels = plan.labels(&generator);
     if let Some(days) = options.days.clone() {
         // The labels belong to the whole plan: written once, with the first day.
         let side = |_: &DayWritten<'_, ()>, first: bool| match first {
-            true => write_labels(&paths.data, run.formats, &labels),
+            true => write_labels(&paths.data, run.formats, &labels, &provenance),
             false => Ok(Vec::new()),
         };
         return run_days(
@@ -265,6 +270,7 @@ pub fn generate_with(
             run,
             &paths,
             &UNIQUE_COLUMNS,
+            &provenance,
             options,
             &pool,
             days,
@@ -274,11 +280,13 @@ pub fn generate_with(
             after_day,
         );
     }
-    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, options, &pool)?;
+    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, &provenance, options, &pool)?;
     let mut written = facts.written;
     // The labels belong to the whole plan: a full run writes them, and of shards the first.
     if options.shard.is_none_or(|(k, _)| k == 1) {
-        written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
+        written
+            .files
+            .extend(write_labels(&paths.data, run.formats, &labels, &provenance)?);
     }
     summarize(
         &generation,
@@ -290,5 +298,6 @@ pub fn generate_with(
         labels.len(),
         started,
         &paths.summary,
+        &provenance,
     )
 }

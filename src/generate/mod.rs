@@ -28,7 +28,7 @@ use crate::sim::units::Unit;
 use crate::sink::atomic::remove_leftovers;
 use crate::sink::csv::csv_bytes;
 use crate::sink::dataset::{DatasetPaths, DatasetWriter, EncodedUnit, Part, WrittenDataset};
-use crate::sink::parquet::ParquetEncoder;
+use crate::sink::parquet::{ParquetEncoder, Provenance};
 use summary::{RunFacts, RunSummary, Totals};
 
 /// Most rows in one work unit: one Parquet row group, one unit of parallel work.
@@ -114,10 +114,12 @@ pub fn summarize<G: Generation>(
     labels: usize,
     started: std::time::Instant,
     path: &std::path::Path,
+    provenance: &Provenance,
 ) -> Result<RunSummary<G::Totals, G::CohortSummary>> {
     let facts = RunFacts::measure(
         G::WORKLOAD,
         config,
+        provenance,
         run,
         &g.column_names(),
         options,
@@ -181,6 +183,7 @@ pub fn write_facts<G: Generation>(
     run: &RunSettings,
     paths: &DatasetPaths,
     unique_columns: &[&str],
+    provenance: &Provenance,
     options: &GenerateOptions,
     pool: &rayon::ThreadPool,
 ) -> Result<Facts<G::Carry>> {
@@ -194,7 +197,7 @@ pub fn write_facts<G: Generation>(
         remove_leftovers(&paths.data).with_context(|| format!("cannot clean {}", paths.data.display()))?;
     }
     let first = if G::CARRIES_STATE { 0 } else { own.start };
-    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns)?;
+    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns, provenance)?;
     let mut writer = DatasetWriter::create(paths, run.formats, part, &encoder)?;
     let mut per_cohort = vec![Tally::default(); g.cohorts()];
     let mut carry = g.new_carry();
@@ -242,6 +245,7 @@ pub fn write_days<G: Generation>(
     run: &RunSettings,
     paths: &DatasetPaths,
     unique_columns: &[&str],
+    provenance: &Provenance,
     options: &GenerateOptions,
     pool: &rayon::ThreadPool,
     days: RangeInclusive<u32>,
@@ -249,7 +253,7 @@ pub fn write_days<G: Generation>(
 ) -> Result<Facts<G::Carry>> {
     let units = g.units();
     remove_leftovers(&paths.data).with_context(|| format!("cannot clean {}", paths.data.display()))?;
-    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns)?;
+    let encoder = ParquetEncoder::new(g.schema().clone(), unique_columns, provenance)?;
     let day_units = |day: u32| units.partition_point(|u| u.day < day)..units.partition_point(|u| u.day <= day);
     let start = day_units(*days.start()).start;
     let end = day_units(*days.end()).end;
@@ -311,6 +315,7 @@ pub fn run_days<G: Generation>(
     run: &RunSettings,
     paths: &DatasetPaths,
     unique_columns: &[&str],
+    provenance: &Provenance,
     options: &GenerateOptions,
     pool: &rayon::ThreadPool,
     days: RangeInclusive<u32>,
@@ -324,7 +329,7 @@ pub fn run_days<G: Generation>(
     let mut rows_before = 0;
     let mut summary = None;
     let first = *days.start();
-    write_days(g, run, paths, unique_columns, options, pool, days, |d| {
+    write_days(g, run, paths, unique_columns, provenance, options, pool, days, |d| {
         so_far.add(d.written.clone());
         so_far.files.extend(side_tables(&d, d.day == first)?);
         let options = GenerateOptions {
@@ -341,6 +346,7 @@ pub fn run_days<G: Generation>(
             labels,
             started,
             &paths.summary,
+            provenance,
         )?);
         let rows: u64 = d.per_cohort.iter().map(|t| t.rows).sum();
         let done = DayDone {

@@ -11,6 +11,7 @@ use crate::config::size::human_bytes;
 use crate::config::{RunSettings, SizeTarget};
 use crate::sink::atomic::AtomicFile;
 use crate::sink::dataset::WrittenDataset;
+use crate::sink::parquet::Provenance;
 
 /// The facts of a run every workload reports, in `run_summary.json`'s order.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +19,8 @@ pub struct RunFacts {
     pub trafficsim_version: &'static str,
     pub workload: &'static str,
     pub config: PathBuf,
+    /// The hash of the resolved run plan, as in every Parquet file's metadata.
+    pub plan_hash: String,
     pub seed: u64,
     pub start_date: String,
     pub days: u32,
@@ -47,6 +50,7 @@ impl RunFacts {
     pub fn measure(
         workload: &'static str,
         config: &Path,
+        provenance: &Provenance,
         run: &RunSettings,
         names: &[&'static str],
         options: &GenerateOptions,
@@ -61,6 +65,7 @@ impl RunFacts {
             trafficsim_version: env!("CARGO_PKG_VERSION"),
             workload,
             config: config.to_path_buf(),
+            plan_hash: provenance.plan_hash.clone(),
             seed: run.seed,
             start_date: run.start_date.to_string(),
             days: run.days,

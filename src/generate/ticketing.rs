@@ -38,6 +38,7 @@ use crate::sim::units::Unit;
 use crate::sink::csv::{csv_bytes, csv_header};
 use crate::sink::dataset::DatasetPaths;
 use crate::sink::layout;
+use crate::sink::parquet::Provenance;
 use crate::sink::table::{write_labels, write_table};
 
 /// Users written per batch of the `users` table.
@@ -260,16 +261,20 @@ pub fn generate_with(
         plan: &plan,
         builder: TransactionBatchBuilder::new(&g, &run.columns),
     };
+    let provenance = Provenance {
+        seed: run.seed,
+        plan_hash: config.plan_hash(),
+    };
     let labels = labels(&g, &env);
     if let Some(days) = options.days.clone() {
         // Users and labels belong to the whole plan: written once, with the first day. The
         // events' sales are the inventory carried to the end of the last day written, so after
         // the window's last day they are the whole run's.
         let side = |d: &DayWritten<'_, Carry>, first: bool| -> Result<Vec<std::path::PathBuf>> {
-            let mut files = write_events(&g, d.carry, run, &paths)?;
+            let mut files = write_events(&g, d.carry, run, &paths, &provenance)?;
             if first {
-                files.extend(pool.install(|| write_users(&g, run, &paths))?);
-                files.extend(write_labels(&paths.data, run.formats, &labels)?);
+                files.extend(pool.install(|| write_users(&g, run, &paths, &provenance))?);
+                files.extend(write_labels(&paths.data, run.formats, &labels, &provenance)?);
             }
             Ok(files)
         };
@@ -279,6 +284,7 @@ pub fn generate_with(
             run,
             &paths,
             &UNIQUE_COLUMNS,
+            &provenance,
             options,
             &pool,
             days,
@@ -288,15 +294,21 @@ pub fn generate_with(
             after_day,
         );
     }
-    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, options, &pool)?;
+    let facts = write_facts(&generation, run, &paths, &UNIQUE_COLUMNS, &provenance, options, &pool)?;
     let mut written = facts.written;
     let carry = facts.carry;
     // The dimension tables and labels belong to the whole plan; of shards, the last writes them:
     // only it has carried the sale to its end.
     if options.shard.is_none_or(|(k, n)| k == n) {
-        written.files.extend(write_events(&g, &carry, run, &paths)?);
-        written.files.extend(pool.install(|| write_users(&g, run, &paths))?);
-        written.files.extend(write_labels(&paths.data, run.formats, &labels)?);
+        written
+            .files
+            .extend(write_events(&g, &carry, run, &paths, &provenance)?);
+        written
+            .files
+            .extend(pool.install(|| write_users(&g, run, &paths, &provenance))?);
+        written
+            .files
+            .extend(write_labels(&paths.data, run.formats, &labels, &provenance)?);
     }
     summarize(
         &generation,
@@ -308,6 +320,7 @@ pub fn generate_with(
         labels.len(),
         started,
         &paths.summary,
+        &provenance,
     )
 }
 
@@ -317,6 +330,7 @@ fn write_events(
     carry: &Carry,
     run: &crate::config::RunSettings,
     paths: &DatasetPaths,
+    provenance: &Provenance,
 ) -> Result<Vec<std::path::PathBuf>> {
     let mut rows = Vec::new();
     for (c, cohort) in g.cohorts.iter().enumerate() {
@@ -331,7 +345,14 @@ fn write_events(
         }
     }
     let batch = events_batch(g.catalogue, &rows);
-    write_table(&paths.data, layout::EVENTS, run.formats, &EVENTS_SCHEMA, [Ok(batch)])
+    write_table(
+        &paths.data,
+        layout::EVENTS,
+        run.formats,
+        &EVENTS_SCHEMA,
+        provenance,
+        [Ok(batch)],
+    )
 }
 
 /// Writes `users`: every user of every cohort, generated batch by batch.
@@ -339,6 +360,7 @@ fn write_users(
     g: &TicketGenerator,
     run: &crate::config::RunSettings,
     paths: &DatasetPaths,
+    provenance: &Provenance,
 ) -> Result<Vec<std::path::PathBuf>> {
     let start_day = (run.start_date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
     let ctx = UserContext {
@@ -367,7 +389,14 @@ fn write_users(
             .collect();
         Ok(users_batch(&ctx, &users))
     });
-    write_table(&paths.data, layout::USERS, run.formats, &USERS_SCHEMA, batches)
+    write_table(
+        &paths.data,
+        layout::USERS,
+        run.formats,
+        &USERS_SCHEMA,
+        provenance,
+        batches,
+    )
 }
 
 /// Every cohort's injected events, cohort by cohort, inside the window.

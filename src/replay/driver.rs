@@ -38,7 +38,6 @@ pub struct DriveOptions {
     pub threads: usize,
 }
 
-
 /// What may stop or watch a replay from outside.
 #[derive(Clone, Default)]
 pub struct Control {

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
+use crate::sink::parquet::Provenance;
+
 pub use collect::Observer;
 pub use driver::{Control, DriveOptions};
 pub use record::ReplaySummary;
@@ -77,6 +79,10 @@ pub fn run(o: &ReplayOptions, control: &Control) -> Result<Replayed> {
     let rows = schedule::open(&o.input, o.schedule.scenario.as_deref())?;
     let workload = rows.workload;
     let read_from = rows.path.clone();
+    let provenance = rows.provenance.clone().unwrap_or(Provenance {
+        seed: 0,
+        plan_hash: "unknown".into(),
+    });
     let (collected, scheduled) = driver::drive(rows, &o.schedule, &target, &o.drive, control)?;
     if scheduled.requests == 0 {
         match &o.schedule.scenario {
@@ -101,7 +107,7 @@ pub fn run(o: &ReplayOptions, control: &Control) -> Result<Replayed> {
         duration_s: o.schedule.duration.as_secs_f64(),
     };
     let summary = record::summarize(&facts, &collected);
-    let predictions = record::write(&o.out, &summary, &collected, workload.is_ticketing())?;
+    let predictions = record::write(&o.out, &summary, &collected, workload.is_ticketing(), &provenance)?;
     Ok(Replayed {
         summary,
         predictions: predictions.then(|| o.out.join(format!("{}.parquet", record::PREDICTIONS))),

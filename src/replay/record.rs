@@ -3,6 +3,8 @@
 //! - `predictions.parquet`: the service's answers as a predictions file (`transaction_id`,
 //!   `score`, `decision`) that the fraud page and `trafficsim check` score against the labels;
 //! - `replay.json`: the run's settings, totals and HdrHistogram percentiles.
+//!
+//! The Parquet files carry the replayed data's provenance (version, seed, plan hash).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -24,6 +26,7 @@ use super::outcome::Outcome;
 use super::schedule::Pace;
 use crate::config::Formats;
 use crate::sink::atomic::{AtomicFile, StagedDir};
+use crate::sink::parquet::Provenance;
 use crate::sink::table::write_table;
 
 /// The files of a replay directory.
@@ -267,7 +270,13 @@ fn predictions_batch(rows: &[Outcome]) -> Result<RecordBatch> {
 
 /// Writes the replay directory `out` (replacing it once complete); returns whether a
 /// predictions file was written.
-pub fn write(out: &Path, summary: &ReplaySummary, c: &Collected, ticketing: bool) -> Result<bool> {
+pub fn write(
+    out: &Path,
+    summary: &ReplaySummary,
+    c: &Collected,
+    ticketing: bool,
+    provenance: &Provenance,
+) -> Result<bool> {
     let staged = StagedDir::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let dir = staged.staging();
     let parquet = Formats {
@@ -279,12 +288,12 @@ pub fn write(out: &Path, summary: &ReplaySummary, c: &Collected, ticketing: bool
         .outcomes
         .chunks(CHUNK)
         .map(|rows| results_batch(&schema, c.started_at, rows));
-    write_table(dir, RESULTS, parquet, &schema, batches)?;
+    write_table(dir, RESULTS, parquet, &schema, provenance, batches)?;
     let predictions = ticketing && summary.predictions > 0;
     if predictions {
         let batch = predictions_batch(&c.outcomes)?;
         let schema = batch.schema();
-        write_table(dir, PREDICTIONS, parquet, &schema, [Ok(batch)])?;
+        write_table(dir, PREDICTIONS, parquet, &schema, provenance, [Ok(batch)])?;
     }
     let path = dir.join(SUMMARY);
     let mut f = AtomicFile::create(&path).with_context(|| format!("cannot create {}", path.display()))?;

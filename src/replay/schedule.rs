@@ -22,7 +22,8 @@ use crate::analyze::dataset::detect_table;
 use crate::batch::calls::CALLS_SCHEMA;
 use crate::batch::ticketing::transactions::TRANSACTIONS_SCHEMA;
 use crate::sink::layout::{self, FactTable};
-use crate::validate::read::{Batches, read_dataset_as};
+use crate::sink::parquet::{Provenance, read_provenance};
+use crate::validate::read::{Batches, parquet_files, read_dataset_as};
 
 /// When the requests are due.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -97,6 +98,8 @@ pub struct Job {
 pub struct Rows {
     pub workload: Workload,
     pub path: PathBuf,
+    /// The data's provenance (from its first Parquet file), carried into the replay's files.
+    pub provenance: Option<Provenance>,
     first: Option<RecordBatch>,
     rest: Batches,
 }
@@ -158,9 +161,14 @@ pub fn open(input: &Path, scenario: Option<&str>) -> Result<Rows> {
     }
     // Fails here, not on the reader thread, when a template column has a type JSON cannot carry.
     Bodies::new(batch, workload.template).with_context(|| path.display().to_string())?;
+    let provenance = match path.is_dir() {
+        true => parquet_files(&path)?.first().and_then(|f| read_provenance(f)),
+        false => read_provenance(&path),
+    };
     Ok(Rows {
         workload,
         path,
+        provenance,
         first,
         rest,
     })
@@ -235,7 +243,10 @@ impl State<'_> {
         for row in 0..batch.num_rows() {
             if jobs.len() == CHUNK {
                 // Err: the dispatcher stopped (an error of its own); nothing more to schedule.
-                if to.send(std::mem::replace(&mut jobs, Vec::with_capacity(CHUNK))).is_err() {
+                if to
+                    .send(std::mem::replace(&mut jobs, Vec::with_capacity(CHUNK)))
+                    .is_err()
+                {
                     return Ok(true);
                 }
                 bare = interrupted.load(Ordering::Relaxed);

@@ -39,6 +39,9 @@ pub enum Domain {
     TicketCount = 11,
     /// The content of those visits' attempts.
     TicketContent = 12,
+    /// How much of a call's prompt the provider's cache serves (a stream of its own, so that
+    /// turning caching on changes no other column).
+    PromptCache = 13,
 }
 
 /// The murmur3 64-bit finalizer: a bijection on u64 with good avalanche.
@@ -65,6 +68,15 @@ pub fn stream_key(seed: u64, domain: Domain, subject: u64, index: u64) -> u64 {
 #[inline]
 pub fn stream(seed: u64, domain: Domain, subject: u64, index: u64) -> SimRng {
     SimRng::seed_from_u64(stream_key(seed, domain, subject, index))
+}
+
+/// Two uniform numbers in [0, 1) from one hashed key: for a draw or two per row, without
+/// seeding a generator.
+#[inline]
+pub fn uniform_pair(seed: u64, domain: Domain, subject: u64, index: u64) -> (f64, f64) {
+    let bits = stream_key(seed, domain, subject, index);
+    let unit = |x: u64| (x >> 11) as f64 / (1u64 << 53) as f64;
+    (unit(bits), unit(fmix64(bits ^ 0x2545_f491_4f6c_dd1d)))
 }
 
 /// A keyed bijection on u64: distinct inputs give distinct outputs, so ids built from distinct

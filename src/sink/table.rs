@@ -8,12 +8,11 @@ use anyhow::{Context, Result};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::atomic::AtomicFile;
-use super::csv::csv_bytes;
+use super::csv::{TIMESTAMP_FORMAT, csv_bytes_with};
 use super::layout;
+use super::parquet::{Provenance, base_properties, storage_batch, storage_schema};
 use crate::batch::labels::labels_batch;
 use crate::config::Formats;
 use crate::sim::label::Label;
@@ -29,6 +28,20 @@ pub fn write_table(
     name: &str,
     formats: Formats,
     schema: &SchemaRef,
+    provenance: &Provenance,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<Vec<PathBuf>> {
+    write_table_with(dir, name, formats, schema, provenance, TIMESTAMP_FORMAT, batches)
+}
+
+/// [`write_table`] with the CSV's timestamps in `timestamp_format`.
+pub fn write_table_with(
+    dir: &Path,
+    name: &str,
+    formats: Formats,
+    schema: &SchemaRef,
+    provenance: &Provenance,
+    timestamp_format: &str,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
 ) -> Result<Vec<PathBuf>> {
     let csv_path = dir.join(format!("{name}.csv"));
@@ -42,11 +55,10 @@ pub fn write_table(
             let f = AtomicFile::create(&parquet_path)
                 .with_context(|| format!("cannot create {}", parquet_path.display()))?;
             // Row groups of a batch's size: the writer holds one batch, not a million rows.
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+            let props = base_properties(provenance)
                 .set_max_row_group_row_count(Some(TABLE_ROW_GROUP))
                 .build();
-            Some(ArrowWriter::try_new(f, schema.clone(), Some(props))?)
+            Some(ArrowWriter::try_new(f, storage_schema(schema), Some(props))?)
         }
         false => None,
     };
@@ -54,19 +66,23 @@ pub fn write_table(
     for batch in batches {
         let batch = batch?;
         if let Some(f) = csv.as_mut() {
-            f.write_all(&csv_bytes(&batch, header)?)
+            f.write_all(&csv_bytes_with(&batch, header, timestamp_format)?)
                 .with_context(|| format!("cannot write {}", csv_path.display()))?;
         }
         header = false;
         if let Some(w) = parquet.as_mut() {
-            w.write(&batch)
+            w.write(&storage_batch(&batch, &storage_schema(schema))?)
                 .with_context(|| format!("cannot write {}", parquet_path.display()))?;
         }
     }
     let mut files = Vec::new();
     if let Some(mut f) = csv {
         if header {
-            f.write_all(&csv_bytes(&RecordBatch::new_empty(schema.clone()), true)?)?;
+            f.write_all(&csv_bytes_with(
+                &RecordBatch::new_empty(schema.clone()),
+                true,
+                timestamp_format,
+            )?)?;
         }
         f.commit()
             .with_context(|| format!("cannot write {}", csv_path.display()))?;
@@ -82,8 +98,8 @@ pub fn write_table(
 }
 
 /// Writes the labels in the run's formats under `data`; returns the files written.
-pub fn write_labels(data: &Path, formats: Formats, labels: &[Label]) -> Result<Vec<PathBuf>> {
+pub fn write_labels(data: &Path, formats: Formats, labels: &[Label], provenance: &Provenance) -> Result<Vec<PathBuf>> {
     let batch = labels_batch(labels);
     let schema = batch.schema();
-    write_table(data, layout::LABELS, formats, &schema, [Ok(batch)])
+    write_table(data, layout::LABELS, formats, &schema, provenance, [Ok(batch)])
 }

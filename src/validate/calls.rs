@@ -11,7 +11,7 @@ use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 
 use super::{Check, Report, read};
-use crate::batch::calls::{CALLS_SCHEMA, column_names};
+use crate::batch::calls::{CACHED_INPUT_TOKENS, CALLS_SCHEMA, column_names};
 use crate::sim::calls::catalogue::{Catalogue, round6};
 use crate::sim::calls::model::{Status, TrafficModel};
 
@@ -46,6 +46,7 @@ const COST: usize = 4;
 const RANGES: usize = 5;
 const VALUES: usize = 6;
 const COLUMNS: usize = 7;
+const CACHE: usize = 8;
 
 impl<'a> State<'a> {
     fn new(catalogue: &'a Catalogue, model: &'a TrafficModel) -> Self {
@@ -74,6 +75,10 @@ impl<'a> State<'a> {
                     "status, environment, tier, archetype and tier price are known",
                 ),
                 check("known_columns", "every column belongs to the calls schema"),
+                check(
+                    "cached_tokens",
+                    "cached_input_tokens within 0..=input_tokens; 0 unless success on a caching model",
+                ),
             ],
             rows: 0,
             call_ids: rustc_hash::FxHashSet::default(),
@@ -171,6 +176,8 @@ impl<'a> State<'a> {
             int_col("total_tokens"),
         );
         let (cost, latency, status) = (f64_col("cost_usd"), int_col("latency_ms"), str_col("status"));
+        // Data written before the column existed read no tokens from a cache.
+        let cached = int_col(CACHED_INPUT_TOKENS);
         let values = ValueColumns {
             environment: str_col("environment"),
             archetype: str_col("customer_archetype"),
@@ -197,20 +204,41 @@ impl<'a> State<'a> {
             let get =
                 |a: Option<&arrow::array::PrimitiveArray<Int64Type>>| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
             let (tin, tout) = (get(input), get(output));
-            if let (Some(c), Some(mi), Some(tin), Some(tout), Some(_)) = (
+            let tcached = if cached.is_some() { get(cached) } else { Some(0) };
+            if let (Some(k), Some(_)) = (tcached, st) {
+                let max = tin.unwrap_or(i64::MAX);
+                let caches = model_index.is_some_and(|mi| self.catalogue.caches(mi));
+                if k < 0 || k > max || (k > 0 && (!success || (m.is_some() && !caches))) {
+                    self.fail(CACHE, || {
+                        format!(
+                            "row {row}: cached_input_tokens {k} not allowed with input_tokens {} and status {} on {}{}",
+                            tin.map_or("?".to_string(), |t| t.to_string()),
+                            st.unwrap_or("?"),
+                            m.unwrap_or("?"),
+                            if caches {
+                                ""
+                            } else {
+                                " (no cache_read price: no prompt caching)"
+                            }
+                        )
+                    });
+                }
+            }
+            if let (Some(c), Some(mi), Some(tin), Some(tout), Some(_), Some(k)) = (
                 cost.filter(|a| a.is_valid(i)).map(|a| a.value(i)),
                 model_index,
                 tin,
                 tout,
                 st,
+                tcached,
             ) {
-                let expected = if success && tin >= 0 && tout >= 0 {
-                    round6(self.catalogue.cost_usd(mi, tin as u32, tout as u32))
+                let expected = if success && tin >= 0 && tout >= 0 && (0..=tin).contains(&k) {
+                    round6(self.catalogue.cost_usd(mi, tin as u32, k as u32, tout as u32))
                 } else {
                     0.0
                 };
                 if (c - expected).abs() > COST_TOLERANCE {
-                    self.fail(COST, || format!("row {row}: cost_usd {c} but the price table gives {expected} for {tin} in / {tout} out on {}", m.unwrap_or("?")));
+                    self.fail(COST, || format!("row {row}: cost_usd {c} but the price table gives {expected} for {tin} in ({k} cached) / {tout} out on {}", m.unwrap_or("?")));
                 }
             }
             if let Some(t) = tin
@@ -300,13 +328,14 @@ impl<'a> State<'a> {
                 });
             }
         }
-        let needs: [(usize, &[&str]); 6] = [
+        let needs: [(usize, &[&str]); 7] = [
             (UNIQUE_IDS, &["call_id"]),
             (ONE_PER_CUSTOMER, &["customer_id"]),
             (MODEL_PROVIDER, &["provider", "model"]),
             (COST, &["cost_usd", "model", "input_tokens", "output_tokens", "status"]),
             (RANGES, &["input_tokens"]),
             (VALUES, &["status"]),
+            (CACHE, &[CACHED_INPUT_TOKENS, "input_tokens", "status"]),
         ];
         for (check, cols) in needs {
             let missing: Vec<&str> = cols.iter().copied().filter(|c| !present(c)).collect();

@@ -73,10 +73,17 @@ impl Run {
 
 /// Runs the `trafficsim` binary with `args`.
 pub fn run_bin<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trafficsim"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
+    run_bin_in(None, args)
+}
+
+/// Runs the `trafficsim` binary with `args` in working directory `dir` (the test's own if `None`).
+pub fn run_bin_in<S: AsRef<std::ffi::OsStr>>(dir: Option<&Path>, args: impl IntoIterator<Item = S>) -> Run {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_trafficsim"));
+    command.args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let out = command.output().expect("the binary runs");
     Run {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

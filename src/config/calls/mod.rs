@@ -2,6 +2,7 @@
 //! a run plan names, read from TOML and validated before anything is generated or written.
 
 mod catalogue;
+pub mod litellm;
 mod scenarios;
 mod traffic;
 
@@ -35,6 +36,9 @@ struct RawCallsPlan {
     /// Scenarios declared inline.
     #[serde(default)]
     scenarios: Vec<ScenarioDef>,
+    /// A profile of the traffic file to apply (`[profiles.<name>]`), e.g. `realistic`.
+    #[serde(default)]
+    profile: Option<String>,
     run: RawRun,
     cohorts: Vec<RawCohort>,
 }
@@ -53,6 +57,8 @@ pub struct CallsConfig {
     pub traffic: TrafficModel,
     /// Every declared scenario, scenario files first (by file name), then inline ones.
     pub scenarios: Vec<DeclaredScenario>,
+    /// The traffic profile applied (run plan's `profile`, or `--profile`).
+    pub profile: Option<String>,
 }
 
 impl CallsConfig {
@@ -68,7 +74,7 @@ impl CallsConfig {
         path: &Path,
         overrides: impl FnOnce(&mut CallsConfig) -> Result<(), ConfigError>,
     ) -> Result<CallsConfig, ConfigError> {
-        let mut config = CallsConfig::read(path)?;
+        let mut config = CallsConfig::read(&crate::config::embedded::resolve(path))?;
         overrides(&mut config)?;
         config.resolve()?;
         Ok(config)
@@ -93,12 +99,30 @@ impl CallsConfig {
             catalogue,
             traffic,
             scenarios,
+            profile: raw.profile,
         })
+    }
+
+    /// The hash of what this plan's data depends on (see [`crate::config::fingerprint`]).
+    pub fn plan_hash(&self) -> String {
+        let scenarios: Vec<&ScenarioDef> = self.scenarios.iter().map(|s| &s.def).collect();
+        crate::config::fingerprint::plan_hash(&self.run, &[&self.catalogue, &self.traffic, &scenarios])
     }
 
     /// The declared scenario called `name`.
     pub fn scenario(&self, name: &str) -> Option<&DeclaredScenario> {
         scenario_files::find(&self.scenarios, name)
+    }
+
+    /// Chooses the traffic profile to apply (`--profile`), checked against the traffic file.
+    pub fn set_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        if !self.traffic.profiles.iter().any(|p| p.name == name) {
+            let mut model = self.traffic.clone();
+            let message = model.apply_profile(name).expect_err("no such profile");
+            return Err(ConfigError::flag("--profile", message));
+        }
+        self.profile = Some(name.to_string());
+        Ok(())
     }
 
     /// Keeps only the cohorts of the named scenarios, with equal shares (`--scenario`).
@@ -125,6 +149,11 @@ impl CallsConfig {
     /// Checks that every cohort names a declared scenario whose parameters fit the window, and
     /// adds launched features to the model.
     pub(super) fn resolve(&mut self) -> Result<(), ConfigError> {
+        if let Some(name) = &self.profile {
+            self.traffic
+                .apply_profile(name)
+                .map_err(|m| ConfigError::invalid(&self.path, "profile", m))?;
+        }
         scenario_files::check_cohorts(&self.path, &self.run, &self.scenarios)?;
         let used = scenario_files::used(&self.run, &self.scenarios);
         for s in &used {
@@ -137,7 +166,7 @@ impl CallsConfig {
 }
 
 /// Every provider must have a region for every geography a time zone names.
-fn check_regions(path: &Path, catalogue: &Catalogue, traffic: &TrafficModel) -> Result<(), ConfigError> {
+pub(super) fn check_regions(path: &Path, catalogue: &Catalogue, traffic: &TrafficModel) -> Result<(), ConfigError> {
     for provider in &catalogue.providers {
         for tz in &traffic.timezones {
             if !provider.regions.contains_key(&tz.geo) {

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 use crate::config::checks;
 use crate::sim::calls::model::{
-    Archetype, Calendar, Feature, Latency, Product, Status, TaskType, Tier, TimeZoneShare, TokenLimits, TrafficModel,
+    Archetype, Calendar, Feature, Latency, Product, PromptCaching, Status, TaskType, Tier, TimeZoneShare, TokenLimits,
+    TrafficModel, TrafficProfile,
 };
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +29,24 @@ struct RawTraffic {
     user_agents: BTreeMap<String, f64>,
     providers: RawProviderChoice,
     latency: RawLatency,
+    #[serde(default)]
+    profiles: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    description: String,
+    /// Task type → its prompt caching under this profile.
+    #[serde(default)]
+    caching: BTreeMap<String, RawCaching>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCaching {
+    calls: f64,
+    read_share: [f64; 2],
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +100,8 @@ struct RawFeature {
 struct RawTask {
     input_tokens: [f64; 3],
     output_ratio: [f64; 2],
+    #[serde(default)]
+    caching: Option<RawCaching>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,13 +265,41 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
             ));
         }
         let ratio = checks::range_pair(p, &format!("{key}.output_ratio"), t.output_ratio, 0.0, 100.0)?;
+        let caching = match &t.caching {
+            Some(c) => caching(p, &format!("{key}.caching"), c)?,
+            None => PromptCaching::default(),
+        };
         tasks.push(TaskType {
             name: name.clone(),
             input_tokens: (lo, mode, hi),
             output_ratio: ratio,
+            caching,
         });
     }
     let task_names = || tasks.iter().map(|t| t.name.as_str());
+    let mut profiles = Vec::new();
+    for (name, raw) in &raw.profiles {
+        let mut cached = Vec::new();
+        for (task, c) in &raw.caching {
+            let key = format!("profiles.{name}.caching.{task}");
+            let index = tasks.iter().position(|t| &t.name == task).ok_or_else(|| {
+                ConfigError::invalid(
+                    p,
+                    key.clone(),
+                    format!(
+                        "unknown task type `{task}`: allowed are {}",
+                        checks::allowed(task_names())
+                    ),
+                )
+            })?;
+            cached.push((index, caching(p, &key, c)?));
+        }
+        profiles.push(TrafficProfile {
+            name: name.clone(),
+            description: raw.description.clone(),
+            caching: cached,
+        });
+    }
     let mut features = Vec::new();
     for (name, f) in &raw.features {
         let key = format!("features.{name}");
@@ -353,6 +402,17 @@ fn build(path: &Path, raw: RawTraffic) -> Result<TrafficModel, ConfigError> {
             timeout_ms,
         },
         token_limits: limits,
+        profiles,
+    })
+}
+
+/// A task's prompt caching: a share of calls, and a range of the prompt's share read.
+fn caching(p: &Path, key: &str, c: &RawCaching) -> Result<PromptCaching, ConfigError> {
+    checks::in_range(p, &format!("{key}.calls"), c.calls, 0.0, 1.0)?;
+    let read_share = checks::range_pair(p, &format!("{key}.read_share"), c.read_share, 0.0, 1.0)?;
+    Ok(PromptCaching {
+        calls: c.calls,
+        read_share,
     })
 }
 

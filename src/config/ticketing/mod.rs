@@ -87,6 +87,12 @@ impl TicketingConfig {
         })
     }
 
+    /// The hash of what this plan's data depends on (see [`crate::config::fingerprint`]).
+    pub fn plan_hash(&self) -> String {
+        let scenarios: Vec<&ScenarioDef> = self.scenarios.iter().map(|s| &s.def).collect();
+        crate::config::fingerprint::plan_hash(&self.run, &[&self.catalogue, &self.model, &scenarios])
+    }
+
     /// The declared scenario called `name`.
     pub fn scenario(&self, name: &str) -> Option<&DeclaredTicketScenario> {
         scenario_files::find(&self.scenarios, name)
@@ -145,5 +151,14 @@ impl PlanOverrides for TicketingConfig {
 
     fn parse_columns(&self, names: &[String]) -> Result<Vec<usize>, String> {
         transactions::parse_columns(names.iter().map(String::as_str))
+    }
+
+    fn set_profile(&mut self, name: &str) -> Result<(), ConfigError> {
+        Err(ConfigError::flag(
+            "--profile",
+            format!(
+                "`{name}`: profiles are the calls workload's (its traffic file's [profiles]); the ticketing workload has none"
+            ),
+        ))
     }
 }

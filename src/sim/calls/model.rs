@@ -38,6 +38,34 @@ pub struct TaskType {
     pub input_tokens: (f64, f64, f64),
     /// Output tokens = input tokens × a ratio drawn uniformly from this range.
     pub output_ratio: (f64, f64),
+    /// How much of the task's prompts a provider's prompt cache serves.
+    pub caching: PromptCaching,
+}
+
+/// Prompt caching of a task's calls to models that cache: `calls` of them read a cached prefix
+/// (a system prompt, the conversation or agent transcript so far), which is a share of the
+/// prompt drawn uniformly from `read_share`. The default, no caching, keeps the documents'
+/// costs.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PromptCaching {
+    pub calls: f64,
+    pub read_share: (f64, f64),
+}
+
+impl PromptCaching {
+    pub fn is_off(&self) -> bool {
+        self.calls == 0.0 || self.read_share.1 == 0.0
+    }
+
+    /// Cached tokens of a prompt of `input` tokens, from two uniform draws in [0, 1): whether
+    /// the call hits the cache, and how much of its prompt it finds there.
+    pub fn cached_tokens(&self, input: u32, hit: f64, share: f64) -> u32 {
+        if hit >= self.calls {
+            return 0;
+        }
+        let (lo, hi) = self.read_share;
+        ((f64::from(input) * (lo + (hi - lo) * share)).round() as u32).min(input)
+    }
 }
 
 /// A product feature; calls are attributed to the feature that made them.
@@ -156,4 +184,36 @@ pub struct TrafficModel {
     pub provider_loyalty: f64,
     pub latency: Latency,
     pub token_limits: TokenLimits,
+    /// Named sets of overrides a run plan may choose (`profile = "realistic"`, `--profile`).
+    pub profiles: Vec<TrafficProfile>,
+}
+
+/// A named set of overrides of the traffic model, chosen by the run plan or `--profile`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficProfile {
+    pub name: String,
+    pub description: String,
+    /// Prompt caching per task (index into `TrafficModel::tasks`).
+    pub caching: Vec<(usize, PromptCaching)>,
+}
+
+impl TrafficModel {
+    /// Applies the profile called `name`; `Err` lists the profiles there are.
+    pub fn apply_profile(&mut self, name: &str) -> Result<(), String> {
+        let Some(profile) = self.profiles.iter().find(|p| p.name == name) else {
+            let names: Vec<&str> = self.profiles.iter().map(|p| p.name.as_str()).collect();
+            return Err(format!(
+                "unknown profile `{name}`: allowed are {}",
+                if names.is_empty() {
+                    "none (the traffic file defines no [profiles])".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        };
+        for &(task, caching) in &profile.caching {
+            self.tasks[task].caching = caching;
+        }
+        Ok(())
+    }
 }

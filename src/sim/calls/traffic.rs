@@ -38,6 +38,8 @@ pub struct Call {
     pub environment: u8,
     pub status: Status,
     pub input_tokens: u32,
+    /// Input tokens read from the provider's prompt cache (a part of `input_tokens`).
+    pub cached_tokens: u32,
     pub output_tokens: u32,
     pub latency_ms: u32,
     pub cost_usd: f64,
@@ -233,11 +235,15 @@ impl TrafficGenerator {
         let environment = pick(&self.environment_cdf, r.random()) as u8;
         let jitter = m.latency.jitter.0 + (m.latency.jitter.1 - m.latency.jitter.0) * r.random::<f64>();
         let per_token = m.latency.ms_per_token * self.catalogue.models[model].latency_multiplier * jitter;
+        let cached = match status {
+            Status::Success => self.cached_tokens(customer, id_key, task, model, input),
+            _ => 0,
+        };
         let (output, latency, cost) = match status {
             Status::Success => (
                 output,
                 f64::from(input + output) * per_token,
-                self.catalogue.cost_usd(model, input, output),
+                self.catalogue.cost_usd(model, input, cached, output),
             ),
             // Refused before any work: fast, nothing produced, nothing billed.
             Status::RateLimited => (0, 20.0 + 130.0 * r.random::<f64>(), 0.0),
@@ -262,10 +268,25 @@ impl TrafficGenerator {
             environment,
             status,
             input_tokens: input,
+            cached_tokens: cached,
             output_tokens: output,
             latency_ms: (latency.round() as u32).max(1),
             cost_usd: cost,
         }
+    }
+}
+
+impl TrafficGenerator {
+    /// Tokens of a successful call's prompt read from the provider's cache: none unless the
+    /// model caches and the task's caching is on; drawn from the call's own key, so the other
+    /// columns are the same with caching on or off.
+    fn cached_tokens(&self, customer: &Customer, id_key: u64, task: usize, model: usize, input: u32) -> u32 {
+        let caching = &self.model.tasks[task].caching;
+        if caching.is_off() || !self.catalogue.caches(model) {
+            return 0;
+        }
+        let (hit, share) = rng::uniform_pair(self.seed, Domain::PromptCache, customer.key(), id_key);
+        caching.cached_tokens(input, hit, share)
     }
 }
 
