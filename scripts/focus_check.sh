@@ -69,7 +69,10 @@ site_packages=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_pat
 
 if [[ -z "${TRAFFICSIM:-}" ]]; then
     cargo build --release --quiet
-    TRAFFICSIM="$(pwd)/${CARGO_TARGET_DIR:-target}/release/trafficsim"
+    target="${CARGO_TARGET_DIR:-target}"
+    # .ci/run sets an absolute target directory; a relative one is the clone's.
+    [[ "$target" = /* ]] || target="$(pwd)/$target"
+    TRAFFICSIM="$target/release/trafficsim"
 fi
 out="${1:-$(mktemp -d)}"
 out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")

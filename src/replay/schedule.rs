@@ -300,7 +300,7 @@ impl State<'_> {
 }
 
 /// Jobs per message from the reader to the dispatcher.
-const CHUNK: usize = 2_048;
+const CHUNK: usize = 256;
 
 /// Shares the interrupt flag between the signal handler, the reader and the dispatcher.
 pub type Interrupt = Arc<AtomicBool>;
