@@ -119,11 +119,12 @@ impl<C: 'static> Analyzer<C> for Replay {
     fn analyze(ctx: &Context<'_, C>, _: &ReplaySettings) -> Result<ReplayResult> {
         let run = ctx.replay().context("no replay directory given (--replay DIR)")?;
         let windows = queries::degradation_windows(ctx)?;
-        let (windows, outside) = queries::window_levels(ctx, run, &windows)?;
+        let rows = queries::rows(ctx, run)?;
+        let (windows, outside) = queries::window_levels(&rows, run, &windows);
         Ok(ReplayResult {
             dir: run.dir.display().to_string(),
             summary: run.summary.clone(),
-            seconds: queries::seconds(ctx, run)?,
+            seconds: queries::seconds(&rows, run),
             windows,
             outside,
             decisions: queries::decisions(ctx, run)?,

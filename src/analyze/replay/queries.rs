@@ -62,7 +62,7 @@ pub struct Decisions {
 }
 
 /// The results' columns the page reads, as vectors (µs; -1 for a missing time or latency).
-struct Rows {
+pub struct Rows {
     row_us: Vec<i64>,
     due_us: Vec<i64>,
     sent_us: Vec<i64>,
@@ -73,7 +73,8 @@ struct Rows {
     felt: Vec<bool>,
 }
 
-fn rows<C>(ctx: &Context<'_, C>, run: &ReplayRun) -> Result<Rows> {
+/// The results' columns the page reads, read once for both the windows and the seconds.
+pub fn rows<C>(ctx: &Context<'_, C>, run: &ReplayRun) -> Result<Rows> {
     let micros = |c: &str| {
         col(c)
             .dt()
@@ -112,12 +113,7 @@ pub fn degradation_windows<C>(ctx: &Context<'_, C>) -> Result<Vec<Label>> {
 }
 
 /// Levels inside each window the replayed rows reach, and outside them all.
-pub fn window_levels<C>(
-    ctx: &Context<'_, C>,
-    run: &ReplayRun,
-    windows: &[Label],
-) -> Result<(Vec<WindowLevels>, WindowLevels)> {
-    let r = rows(ctx, run)?;
+pub fn window_levels(r: &Rows, run: &ReplayRun, windows: &[Label]) -> (Vec<WindowLevels>, WindowLevels) {
     let start = run.summary.started_at.timestamp_micros();
     let which = |t: i64| windows.iter().position(|w| w.contains_us(t));
     let mut parts: Vec<Vec<usize>> = vec![Vec::new(); windows.len() + 1];
@@ -161,12 +157,11 @@ pub fn window_levels<C>(
             ..levels(idx)
         })
         .collect();
-    Ok((inside, outside))
+    (inside, outside)
 }
 
 /// The schedule second by second (or in wider buckets, at most [`MAX_POINTS`]).
-pub fn seconds<C>(ctx: &Context<'_, C>, run: &ReplayRun) -> Result<Vec<SecondPoint>> {
-    let r = rows(ctx, run)?;
+pub fn seconds(r: &Rows, run: &ReplayRun) -> Vec<SecondPoint> {
     let start = run.summary.started_at.timestamp_micros();
     let last = r.due_us.iter().chain(&r.sent_us).copied().max().unwrap_or(start);
     let span_s = ((last - start).max(0) / 1_000_000) + 1;
@@ -199,7 +194,7 @@ pub fn seconds<C>(ctx: &Context<'_, C>, run: &ReplayRun) -> Result<Vec<SecondPoi
         l.sort_unstable();
         p.p99_ms = nearest_rank(&l, 0.99).map(|v| v as f64 / 1e3);
     }
-    Ok(points)
+    points
 }
 
 /// The answers' decisions against `is_fraud`, joined on the id (ticketing only).
