@@ -60,21 +60,17 @@ DIGITS = np.frombuffer(b"0123456789", np.uint8)
 DIG2 = np.stack([DIGITS[np.arange(100) // 10], DIGITS[np.arange(100) % 10]], axis=1)
 DIG3 = np.stack([DIGITS[np.arange(1000) // 100], DIGITS[np.arange(1000) // 10 % 10], DIGITS[np.arange(1000) % 10]], axis=1)
 
-STRING, DICT = pa.string(), pa.dictionary(pa.int32(), pa.string())
-TS = pa.timestamp("us", tz="UTC")
-COLUMNS = [  # (name, Arrow type in the peer's batches; text as dictionaries where few values)
-    ("timestamp", TS), ("call_id", STRING), ("provider", DICT), ("model", DICT),
+TEXT, CATEGORY, TS = pa.string(), "category", pa.timestamp("us", tz="UTC")
+COLUMNS = [  # trafficsim's, in order; CATEGORY: text of few values, built as an Arrow dictionary
+    ("timestamp", TS), ("call_id", TEXT), ("provider", CATEGORY), ("model", CATEGORY),
     ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("cost_usd", pa.float64()),
-    ("latency_ms", pa.int64()), ("customer_id", DICT), ("subscription_tier", DICT),
-    ("organization_id", DICT), ("product_id", DICT), ("feature_id", DICT), ("task_type", DICT),
-    ("environment", DICT), ("request_id", STRING), ("trace_id", STRING), ("session_id", STRING),
-    ("user_agent", DICT), ("total_tokens", pa.int64()), ("status", DICT), ("region", DICT),
-    ("tier_price_usd", pa.float64()), ("customer_archetype", DICT), ("scenario", DICT),
-    ("timezone", DICT), ("cached_input_tokens", pa.int64()),
+    ("latency_ms", pa.int64()), ("customer_id", CATEGORY), ("subscription_tier", CATEGORY),
+    ("organization_id", CATEGORY), ("product_id", CATEGORY), ("feature_id", CATEGORY),
+    ("task_type", CATEGORY), ("environment", CATEGORY), ("request_id", TEXT), ("trace_id", TEXT),
+    ("session_id", TEXT), ("user_agent", CATEGORY), ("total_tokens", pa.int64()), ("status", CATEGORY),
+    ("region", CATEGORY), ("tier_price_usd", pa.float64()), ("customer_archetype", CATEGORY),
+    ("scenario", CATEGORY), ("timezone", CATEGORY), ("cached_input_tokens", pa.int64()),
 ]
-PARQUET_SCHEMA = pa.schema([pa.field(n, t, nullable=False) for n, t in COLUMNS])
-CSV_SCHEMA = pa.schema([pa.field(n, STRING if n == "timestamp" else DICT if n == "tier_price_usd" else t,
-                                 nullable=False) for n, t in COLUMNS])
 
 
 def size_bytes(text):
@@ -111,8 +107,17 @@ def hex_digits(words, block=8_192):
     halves = words.view(np.uint16).ravel()
     out = np.empty(len(halves), np.uint32)
     for i in range(0, len(halves), block * 4):
-        np.take(HEX4, halves[i:i + block * 4], out=out[i:i + block * 4])
+        np.take(HEX4, halves[i:i + block * 4], out=out[i:i + block * 4], mode="clip")  # all in range
     return out.view(np.uint8).reshape(len(words), -1)
+
+
+def prefixed_hex(prefix, words):
+    """(n, 21) rows `prefix` (5 bytes, e.g. call_) then the 16 hex digits of each word."""
+    out = np.empty((len(words), 21), np.uint8)
+    at(out, 0, 1, "<u4")[:] = np.frombuffer(prefix[:4], "<u4")[0]
+    out[:, 4] = prefix[4]
+    at(out, 5, 4, "<u4")[:] = hex_digits(words).view("<u4")
+    return out
 
 
 def at(matrix, offset, k, dtype):
@@ -142,10 +147,6 @@ def fixed_strings(matrix):
     n, w = matrix.shape
     offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(matrix))
-
-
-def dictionary(indices, values):
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32, copy=False)), values, safe=False)
 
 
 def rng(*key):
@@ -368,18 +369,38 @@ class Generator:
         self.session_base = key << np.uint64(16)
         self.seed = np.uint64(m.seed)
         self.cust_bits = max(int(c.count).bit_length(), 1)
-        # Text of few values: Arrow dictionaries, per customer attributes indexed by customer.
-        d = lambda xs: pa.array(xs, STRING)
-        self.dicts = dict(
-            provider=d(m.providers), model=d(m.models), subscription_tier=d(m.tiers),
-            organization_id=d([f"org_{i + 1:03d}" for i in range(m.orgs)]), product_id=d(m.products),
-            feature_id=d(m.features), task_type=d(m.tasks), environment=d(m.environments),
-            user_agent=d(m.user_agents), status=d(m.statuses), region=d(m.regions),
-            customer_archetype=d(m.archetypes), scenario=d([s for _, s, _ in m.cohorts]),
-            timezone=d(m.tz_names),
-            customer_id=d([f"cust-{k:02d}-{i:05d}" for k, i in zip(c.cohort, c.index)]),
-            tier_price_text=d([repr(float(p)) for p in m.tier_price]),
+        # Text of few values: Arrow dictionaries, with indices as narrow as their count allows.
+        values = dict(
+            provider=m.providers, model=m.models, subscription_tier=m.tiers,
+            organization_id=[f"org_{i + 1:03d}" for i in range(m.orgs)], product_id=m.products,
+            feature_id=m.features, task_type=m.tasks, environment=m.environments,
+            user_agent=m.user_agents, status=m.statuses, region=m.regions,
+            customer_archetype=m.archetypes, scenario=[s for _, s, _ in m.cohorts], timezone=m.tz_names,
+            customer_id=[f"cust-{k:02d}-{i:05d}" for k, i in zip(c.cohort, c.index)],
+            tier_price_usd=[repr(float(p)) for p in m.tier_price],  # CSV: 29.0, as trafficsim
         )
+        self.dicts = {k: pa.array(v, TEXT) for k, v in values.items()}
+        self.index = {k: np.int8 if len(v) < 128 else np.int16 if len(v) < 32768 else np.int32
+                      for k, v in values.items()}
+        # Each customer's attributes, as those indices.
+        self.per_customer = {k: v.astype(self.index[k]) for k, v in dict(
+            customer_id=np.arange(c.count), subscription_tier=c.tier, organization_id=c.org,
+            product_id=c.product, user_agent=c.ua, customer_archetype=c.arch, scenario=c.cohort,
+            timezone=c.tz).items()}
+        self.region_flat = m.region_of.ravel()
+        self.local_day_flat, self.hours = m.local_day.ravel(), m.local_day.shape[1]
+
+        def field(name, t, csv):
+            if csv and name == "timestamp":
+                t = TEXT  # RFC 3339 text, as trafficsim's CSV
+            elif t == CATEGORY or (csv and name == "tier_price_usd"):
+                t = pa.dictionary(pa.from_numpy_dtype(self.index[name]), TEXT)
+            return pa.field(name, t, nullable=False)
+        self.schema = {f: pa.schema([field(n, t, f == "csv") for n, t in COLUMNS]) for f in ("csv", "parquet")}
+
+    def category(self, name, indices):
+        return pa.DictionaryArray.from_arrays(pa.array(indices.astype(self.index[name], copy=False)),
+                                              self.dicts[name], safe=False)
 
     def chunks(self, day, kept):
         """Consecutive hours of `day` holding at most CHUNK_ROWS rows (an hour is never split)."""
@@ -407,7 +428,7 @@ class Generator:
         hour = day * 24 + ms // 3_600_000
 
         u = r.random((8, n))
-        tz = c.tz[cust]
+        tz = self.per_customer["timezone"].take(cust)
         slot = pick_few_per_row(self.feat_bounds, cust, u[0])
         feature = self.feat_slot.ravel().take(cust * self.feat_slot.shape[1] + slot)
         task = m.feat_task.take(feature)
@@ -441,11 +462,8 @@ class Generator:
         # 32-hex trace ids; sess_ + 16 hex of a bijection of (customer, local day).
         rows = np.arange(self.row, self.row + n, dtype=np.uint64)
         self.row += n
-        call = np.empty((n, 21), np.uint8)
-        call[:, :5] = np.frombuffer(b"call_", np.uint8)
-        call[:, 5:] = hex_digits(mix64(rows, CALL_KEY ^ self.seed))
-        words = r.bit_generator.random_raw((n, 4))
-        h = hex_digits(words[:, :2]).view("<u4")  # request id: 8-4-4-4-12, version 4, variant 1
+        call = prefixed_hex(b"call_", mix64(rows, CALL_KEY ^ self.seed))
+        h = hex_digits(r.bit_generator.random_raw((n, 2))).view("<u4")  # request id: 8-4-4-4-12, v4
         req = np.empty((n, 36), np.uint8)
         at(req, 0, 2, "<u4")[:], at(req, 24, 3, "<u4")[:] = h[:, 0:2], h[:, 5:8]
         at(req, 9, 1, "<u4")[:], at(req, 14, 1, "<u4")[:], at(req, 19, 1, "<u4")[:] = h[:, 2:3], h[:, 3:4], h[:, 4:5]
@@ -454,47 +472,37 @@ class Generator:
         req[:, 14] = ord("4")
         v = req[:, 19]  # the variant digit 8, 9, a or b: two bits of the random digit there
         req[:, 19] = HEX.take(8 + (((v & 15) + 9 * (v >> 6)) & 3))
-        trace = hex_digits(words[:, 2:4])
-        local_day = m.local_day[tz, hour]
-        sess = np.empty((n, 21), np.uint8)
-        sess[:, :5] = np.frombuffer(b"sess_", np.uint8)
+        trace = hex_digits(r.bit_generator.random_raw((n, 2)))
+        local_day = self.local_day_flat.take(tz.astype(np.int64) * self.hours + hour)
         skey = self.session_base[cust] | (local_day + 1).astype(np.uint64)
-        sess[:, 5:] = hex_digits(mix64(skey, SESSION_KEY ^ self.seed))
+        sess = prefixed_hex(b"sess_", mix64(skey, SESSION_KEY ^ self.seed))
 
-        start_ms = (self.day_start_ms(day))
-        dd = self.dicts
+        cat, pc = self.category, self.per_customer
         cols = {
-            "timestamp": pa.array((start_ms + ms) * 1000, TS),
+            "timestamp": pa.array((self.day_start_ms(day) + ms) * 1000, TS),
             "call_id": fixed_strings(call),
-            "provider": dictionary(provider, dd["provider"]),
-            "model": dictionary(model, dd["model"]),
+            "provider": cat("provider", provider), "model": cat("model", model),
             "input_tokens": inp, "output_tokens": out, "cost_usd": cost, "latency_ms": latency_ms,
-            "customer_id": dictionary(cust, dd["customer_id"]),
-            "subscription_tier": dictionary(c.tier[cust], dd["subscription_tier"]),
-            "organization_id": dictionary(c.org[cust], dd["organization_id"]),
-            "product_id": dictionary(c.product[cust], dd["product_id"]),
-            "feature_id": dictionary(feature, dd["feature_id"]),
-            "task_type": dictionary(task, dd["task_type"]),
-            "environment": dictionary(env, dd["environment"]),
+            **{k: cat(k, pc[k].take(cust)) for k in ("customer_id", "subscription_tier", "organization_id",
+                                                      "product_id", "user_agent", "customer_archetype",
+                                                      "scenario")},
+            "feature_id": cat("feature_id", feature), "task_type": cat("task_type", task),
+            "environment": cat("environment", env),
             "request_id": fixed_strings(req), "trace_id": fixed_strings(trace), "session_id": fixed_strings(sess),
-            "user_agent": dictionary(c.ua[cust], dd["user_agent"]),
-            "total_tokens": tokens,
-            "status": dictionary(status, dd["status"]),
-            "region": dictionary(m.region_of[m.model_provider[model], tz], dd["region"]),
-            "tier_price_usd": m.tier_price[c.tier[cust]],
-            "customer_archetype": dictionary(c.arch[cust], dd["customer_archetype"]),
-            "scenario": dictionary(c.cohort[cust], dd["scenario"]),
-            "timezone": dictionary(tz, dd["timezone"]),
+            "total_tokens": tokens, "status": cat("status", status),
+            "region": cat("region", self.region_flat.take(m.model_provider.take(model) * len(m.tz_names) + tz)),
+            "tier_price_usd": m.tier_price.take(pc["subscription_tier"].take(cust)),
+            "timezone": cat("timezone", tz),
             "cached_input_tokens": np.zeros(n, np.int64),
         }
         batches = {}
         if "parquet" in formats:
-            batches["parquet"] = pa.table([cols[name] for name, _ in COLUMNS], schema=PARQUET_SCHEMA)
+            batches["parquet"] = pa.table([cols[name] for name, _ in COLUMNS], schema=self.schema["parquet"])
         if "csv" in formats:
             # CSV: RFC 3339 timestamps with milliseconds, prices as trafficsim writes them (29.0).
             cols["timestamp"] = self.timestamp_text(day, ms)
-            cols["tier_price_usd"] = dictionary(c.tier[cust], dd["tier_price_text"])
-            batches["csv"] = pa.table([cols[name] for name, _ in COLUMNS], schema=CSV_SCHEMA)
+            cols["tier_price_usd"] = cat("tier_price_usd", pc["subscription_tier"].take(cust))
+            batches["csv"] = pa.table([cols[name] for name, _ in COLUMNS], schema=self.schema["csv"])
         return batches
 
     def day_start_ms(self, day):
@@ -519,7 +527,7 @@ PARQUET_OPTIONS = dict(
     compression="zstd", compression_level=1,
     use_dictionary=[n for n, _ in COLUMNS if n not in UNIQUE],
     # Statistics on the sorted timestamp and the numbers, not on text (as trafficsim).
-    write_statistics=[n for n, t in COLUMNS if t != STRING and t != DICT],
+    write_statistics=[n for n, t in COLUMNS if t not in (TEXT, CATEGORY)],
     write_page_index=True, store_schema=False,
 )
 
@@ -527,7 +535,7 @@ PARQUET_OPTIONS = dict(
 def write_parquet(path, table):
     import pyarrow.parquet as pq  # only when writing Parquet
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pq.ParquetWriter(path, PARQUET_SCHEMA, **PARQUET_OPTIONS) as w:
+    with pq.ParquetWriter(path, table.schema, **PARQUET_OPTIONS) as w:
         w.write_table(table, row_group_size=ROW_GROUP_ROWS)
     return path.stat().st_size
 
@@ -585,7 +593,7 @@ def run(m, rows, formats, out, threads):
 def rows_for_size(m, target):
     """Rows whose CSV is `target` bytes: bytes per row measured on a pilot, the first chunk of
     three days of a run of about that size (within about 0.5%, as trafficsim's within 1%)."""
-    header = csv_bytes(pa.table([pa.array([], t) for t in CSV_SCHEMA.types], schema=CSV_SCHEMA), True).size
+    header = len(",".join(n for n, _ in COLUMNS)) + 1
     guess = max(int((target - header) / 350), 1)
     plan = Plan(m, guess)
     gen = Generator(plan)
