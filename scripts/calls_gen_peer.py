@@ -403,30 +403,34 @@ class Generator:
                                               self.dicts[name], safe=False)
 
     def chunks(self, day, kept):
-        """Consecutive hours of `day` holding at most CHUNK_ROWS rows (an hour is never split)."""
+        """The calls of `day` in time order, as (key, ms into the day, customer) chunks of at most
+        CHUNK_ROWS rows: consecutive hours, and an hour of more rows cut after sorting it."""
         per_hour = kept.sum(axis=1)
-        h0, rows = 0, 0
+        groups, h0, rows = [], 0, 0
         for h in range(24):
             if rows and rows + per_hour[h] > CHUNK_ROWS:
-                yield h0, h
+                groups.append((h0, h))
                 h0, rows = h, 0
             rows += per_hour[h]
         if rows:
-            yield h0, 24
+            groups.append((h0, 24))
+        count, bits = self.plan.customers.count, self.cust_bits
+        for h0, h1 in groups:
+            # Each call's ms in the day and customer, packed in one int64 and sorted.
+            cells = kept[h0:h1].ravel()
+            cust = np.repeat(np.tile(np.arange(count, dtype=np.int64), h1 - h0), cells)
+            hour = np.repeat(np.arange(h0, h1, dtype=np.int64), per_hour[h0:h1])
+            ms = hour * 3_600_000 + rng(self.m.seed, 4, day, h0).integers(0, 3_600_000, len(cust))
+            packed = np.sort((ms << bits) | cust)
+            for i in range(0, len(packed), CHUNK_ROWS):
+                p = packed[i:i + CHUNK_ROWS]
+                yield (h0, i), p >> bits, p & ((1 << bits) - 1)
 
-    def generate(self, day, h0, h1, kept, formats):
-        m, c = self.m, self.plan.customers
-        cells = kept[h0:h1].ravel()
-        n = int(cells.sum())
-        r = rng(m.seed, 4, day, h0)
-        # Time order: each row's ms in the day and customer, packed in one int64 and sorted.
-        cust = np.repeat(np.tile(np.arange(c.count, dtype=np.int64), h1 - h0), cells)
-        hour = np.repeat(np.arange(h0, h1, dtype=np.int64), kept[h0:h1].sum(axis=1))
-        ms = hour * 3_600_000 + r.integers(0, 3_600_000, n)
-        packed = np.sort((ms << self.cust_bits) | cust)
-        ms, cust = packed >> self.cust_bits, packed & ((1 << self.cust_bits) - 1)
+    def generate(self, day, key, ms, cust, formats):
+        """Everything about the calls of `cust` at `ms` into `day`, as Arrow tables per format."""
+        m, c, n = self.m, self.plan.customers, len(ms)
+        r = rng(m.seed, 5, day, *key)
         hour = day * 24 + ms // 3_600_000
-
         u = r.random((8, n))
         tz = self.per_customer["timezone"].take(cust)
         slot = pick_few_per_row(self.feat_bounds, cust, u[0])
@@ -573,8 +577,8 @@ def run(m, rows, formats, out, threads):
         for day in range(m.days):
             kept = plan.day_kept(day)
             d = m.start + timedelta(days=day)
-            for part, (h0, h1) in enumerate(gen.chunks(day, kept)):
-                b = gen.generate(day, h0, h1, kept, formats)
+            for part, (key, ms, cust) in enumerate(gen.chunks(day, kept)):
+                b = gen.generate(day, key, ms, cust, formats)
                 futures, header = [], gen.row == len(b.get("csv", ()))  # the header with the first
                 if "csv" in b:
                     futures.append(("csv", io.submit(append, pool.submit(csv_bytes, b["csv"], header))))
@@ -598,8 +602,7 @@ def rows_for_size(m, target):
     plan = Plan(m, guess)
     gen = Generator(plan)
     kept = plan.day_kept(0)
-    h0, h1 = next(gen.chunks(0, kept))
-    t = gen.generate(0, h0, h1, kept, ("csv",))["csv"]
+    t = gen.generate(0, *next(gen.chunks(0, kept)), ("csv",))["csv"]
     size, n = csv_bytes(t, False).size, t.num_rows
     return max(round((target - header) / (size / max(n, 1))), 1)
 
