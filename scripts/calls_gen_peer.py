@@ -17,13 +17,15 @@ every cohort follows the base traffic, no scenario modifiers. Like trafficsim's 
 cohort takes customers until it holds its share of the rows, then its surplus calls are thinned
 evenly (Bresenham over its calls in (hour, customer) order), so a run has exactly the rows asked.
 
-Everything per row is vectorised: per UTC day, the day's calls are cut into chunks of at most
-CHUNK_ROWS rows (consecutive hours), generated with numpy (ids and timestamps are formatted as
-fixed-width byte matrices turned into Arrow string arrays without a Python string per row;
-low-cardinality text is built as Arrow dictionary arrays), and encoded by a pool of threads
-(pyarrow releases the GIL) while the main thread generates the next chunk. Memory is bounded by
-the chunks in flight, not by the rows. A day of more than CHUNK_ROWS rows is written as several
-part files in its partition (part-00000, part-00001, ...), so chunks encode in parallel.
+Everything per row is vectorised: per UTC day, the day's calls are cut into time-ordered chunks
+of at most CHUNK_ROWS rows (consecutive hours; an hour of more rows is cut after sorting it),
+generated with numpy (ids and timestamps are formatted as fixed-width byte matrices turned into
+Arrow string arrays without a Python string per row; low-cardinality text is built as Arrow
+dictionary arrays), and encoded by a pool of threads (pyarrow releases the GIL) while the main
+thread generates the next chunk. Memory is bounded by the chunks in flight, not by the rows. A
+day of more than CHUNK_ROWS rows is written as several part files in its partition (part-00000,
+part-00001, ...), so that its chunks encode in parallel: pyarrow cannot encode the row groups of
+one file in parallel, where trafficsim writes one file per day from parallel workers.
 
     python scripts/calls_gen_peer.py --rows 1000000 --format parquet --out /tmp/peer
     python scripts/calls_gen_peer.py --target-size 50MiB --format csv --out /tmp/peer
@@ -428,7 +430,7 @@ class Generator:
 
     def generate(self, day, key, ms, cust, formats):
         """Everything about the calls of `cust` at `ms` into `day`, as Arrow tables per format."""
-        m, c, n = self.m, self.plan.customers, len(ms)
+        m, n = self.m, len(ms)
         r = rng(m.seed, 5, day, *key)
         hour = day * 24 + ms // 3_600_000
         u = r.random((8, n))
@@ -532,7 +534,10 @@ PARQUET_OPTIONS = dict(
     use_dictionary=[n for n, _ in COLUMNS if n not in UNIQUE],
     # Statistics on the sorted timestamp and the numbers, not on text (as trafficsim).
     write_statistics=[n for n, t in COLUMNS if t not in (TEXT, CATEGORY)],
-    write_page_index=True, store_schema=False,
+    # Format 1.0 and a page index, as trafficsim's writer (parquet-rs defaults). The Arrow schema is
+    # not stored: it would say dictionary where trafficsim's says string; read back, both are the
+    # same schema (string, timestamp[us, tz=UTC], int64, double, not null).
+    version="1.0", write_page_index=True, store_schema=False,
 )
 
 
