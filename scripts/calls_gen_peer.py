@@ -584,8 +584,9 @@ def run(m, rows, formats, out, threads):
             d = m.start + timedelta(days=day)
             for part, (key, ms, cust) in enumerate(gen.chunks(day, kept)):
                 b = gen.generate(day, key, ms, cust, formats)
-                futures, header = [], gen.row == len(b.get("csv", ()))  # the header with the first
+                futures = []
                 if "csv" in b:
+                    header = gen.row == b["csv"].num_rows  # the first chunk's CSV has the header
                     futures.append(("csv", io.submit(append, pool.submit(csv_bytes, b["csv"], header))))
                 if "parquet" in b:
                     path = data / "calls" / f"date={d}" / f"part-{part:05d}.parquet"
