@@ -116,7 +116,7 @@ pub fn plan_run(config: &CallsConfig, generator: &TrafficGenerator) -> Result<Ge
         }
     };
     planner.ensure(rows)?;
-    Ok(planner.finish(rows, 2 * UNIT_ROWS))
+    Ok(planner.finish(rows, UNIT_ROWS))
 }
 
 /// Measures CSV bytes per row on a sample of the hours of the customers a run of `rows` uses.
