@@ -37,7 +37,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// It also maps every block over 128 KiB afresh and unmaps it when freed, so each zstd context
 /// (one per Parquet column chunk, about a megabyte) faulted its pages in anew: three quarters of the
 /// page faults of a generation, about 5% of its time. Blocks up to 32 MiB now come from the arenas and
-/// are reused, and up to 64 MiB of free space stays mapped.
+/// are reused.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -45,7 +45,6 @@ fn limit_malloc_arenas() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 64) as libc::c_int);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
     }
 }
 
