@@ -12,8 +12,8 @@ use polars::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::adapt::{ColumnsMap, adapt, map};
 use super::adapt::Adaptation;
+use super::adapt::{ColumnsMap, adapt, map};
 use crate::sink::layout::{self, FactTable};
 use crate::validate::read::{day_csv_files, no_dataset, parquet_files};
 
@@ -80,30 +80,30 @@ pub const TICKETING_DATASET: DatasetSpec = DatasetSpec {
 
 /// The transactions' columns the ticketing validators read: every one is required.
 const TICKETING_COLUMNS: [&str; 24] = [
-        "timestamp",
-        "transaction_id",
-        "event_id",
-        "user_id",
-        "persona",
-        "tier",
-        "num_tickets",
-        "price_per_ticket",
-        "price_multiplier",
-        "total_amount",
-        "payment_method",
-        "payment_status",
-        "device_type",
-        "device_mismatch",
-        "geo_mismatch",
-        "time_anomaly",
-        "risk_score",
-        "is_fraud",
-        "is_bot",
-        "fraud_pattern",
-        "scenario",
-        "ab_variant",
-        "decision_latency_ms",
-        "api_status",
+    "timestamp",
+    "transaction_id",
+    "event_id",
+    "user_id",
+    "persona",
+    "tier",
+    "num_tickets",
+    "price_per_ticket",
+    "price_multiplier",
+    "total_amount",
+    "payment_method",
+    "payment_status",
+    "device_type",
+    "device_mismatch",
+    "geo_mismatch",
+    "time_anomaly",
+    "risk_score",
+    "is_fraud",
+    "is_bot",
+    "fraud_pattern",
+    "scenario",
+    "ab_variant",
+    "decision_latency_ms",
+    "api_status",
 ];
 
 /// The small tables beside a fact table, by name, as lazy scans.

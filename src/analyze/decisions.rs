@@ -149,7 +149,15 @@ impl Analyzer for Decisions {
         "Cost anomalies, customers over budget, inefficient patterns, portfolio risk and the alerts to act on.";
     type Settings = DecisionSettings;
     type Output = DecisionsResult;
-    const COLUMNS: Columns = Columns::Only(&["timestamp", "customer_id", "subscription_tier", "tier_price_usd", "cost_usd", "total_tokens", "latency_ms"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "customer_id",
+        "subscription_tier",
+        "tier_price_usd",
+        "cost_usd",
+        "total_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &DecisionSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("window_days", s.window_days, 1, 365)?;

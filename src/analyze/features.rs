@@ -213,7 +213,17 @@ impl Analyzer for Features {
         "Cost and adoption per feature, the invest / maintain / optimize / sunset matrix, and features used together.";
     type Settings = FeatureSettings;
     type Output = FeaturesResult;
-    const COLUMNS: Columns = Columns::Only(&["timestamp", "customer_id", "product_id", "feature_id", "status", "cost_usd", "input_tokens", "output_tokens", "latency_ms"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "customer_id",
+        "product_id",
+        "feature_id",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &FeatureSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.fraction("adoption_high", s.adoption_high)?;

@@ -24,7 +24,8 @@
 //!      plain Rust; the helpers in [`frame`] cover the usual sums and column extraction;
 //!    - `COLUMNS`: the columns of the dataset it reads, one line, e.g.
 //!      `const COLUMNS: Columns = Columns::Only(&["timestamp", "cost_usd", "customer_id"]);`
-//!      (default [`Columns::All`], every column of [`dataset::DatasetSpec::columns`]). On data
+//!      (default [`Columns::All`], every column of [`dataset::DatasetSpec::columns`]; the
+//!      dataset's `required` columns, the timestamp, are always there). On data
 //!      that lacks one of them (a foreign export, `--columns`) the page is not run, and the
 //!      index says which columns it lacks; list exactly what its queries read, including what
 //!      the [`frame`] helpers read (`totals_aggs`: status, cost_usd, input_tokens,
@@ -532,8 +533,17 @@ pub fn run_analyzers<C: Sync + 'static>(
         bail!(
             "{}: no analyzer can run on this data ({}); its columns are {}: map them onto the calls schema with --columns-map FILE (presets: {})",
             source.path.display(),
-            if not_run.len() == 1 { first.reason.clone() } else { each.join("; ") },
-            source.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            if not_run.len() == 1 {
+                first.reason.clone()
+            } else {
+                each.join("; ")
+            },
+            source
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             adapt::map::presets().join(", ")
         );
     }
@@ -572,7 +582,9 @@ impl Analysis {
         let mut not_run: Vec<NotRun> = self
             .not_run
             .into_iter()
-            .filter(|n| !fresh_pages.iter().any(|p| p.name == n.name) && !fresh.not_run.iter().any(|f| f.name == n.name))
+            .filter(|n| {
+                !fresh_pages.iter().any(|p| p.name == n.name) && !fresh.not_run.iter().any(|f| f.name == n.name)
+            })
             .collect();
         not_run.extend(fresh.not_run);
         let pages = self

@@ -152,7 +152,18 @@ impl Analyzer for Organization {
     const SUMMARY: &'static str = "Chargeback by organization, product, feature and environment, and cost per call compared across organizations.";
     type Settings = OrganizationSettings;
     type Output = OrganizationResult;
-    const COLUMNS: Columns = Columns::Only(&["customer_id", "organization_id", "product_id", "feature_id", "environment", "status", "cost_usd", "input_tokens", "output_tokens", "latency_ms"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "customer_id",
+        "organization_id",
+        "product_id",
+        "feature_id",
+        "environment",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &OrganizationSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.range("efficiency_gap_warning", s.efficiency_gap_warning, 1.0, 1e6)?;

@@ -244,11 +244,22 @@ fn distinct_line(d: &Distinct) -> String {
     .iter()
     .filter_map(|(n, what)| n.map(|n| format!("{n} {what}")))
     .collect();
-    if parts.is_empty() { String::new() } else { parts.join(", ") + "." }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        parts.join(", ") + "."
+    }
 }
 
 fn queries(ctx: &Context<'_>) -> Result<Queries> {
-    let counted = ["customer_id", "organization_id", "product_id", "feature_id", "provider", "model"];
+    let counted = [
+        "customer_id",
+        "organization_id",
+        "product_id",
+        "feature_id",
+        "provider",
+        "model",
+    ];
     let present: Vec<&str> = counted.into_iter().filter(|c| ctx.has_column(c)).collect();
     let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
     let df = if present.is_empty() {

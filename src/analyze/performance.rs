@@ -134,7 +134,16 @@ impl Analyzer for Performance {
         "Latency percentiles, tokens per second, cost efficiency and SLA compliance by model and provider.";
     type Settings = PerformanceSettings;
     type Output = PerformanceResult;
-    const COLUMNS: Columns = Columns::Only(&["provider", "model", "task_type", "latency_ms", "status", "cost_usd", "input_tokens", "output_tokens"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "provider",
+        "model",
+        "task_type",
+        "latency_ms",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+    ]);
 
     fn check(s: &PerformanceSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("sla_ms", s.sla_ms, 1, 3_600_000)?;

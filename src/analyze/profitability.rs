@@ -312,7 +312,18 @@ impl Analyzer for Profitability {
         "Revenue prorated to active days, cost to serve, margin bands, unprofitable customers, and margin by tier.";
     type Settings = ProfitabilitySettings;
     type Output = ProfitabilityResult;
-    const COLUMNS: Columns = Columns::Only(&["timestamp", "customer_id", "subscription_tier", "organization_id", "customer_archetype", "tier_price_usd", "status", "cost_usd", "input_tokens", "output_tokens"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "customer_id",
+        "subscription_tier",
+        "organization_id",
+        "customer_archetype",
+        "tier_price_usd",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+    ]);
 
     fn check(s: &ProfitabilitySettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.fraction("high_margin", s.high_margin)?;

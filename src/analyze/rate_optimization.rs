@@ -138,7 +138,18 @@ impl Analyzer for RateOptimization {
         "Model switches with their savings, reserved capacity, volume discounts and provider arbitrage.";
     type Settings = RateSettings;
     type Output = RateResult;
-    const COLUMNS: Columns = Columns::Only(&["provider", "model", "task_type", "feature_id", "status", "cost_usd", "input_tokens", "output_tokens", "latency_ms", "cached_input_tokens"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "provider",
+        "model",
+        "task_type",
+        "feature_id",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "cached_input_tokens",
+    ]);
 
     fn check(s: &RateSettings, c: SettingsCheck<'_>, config: &CallsConfig) -> Result<(), ConfigError> {
         c.range("reserved_min_spend", s.reserved_min_spend, 0.0, 1e12)?;

@@ -146,7 +146,16 @@ impl Analyzer for Scenarios {
         "Each scenario's signature, the events it injected, and the anomaly detector scored against them";
     type Settings = ScenariosSettings;
     type Output = ScenariosResult;
-    const COLUMNS: Columns = Columns::Only(&["scenario", "timestamp", "customer_id", "model", "feature_id", "subscription_tier", "tier_price_usd", "cost_usd"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "scenario",
+        "timestamp",
+        "customer_id",
+        "model",
+        "feature_id",
+        "subscription_tier",
+        "tier_price_usd",
+        "cost_usd",
+    ]);
 
     fn read_settings(file: &AnalysisFile) -> Result<ScenariosSettings, ConfigError> {
         Ok(ScenariosSettings {

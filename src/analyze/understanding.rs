@@ -189,7 +189,22 @@ impl Analyzer for Understanding {
     const SUMMARY: &'static str = "Where the money goes, when it is spent, where it is heading, and who spends it.";
     type Settings = UnderstandingSettings;
     type Output = UnderstandingResult;
-    const COLUMNS: Columns = Columns::Only(&["timestamp", "provider", "model", "customer_id", "subscription_tier", "organization_id", "product_id", "feature_id", "task_type", "status", "cost_usd", "input_tokens", "output_tokens", "latency_ms"]);
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "provider",
+        "model",
+        "customer_id",
+        "subscription_tier",
+        "organization_id",
+        "product_id",
+        "feature_id",
+        "task_type",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &UnderstandingSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("top_spenders", s.top_spenders, 1, 1000)?;

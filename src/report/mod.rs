@@ -84,7 +84,14 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         ));
     }
     for (n, href) in input.not_run.iter().zip(&not_run_hrefs) {
-        let doc = layout::page(&n.title, &n.summary, &nav, href, &footer, index::not_run_page(n, input.source));
+        let doc = layout::page(
+            &n.title,
+            &n.summary,
+            &nav,
+            href,
+            &footer,
+            index::not_run_page(n, input.source),
+        );
         files.push((PathBuf::from(href), doc.into_string()));
     }
     let overall = [

@@ -16,7 +16,12 @@ const MAX_CONTAINS_VALUES: usize = 1_000;
 
 /// `scan` (read from `data`) with `map` applied, `total_tokens` derived when it is missing, and
 /// zone-less timestamps read in the map's zone (else UTC); and the notes that say so.
-pub fn adapt(scan: LazyFrame, schema: &Schema, map: Option<&ColumnsMap>, data: &Path) -> Result<(LazyFrame, Adaptation)> {
+pub fn adapt(
+    scan: LazyFrame,
+    schema: &Schema,
+    map: Option<&ColumnsMap>,
+    data: &Path,
+) -> Result<(LazyFrame, Adaptation)> {
     let mut notes = Adaptation::default();
     let mut frame = scan;
     if let Some(map) = map {
@@ -28,7 +33,9 @@ pub fn adapt(scan: LazyFrame, schema: &Schema, map: Option<&ColumnsMap>, data: &
         frame = frame.with_columns([(col("input_tokens").cast(DataType::Int64)
             + col("output_tokens").cast(DataType::Int64))
         .alias("total_tokens")]);
-        notes.derived.push(Note::new("total_tokens", "input_tokens + output_tokens"));
+        notes
+            .derived
+            .push(Note::new("total_tokens", "input_tokens + output_tokens"));
         schema = frame.collect_schema()?;
     }
     if let Some(DataType::Datetime(_, None)) = schema.get("timestamp") {
@@ -64,7 +71,9 @@ fn apply_map(
             .collect();
         if let Some(first) = absent.first() {
             if mapped.optional {
-                notes.left_out.push(Note::new(target, format!("the data has no `{first}`")));
+                notes
+                    .left_out
+                    .push(Note::new(target, format!("the data has no `{first}`")));
                 continue;
             }
             bail!(

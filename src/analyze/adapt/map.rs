@@ -22,7 +22,15 @@ const TOP_KEYS: [&str; 3] = ["description", "naive_timezone", "columns"];
 
 /// The keys of a column's table.
 const SOURCE_KEYS: [&str; 9] = [
-    "column", "value", "first_of", "between", "scale", "epoch", "contains", "otherwise", "optional",
+    "column",
+    "value",
+    "first_of",
+    "between",
+    "scale",
+    "epoch",
+    "contains",
+    "otherwise",
+    "optional",
 ];
 
 /// A checked columns map.
@@ -97,7 +105,11 @@ impl Source {
                 names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
             ),
             Source::Between(a, b) => format!("milliseconds from `{a}` to `{b}`"),
-            Source::Contains { name, patterns, otherwise } => format!(
+            Source::Contains {
+                name,
+                patterns,
+                otherwise,
+            } => format!(
                 "`{name}` matched against {} pattern(s), else \"{otherwise}\"",
                 patterns.len()
             ),
@@ -235,7 +247,12 @@ pub fn load(path: &Path) -> Result<ColumnsMap, ConfigError> {
                 format!("\"{s}\" is not a time zone: allowed are IANA names such as UTC or Europe/Paris"),
             )
         })?),
-        Some(_) => return Err(bad("naive_timezone", "must be text: an IANA time zone such as UTC".into())),
+        Some(_) => {
+            return Err(bad(
+                "naive_timezone",
+                "must be text: an IANA time zone such as UTC".into(),
+            ));
+        }
     };
     let Some(toml::Value::Table(cols)) = table.get("columns") else {
         return Err(bad(
@@ -283,7 +300,12 @@ fn source(value: &toml::Value, kind: Kind) -> Result<(Source, bool), String> {
     let table = match value {
         toml::Value::String(name) => return Ok((column(name, None, None)?, false)),
         toml::Value::Table(t) => t,
-        _ => return Err(format!("must be a column name (text) or a table with one of {}", allowed(KINDS))),
+        _ => {
+            return Err(format!(
+                "must be a column name (text) or a table with one of {}",
+                allowed(KINDS)
+            ));
+        }
     };
     for k in table.keys() {
         if !SOURCE_KEYS.contains(&k.as_str()) {
@@ -295,7 +317,11 @@ fn source(value: &toml::Value, kind: Kind) -> Result<(Source, bool), String> {
         return Err(format!(
             "give exactly one of {} (found {})",
             allowed(KINDS),
-            if given.is_empty() { "none".to_string() } else { given.join(", ") }
+            if given.is_empty() {
+                "none".to_string()
+            } else {
+                given.join(", ")
+            }
         ));
     }
     let text = |k: &str| -> Result<Option<String>, String> {
@@ -306,7 +332,10 @@ fn source(value: &toml::Value, kind: Kind) -> Result<(Source, bool), String> {
         }
     };
     let names = |k: &str, n: Option<usize>| -> Result<Vec<String>, String> {
-        let list = table.get(k).and_then(|v| v.as_array()).ok_or(format!("`{k}` must be a list of column names"))?;
+        let list = table
+            .get(k)
+            .and_then(|v| v.as_array())
+            .ok_or(format!("`{k}` must be a list of column names"))?;
         let out: Vec<String> = list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
         let ok = out.len() == list.len() && !out.is_empty() && n.is_none_or(|n| out.len() == n);
         if !ok {
@@ -472,17 +501,29 @@ mod tests {
     #[test]
     fn errors_name_the_file_the_key_and_what_is_allowed() {
         let err = parse("[columns]\ncost = \"spend\"\n").unwrap_err();
-        assert!(err.starts_with("MAP: `columns.cost`: unknown column of the calls schema: allowed are timestamp, call_id"), "{err}");
+        assert!(
+            err.starts_with("MAP: `columns.cost`: unknown column of the calls schema: allowed are timestamp, call_id"),
+            "{err}"
+        );
         let err = parse("colums = {}\n").unwrap_err();
-        assert_eq!(err, "MAP: `colums`: unknown key: allowed are description, naive_timezone, columns");
+        assert_eq!(
+            err,
+            "MAP: `colums`: unknown key: allowed are description, naive_timezone, columns"
+        );
         let err = parse("[columns]\ncost_usd = { value = \"free\" }\n").unwrap_err();
         assert_eq!(err, "MAP: `columns.cost_usd`: `value` must be a number for this column");
         let err = parse("[columns]\nmodel = { column = \"m\", scale = 2 }\n").unwrap_err();
         assert_eq!(err, "MAP: `columns.model`: `scale` is for number columns only");
         let err = parse("[columns]\nmodel = { column = \"m\", value = \"x\" }\n").unwrap_err();
-        assert!(err.contains("give exactly one of column, value, first_of, between (found column, value)"), "{err}");
+        assert!(
+            err.contains("give exactly one of column, value, first_of, between (found column, value)"),
+            "{err}"
+        );
         let err = parse("naive_timezone = \"Mars/Olympus\"\n[columns]\nmodel = \"m\"\n").unwrap_err();
-        assert!(err.contains("`naive_timezone`: \"Mars/Olympus\" is not a time zone"), "{err}");
+        assert!(
+            err.contains("`naive_timezone`: \"Mars/Olympus\" is not a time zone"),
+            "{err}"
+        );
     }
 
     #[test]

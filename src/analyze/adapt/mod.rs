@@ -61,7 +61,10 @@ impl Adaptation {
     pub fn sentences(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(map) = &self.map {
-            let about = self.map_description.as_deref().map_or(String::new(), |d| format!(" ({d})"));
+            let about = self
+                .map_description
+                .as_deref()
+                .map_or(String::new(), |d| format!(" ({d})"));
             out.push(format!("Columns mapped by {map}{about}."));
         }
         out.extend(self.mapped.iter().map(|n| format!("`{}` is {}.", n.column, n.from)));
@@ -76,7 +79,9 @@ impl Adaptation {
                 .map(|n| format!("`{}` is derived as {}.", n.column, n.from)),
         );
         if let Some(zone) = &self.naive_timestamps {
-            out.push(if self.naive_zone_from_map {
+            out.push(if self.naive_zone_from_map && zone == "UTC" {
+                "The timestamps carry no time zone: they are read as UTC (the map's `naive_timezone`).".to_string()
+            } else if self.naive_zone_from_map {
                 format!("The timestamps carry no time zone: they are read as {zone} local time (the map's `naive_timezone`) and shown in UTC.")
             } else {
                 format!(
