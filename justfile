@@ -24,6 +24,10 @@ validate *FLAGS:
 analyze *FLAGS:
     cargo run --release -- analyze {{FLAGS}}
 
+# Analyze another export's calls through a columns map (a file or a preset: litellm, seed-era), e.g. `just analyze-foreign spend_logs.csv litellm`.
+analyze-foreign FILE MAP *FLAGS:
+    cargo run --release -- analyze --input {{FILE}} --columns-map {{MAP}} --out output/foreign-reports {{FLAGS}}
+
 # The main job: generate the dataset, then analyze it (output/data, output/reports).
 run *FLAGS:
     cargo run --release -- run {{FLAGS}}

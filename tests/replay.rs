@@ -117,6 +117,7 @@ fn analyze(out: &Path, predictions: bool) -> (trafficsim::analyze::Analysis, Pat
     let inputs = Inputs {
         predictions: predictions.then_some(predictions_file.as_path()),
         replay: Some(out),
+        columns_map: None,
     };
     let (_, analysis) = prepared
         .analyze_and_report(&data().join("data"), &reports, &inputs)

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{Totals, cost_micros, desc, ints, is_success, ratio, strings, totals_aggs, usd};
 use super::latency::latency_counts;
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     BarSeries, Bin, GroupedBarChart, Histogram, HistogramData, Marker, ScatterChart, ScatterPoint, Unit,
@@ -134,6 +134,16 @@ impl Analyzer for Performance {
         "Latency percentiles, tokens per second, cost efficiency and SLA compliance by model and provider.";
     type Settings = PerformanceSettings;
     type Output = PerformanceResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "provider",
+        "model",
+        "task_type",
+        "latency_ms",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+    ]);
 
     fn check(s: &PerformanceSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("sla_ms", s.sla_ms, 1, 3_600_000)?;

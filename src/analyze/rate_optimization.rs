@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::caching::{self, CacheUsage};
 use super::frame::{DAYS_PER_MONTH, Totals, desc, ints, is_success, ratio, strings, totals_aggs};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::batch::calls::CACHED_INPUT_TOKENS;
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Bar, BarChart, ChartSize, Heatmap, Unit, render_bar_chart, render_heatmap};
@@ -138,6 +138,18 @@ impl Analyzer for RateOptimization {
         "Model switches with their savings, reserved capacity, volume discounts and provider arbitrage.";
     type Settings = RateSettings;
     type Output = RateResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "provider",
+        "model",
+        "task_type",
+        "feature_id",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "cached_input_tokens",
+    ]);
 
     fn check(s: &RateSettings, c: SettingsCheck<'_>, config: &CallsConfig) -> Result<(), ConfigError> {
         c.range("reserved_min_spend", s.reserved_min_spend, 0.0, 1e12)?;

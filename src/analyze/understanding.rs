@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::frame::{
     CostGroup, Totals, cost_groups, cost_micros, dates, desc, ints, is_success, ratio, strings, totals_by, usd,
 };
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     AreaSeries, Band, Bar, BarChart, Heatmap, LineChart, LineSeries, StackedAreaChart, Unit, X, render_bar_chart,
@@ -189,6 +189,22 @@ impl Analyzer for Understanding {
     const SUMMARY: &'static str = "Where the money goes, when it is spent, where it is heading, and who spends it.";
     type Settings = UnderstandingSettings;
     type Output = UnderstandingResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "provider",
+        "model",
+        "customer_id",
+        "subscription_tier",
+        "organization_id",
+        "product_id",
+        "feature_id",
+        "task_type",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &UnderstandingSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("top_spenders", s.top_spenders, 1, 1000)?;

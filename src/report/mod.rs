@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::analyze::{DataSource, Page, Window};
+use crate::analyze::{DataSource, NotRun, Page, Window};
 use crate::sink::atomic::StagedDir;
 use html::Figure;
 use layout::{Footer, NavLink};
@@ -29,6 +29,8 @@ pub struct ReportInput<'a> {
     pub title: &'a str,
     pub subtitle: &'a str,
     pub pages: &'a [Page],
+    /// The analyzers that did not run on this data: a page each that says why.
+    pub not_run: &'a [NotRun],
     pub source: &'a DataSource,
     pub window: &'a Window,
     pub run_plan: &'a Path,
@@ -66,6 +68,11 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         href: h,
         title: p.title,
     }));
+    let not_run_hrefs: Vec<String> = input.not_run.iter().map(|n| format!("{}.html", n.name)).collect();
+    nav.extend(input.not_run.iter().zip(&not_run_hrefs).map(|(n, h)| NavLink {
+        href: h,
+        title: &n.title,
+    }));
 
     let mut files = Vec::new();
     for (page, href) in input.pages.iter().zip(&hrefs) {
@@ -75,6 +82,17 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
             PathBuf::from("results").join(format!("{}.json", page.name)),
             page.result_json.clone() + "\n",
         ));
+    }
+    for (n, href) in input.not_run.iter().zip(&not_run_hrefs) {
+        let doc = layout::page(
+            &n.title,
+            &n.summary,
+            &nav,
+            href,
+            &footer,
+            index::not_run_page(n, input.source),
+        );
+        files.push((PathBuf::from(href), doc.into_string()));
     }
     let overall = [
         Figure::count("Rows", input.window.rows),
@@ -132,6 +150,8 @@ fn manifest_of(input: &ReportInput<'_>) -> Manifest {
                 headline: p.headline.clone(),
             })
             .collect(),
+        not_run: input.not_run.to_vec(),
+        data_notes: input.source.adaptation.sentences(),
     }
 }
 
