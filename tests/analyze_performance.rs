@@ -60,7 +60,10 @@ fn percentiles_sla_and_speed_per_model_match_the_rows() {
     assert_eq!(r.by_model.len(), want.len());
     for m in &r.by_model {
         let rows = &want[&m.name];
-        let mut sorted: Vec<i64> = (0..rows.ok.len()).filter(|&i| rows.ok[i]).map(|i| rows.latency[i]).collect();
+        let mut sorted: Vec<i64> = (0..rows.ok.len())
+            .filter(|&i| rows.ok[i])
+            .map(|i| rows.latency[i])
+            .collect();
         sorted.sort();
         assert_eq!(m.calls, rows.ok.len() as u64);
         assert_eq!(m.successful_calls, sorted.len() as u64);
@@ -95,10 +98,17 @@ fn overall_and_provider_percentiles_match_the_rows() {
     let r = result();
     let b = &fixture().rows;
     let (lat, status) = (ints(b, "latency_ms"), strings(b, "status"));
-    let mut all: Vec<i64> = (0..lat.len()).filter(|&i| status[i] == "success").map(|i| lat[i]).collect();
+    let mut all: Vec<i64> = (0..lat.len())
+        .filter(|&i| status[i] == "success")
+        .map(|i| lat[i])
+        .collect();
     all.sort();
     let within = all.iter().filter(|l| **l <= SLA_MS).count() as f64;
-    assert_close(r.overall.sla_compliance, within / all.len() as f64, "overall SLA over successful calls");
+    assert_close(
+        r.overall.sla_compliance,
+        within / all.len() as f64,
+        "overall SLA over successful calls",
+    );
     // Counting failed calls as answered would lift compliance: rate-limited calls return fast.
     let within_all = lat.iter().filter(|l| **l <= SLA_MS).count() as f64 / lat.len() as f64;
     assert!(r.overall.sla_compliance < within_all, "failures no longer meet the SLA");
@@ -108,7 +118,10 @@ fn overall_and_provider_percentiles_match_the_rows() {
     assert_eq!(r.by_provider.len(), want.len());
     for p in &r.by_provider {
         let rows = &want[&p.name];
-        let mut sorted: Vec<i64> = (0..rows.ok.len()).filter(|&i| rows.ok[i]).map(|i| rows.latency[i]).collect();
+        let mut sorted: Vec<i64> = (0..rows.ok.len())
+            .filter(|&i| rows.ok[i])
+            .map(|i| rows.latency[i])
+            .collect();
         sorted.sort();
         assert_close(p.p95_ms, quantile(&sorted, 0.95), &format!("{} p95", p.name));
     }
@@ -127,7 +140,10 @@ fn latency_buckets_partition_the_successful_calls() {
     let r = result();
     let b = &fixture().rows;
     let (all, status) = (ints(b, "latency_ms"), strings(b, "status"));
-    let lat: Vec<i64> = (0..all.len()).filter(|&i| status[i] == "success").map(|i| all[i]).collect();
+    let lat: Vec<i64> = (0..all.len())
+        .filter(|&i| status[i] == "success")
+        .map(|i| all[i])
+        .collect();
     assert_eq!(r.buckets.len(), 5);
     assert_eq!(r.buckets.iter().map(|b| b.calls).sum::<u64>(), lat.len() as u64);
     for b in &r.buckets {
@@ -200,7 +216,8 @@ fn failed_calls_are_counted_apart_with_what_they_wasted() {
         common::floats(b, "cost_usd"),
         ints(b, "latency_ms"),
     );
-    let (mut n, mut tokens_in, mut tokens_out, mut billed, mut at_list, mut waited) = (0u64, 0i64, 0i64, 0.0, 0.0, 0i64);
+    let (mut n, mut tokens_in, mut tokens_out, mut billed, mut at_list, mut waited) =
+        (0u64, 0i64, 0i64, 0.0, 0.0, 0i64);
     let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
     for i in 0..b.num_rows() {
         if status[i] == "success" {

@@ -50,7 +50,9 @@ fn switches_reprice_the_same_tokens_at_catalogue_prices() {
     let mut want = BTreeMap::new();
     for (&(t, m), &(calls, i, o, c)) in &usage {
         let from = catalogue.model_index(m).unwrap();
-        let Some(q) = catalogue.models[from].quality else { continue };
+        let Some(q) = catalogue.models[from].quality else {
+            continue;
+        };
         let best = catalogue
             .models
             .iter()
@@ -59,7 +61,12 @@ fn switches_reprice_the_same_tokens_at_catalogue_prices() {
                     && x.provider == catalogue.models[from].provider
                     && x.quality.is_some_and(|xq| xq >= q - 20.0)
             })
-            .map(|x| (i as f64 * x.input_per_1k / 1000.0 + o as f64 * x.output_per_1k / 1000.0, x.name.as_str()))
+            .map(|x| {
+                (
+                    i as f64 * x.input_per_1k / 1000.0 + o as f64 * x.output_per_1k / 1000.0,
+                    x.name.as_str(),
+                )
+            })
             .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         if let Some((after, to)) = best
             && c - after >= 0.2 * c
@@ -81,7 +88,10 @@ fn switches_reprice_the_same_tokens_at_catalogue_prices() {
         assert_eq!(s.from_provider, s.to_provider, "same provider");
         assert_eq!(Some(s.from_quality), catalogue.models[from].quality);
         assert_eq!(Some(s.to_quality), catalogue.models[to].quality);
-        assert!(s.quality_loss <= 20.0 && s.quality_loss == s.from_quality - s.to_quality, "{s:?}");
+        assert!(
+            s.quality_loss <= 20.0 && s.quality_loss == s.from_quality - s.to_quality,
+            "{s:?}"
+        );
         let (_, calls, c, after) = want[&(s.task_type.as_str(), s.from_model.as_str())];
         assert_eq!(s.calls, calls);
         assert_close(s.cost_usd, c, "cost before");
@@ -140,7 +150,12 @@ fn reserved_capacity_and_volume_tiers_follow_the_spend() {
         *by_provider.entry(provider[i]).or_default() += cost[i] * factor;
     }
     let tiers = [(10000.0, 0.15), (5000.0, 0.10), (1000.0, 0.05)];
-    let discount = |spend: f64| tiers.iter().find(|(min, _)| spend >= *min).map_or(0.0, |(_, d)| spend * d);
+    let discount = |spend: f64| {
+        tiers
+            .iter()
+            .find(|(min, _)| spend >= *min)
+            .map_or(0.0, |(_, d)| spend * d)
+    };
     assert_eq!(r.volume_discount.providers.len(), by_provider.len());
     for p in &r.volume_discount.providers {
         let spend = by_provider[p.provider.as_str()];
@@ -170,7 +185,9 @@ fn reserved_capacity_and_volume_tiers_follow_the_spend() {
         None => assert!(advice.is_none()),
     }
     assert!(
-        r.recommendations.iter().all(|x| !x.action.contains("Consolidate spend with fewer providers")),
+        r.recommendations
+            .iter()
+            .all(|x| !x.action.contains("Consolidate spend with fewer providers")),
         "no blanket consolidation advice"
     );
 }

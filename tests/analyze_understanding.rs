@@ -173,7 +173,11 @@ fn daily_cost_and_the_forecast_match_an_independent_fit() {
     for (t, (date, _)) in days.iter().enumerate() {
         assert!((f.fitted[t] - predict(t, *date)).abs() < 1e-6, "fitted {date}");
     }
-    assert_close(f.naive_30_day_cost, days.iter().map(|d| d.1).sum::<f64>() / n as f64 * 30.0, "naive 30-day");
+    assert_close(
+        f.naive_30_day_cost,
+        days.iter().map(|d| d.1).sum::<f64>() / n as f64 * 30.0,
+        "naive 30-day",
+    );
     // Each future day: the trend held from n days past the window, clamped at zero, then summed.
     let last = days.last().unwrap().0;
     for h in &f.horizons {
@@ -256,9 +260,10 @@ fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
         a.swap(c, p);
         for r in 0..k {
             if r != c {
-                let m = a[r][c] / a[c][c];
-                for j in c..=k {
-                    a[r][j] -= m * a[c][j];
+                let pivot = a[c].clone();
+                let m = a[r][c] / pivot[c];
+                for (x, p) in a[r].iter_mut().zip(&pivot).skip(c) {
+                    *x -= m * p;
                 }
             }
         }

@@ -60,16 +60,11 @@ pub(super) fn analyze(ctx: &Context<'_>, s: &PerformanceSettings) -> Result<Perf
 
 /// The failed calls: totals from the groups' sums, statuses from one small query.
 fn failures(ctx: &Context<'_>, groups: &[Group], catalogue: &Catalogue, calls: u64) -> Result<Failures> {
-    let df = ctx.collect(
-        ctx.calls()
-            .filter(is_success().not())
-            .group_by([col("status")])
-            .agg([
-                len().cast(DataType::Int64).alias("calls"),
-                col("input_tokens").cast(DataType::Int64).sum().alias("input_tokens"),
-                col("latency_ms").cast(DataType::Int64).sum().alias("latency_ms"),
-            ]),
-    )?;
+    let df = ctx.collect(ctx.calls().filter(is_success().not()).group_by([col("status")]).agg([
+        len().cast(DataType::Int64).alias("calls"),
+        col("input_tokens").cast(DataType::Int64).sum().alias("input_tokens"),
+        col("latency_ms").cast(DataType::Int64).sum().alias("latency_ms"),
+    ]))?;
     let (status, n, input, latency) = (
         strings(&df, "status")?,
         ints(&df, "calls")?,
@@ -340,7 +335,6 @@ fn histogram(latencies: &BTreeMap<i64, u64>) -> Vec<HistogramBin> {
         })
         .collect()
 }
-
 
 fn best_by_task(groups: &[Group], s: &PerformanceSettings) -> Vec<TaskBest> {
     let mut out = Vec::new();

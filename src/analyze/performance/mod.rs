@@ -23,7 +23,6 @@ use crate::report::html::{Figure, Recommendation};
 
 pub struct Performance;
 
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerformanceSettings {

@@ -53,7 +53,14 @@ pub(super) fn analyze(ctx: &Context<'_>, s: &RateSettings) -> Result<RateResult>
     let mut sensitivity = Vec::new();
     for same_provider_only in [true, false] {
         for &max_quality_loss in &s.sensitivity_losses {
-            let found = switches_with(&rows, catalogue, max_quality_loss, same_provider_only, s, monthly_factor);
+            let found = switches_with(
+                &rows,
+                catalogue,
+                max_quality_loss,
+                same_provider_only,
+                s,
+                monthly_factor,
+            );
             let monthly: f64 = found.iter().map(|x| x.monthly_saving_usd).sum();
             sensitivity.push(SwitchBudget {
                 max_quality_loss,
@@ -76,7 +83,11 @@ pub(super) fn analyze(ctx: &Context<'_>, s: &RateSettings) -> Result<RateResult>
         monthly_saving_usd: monthly,
         share_of_spend: ratio(monthly, monthly_cost),
     };
-    let scope = if s.same_provider_only { "of the same provider" } else { "of any provider" };
+    let scope = if s.same_provider_only {
+        "of the same provider"
+    } else {
+        "of any provider"
+    };
     let scenarios = vec![
         scenario(
             SWITCHING,
@@ -220,7 +231,9 @@ fn reprice(catalogue: &Catalogue, model: usize, u: &Usage) -> f64 {
 fn switches(rows: &[Usage], catalogue: &Catalogue, rule: &SwitchRule) -> Vec<Switch> {
     let mut out = Vec::new();
     for r in rows {
-        let Some(from) = catalogue.model_index(&r.model) else { continue };
+        let Some(from) = catalogue.model_index(&r.model) else {
+            continue;
+        };
         let (Some(from_quality), true) = (catalogue.models[from].quality, r.t.cost_micros > 0) else {
             continue;
         };

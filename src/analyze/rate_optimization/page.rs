@@ -9,9 +9,7 @@ use crate::analyze::Analyzer;
 use crate::analyze::caching;
 use crate::analyze::frame::DAYS_PER_MONTH;
 use crate::report::chart::{Bar, BarChart, ChartSize, Heatmap, Unit, render_bar_chart, render_heatmap};
-use crate::report::html::{
-    self as h, Cell, bars_size, capped_note, cards, chart, recommendations, section, table,
-};
+use crate::report::html::{self as h, Cell, bars_size, capped_note, cards, chart, recommendations, section, table};
 
 pub(super) fn render(r: &RateResult, s: &RateSettings) -> Result<Markup> {
     let cap = s.top_switches as usize;
@@ -52,7 +50,11 @@ pub(super) fn render(r: &RateResult, s: &RateSettings) -> Result<Markup> {
         .map(|x| {
             vec![
                 Cell::number(x.max_quality_loss, 0),
-                Cell::text(if x.same_provider_only { "same provider" } else { "any provider" }),
+                Cell::text(if x.same_provider_only {
+                    "same provider"
+                } else {
+                    "any provider"
+                }),
                 Cell::count(x.switches),
                 Cell::usd(x.monthly_saving_usd),
                 Cell::percent(x.share_of_spend),
@@ -121,7 +123,11 @@ pub(super) fn render(r: &RateResult, s: &RateSettings) -> Result<Markup> {
             ]
         })
         .collect();
-    let scope = if r.same_provider_only { "of the same provider" } else { "of any provider" };
+    let scope = if r.same_provider_only {
+        "of the same provider"
+    } else {
+        "of any provider"
+    };
     let (scenario_chart, matrix_chart) = charts(r)?;
     Ok(html! {
         (section("Summary", Some(&format!(

@@ -120,7 +120,13 @@ impl Fit {
                 next[d] = if count[d] > 0 { sum[d] / count[d] as f64 } else { 0.0 };
             }
             let seen = count.iter().filter(|c| **c > 0).count().max(1) as f64;
-            let mean = next.iter().zip(&count).filter(|(_, c)| **c > 0).map(|(v, _)| v).sum::<f64>() / seen;
+            let mean = next
+                .iter()
+                .zip(&count)
+                .filter(|(_, c)| **c > 0)
+                .map(|(v, _)| v)
+                .sum::<f64>()
+                / seen;
             for d in 0..7 {
                 if count[d] > 0 {
                     next[d] -= mean;
@@ -353,10 +359,16 @@ mod tests {
             let f = forecast(&days(&costs), 0.95);
             assert!(f.slope_per_day < 0.0);
             for d in &f.next_days {
-                assert!(d.expected >= 0.0 && d.low >= 0.0 && d.low <= d.expected && d.expected <= d.high, "{d:?}");
+                assert!(
+                    d.expected >= 0.0 && d.low >= 0.0 && d.low <= d.expected && d.expected <= d.high,
+                    "{d:?}"
+                );
             }
             for h in &f.horizons {
-                assert!(h.expected >= 0.0 && h.low >= 0.0 && h.low <= h.expected && h.expected <= h.high, "{h:?}");
+                assert!(
+                    h.expected >= 0.0 && h.low >= 0.0 && h.low <= h.expected && h.expected <= h.high,
+                    "{h:?}"
+                );
             }
             // Days are clamped one by one: the 30-day total is the sum of the clamped days.
             let h30 = &f.horizons[0];

@@ -34,7 +34,6 @@ pub struct UnderstandingSettings {
     pub customer_concentration: f64,
 }
 
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UnderstandingResult {
     pub totals: Summary,
