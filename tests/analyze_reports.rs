@@ -151,7 +151,7 @@ fn snapshot_of_the_daily_cost_chart() {
     let page = normalized("understanding.html");
     let svg = svgs(&page)
         .into_iter()
-        .find(|s| s.contains("Daily cost, trend and 30-day forecast"))
+        .find(|s| s.contains("Daily cost, fit and 30-day forecast"))
         .expect("the daily cost chart");
     insta::assert_snapshot!("understanding_daily_cost_svg", svg);
 }
