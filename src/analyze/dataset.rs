@@ -54,7 +54,7 @@ pub struct DatasetSpec {
 pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
     table: layout::CALLS,
     required: &REQUIRED_COLUMNS,
-    optional: &["scenario"],
+    optional: &["scenario", "region", "timezone"],
     zero_when_absent: &[crate::batch::calls::CACHED_INPUT_TOKENS],
     side: &[],
 };

@@ -46,8 +46,10 @@ pub mod profitability;
 pub mod rate_optimization;
 pub mod replay;
 pub mod scenarios;
+pub mod regional;
 pub mod stats;
 pub mod ticketing;
+pub mod token_economics;
 pub mod understanding;
 
 use std::path::Path;
@@ -76,6 +78,8 @@ pub const ANALYZERS: &[Registration] = &[
     register::<CallsConfig, profitability::Profitability>(),
     register::<CallsConfig, pricing::Pricing>(),
     register::<CallsConfig, features::Features>(),
+    register::<CallsConfig, token_economics::TokenEconomics>(),
+    register::<CallsConfig, regional::Regional>(),
     register::<CallsConfig, scenarios::Scenarios>(),
     register::<CallsConfig, replay::Replay>(),
 ];
