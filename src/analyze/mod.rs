@@ -48,6 +48,7 @@ pub mod replay;
 pub mod scenarios;
 pub mod regional;
 pub mod stats;
+pub mod summary;
 pub mod ticketing;
 pub mod token_economics;
 pub mod understanding;
@@ -96,6 +97,8 @@ pub struct AnalysisSpec {
     pub other_tables: &'static [&'static str],
     pub title: &'static str,
     pub subtitle: &'static str,
+    /// Builds the executive summary atop the index from the finished pages (`None`: no summary).
+    pub summary: Option<summary::Summarizer>,
 }
 
 /// The calls workload's analysis.
@@ -105,6 +108,7 @@ pub const CALLS: AnalysisSpec = AnalysisSpec {
     other_tables: &[ticketing::SCOPE],
     title: "trafficsim reports",
     subtitle: "FinOps and usage-based revenue analysis of simulated AI-API traffic",
+    summary: Some(summary::calls::summarize),
 };
 
 /// The table of a workload's settings that lists the skipped checks.
@@ -340,6 +344,8 @@ pub struct Analysis {
     pub window: Window,
     pub pages: Vec<Page>,
     pub checks: CheckReport,
+    /// The executive summary, when the workload has one.
+    pub summary: Option<summary::ExecutiveSummary>,
 }
 
 /// What an analysis reads besides the dataset: a predictions file to score, a replay to show.
@@ -411,11 +417,13 @@ pub fn run_analyzers<C: Sync + 'static>(
     drop(ctx);
     let pages: Vec<Page> = pages.into_iter().flatten().collect();
     let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
+    let summary = summarize(&pages, analysis)?;
     Ok(Analysis {
         source,
         window,
         pages,
         checks,
+        summary,
     })
 }
 
@@ -434,6 +442,14 @@ fn with_checks(
     Ok((pages, checks))
 }
 
+/// The workload's executive summary of `pages`, when it has one.
+fn summarize(pages: &[Page], analysis: &AnalysisSpec) -> Result<Option<summary::ExecutiveSummary>> {
+    analysis
+        .summary
+        .map(|build| build(pages).context("executive summary"))
+        .transpose()
+}
+
 impl Analysis {
     /// This analysis with `fresh`'s pages in place of its pages of the same names (a re-run of
     /// some analyzers over newer data): the source and window become `fresh`'s, and the checks
@@ -449,11 +465,13 @@ impl Analysis {
             })
             .collect();
         let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
+        let summary = summarize(&pages, analysis)?;
         Ok(Analysis {
             source: fresh.source,
             window: fresh.window,
             pages,
             checks,
+            summary,
         })
     }
 }

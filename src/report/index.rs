@@ -3,11 +3,14 @@
 use maud::{Markup, html};
 
 use super::html::{Figure, cards};
+use crate::analyze::summary::{self, ExecutiveSummary};
 use super::manifest::Manifest;
 
-/// The index body: overall figures, then one card per report.
-pub fn render(manifest: &Manifest, overall: &[Figure]) -> Markup {
+/// The index body: the executive summary (when there is one), overall figures, then one card
+/// per report.
+pub fn render(manifest: &Manifest, overall: &[Figure], summary: Option<&ExecutiveSummary>) -> Markup {
     html! {
+        @if let Some(s) = summary { (summary::render(s)) }
         section {
             h2 { "The data" }
             p.note {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::analyze::summary::{self, ExecutiveSummary};
 use crate::analyze::{DataSource, Page, Window};
 use crate::sink::atomic::StagedDir;
 use html::Figure;
@@ -35,6 +36,8 @@ pub struct ReportInput<'a> {
     pub analysis: &'a Path,
     /// RFC 3339; see [`generated_at`].
     pub generated_at: String,
+    /// The executive summary atop the index, when the workload has one.
+    pub summary: Option<&'a ExecutiveSummary>,
 }
 
 /// The time stamped on the reports: `SOURCE_DATE_EPOCH` (seconds) when set, so a run can be
@@ -88,8 +91,14 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         &nav,
         "index.html",
         &footer,
-        index::render(&manifest, &overall),
+        index::render(&manifest, &overall, input.summary),
     );
+    if let Some(s) = input.summary {
+        files.push((
+            PathBuf::from("results").join(format!("{}.json", summary::NAME)),
+            serde_json::to_string_pretty(s)? + "\n",
+        ));
+    }
     files.push((PathBuf::from("index.html"), index.into_string()));
     files.push((
         PathBuf::from("manifest.json"),
