@@ -25,6 +25,9 @@ fn five_figures_first_on_the_index_each_linked_to_its_evidence() {
     let keys: Vec<&str> = s.items.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(keys, ["spend", "forecast", "margin", "savings", "risks"]);
 
+    let manifest: trafficsim::report::manifest::Manifest =
+        serde_json::from_str(&f.read("manifest.json")).unwrap();
+    assert_eq!(manifest.executive_summary.as_deref(), Some("results/executive_summary.json"));
     let index = f.read("index.html");
     let summary_at = index.find("id=\"executive-summary\"").expect("the summary is on the index");
     let first_report = index.find("class=\"report\"").expect("report cards");

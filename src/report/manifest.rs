@@ -21,6 +21,9 @@ pub struct Manifest {
     pub window: Window,
     pub config: ManifestConfig,
     pub reports: Vec<ReportEntry>,
+    /// The executive summary's JSON result, relative to the manifest, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executive_summary: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

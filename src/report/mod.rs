@@ -95,7 +95,7 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
     );
     if let Some(s) = input.summary {
         files.push((
-            PathBuf::from("results").join(format!("{}.json", summary::NAME)),
+            PathBuf::from(summary_path()),
             serde_json::to_string_pretty(s)? + "\n",
         ));
     }
@@ -141,7 +141,13 @@ fn manifest_of(input: &ReportInput<'_>) -> Manifest {
                 headline: p.headline.clone(),
             })
             .collect(),
+        executive_summary: input.summary.map(|_| summary_path()),
     }
+}
+
+/// The executive summary's result, relative to the reports directory.
+fn summary_path() -> String {
+    format!("results/{}.json", summary::NAME)
 }
 
 /// Writes the rendered files as the directory `out`, replacing what was there only once all
