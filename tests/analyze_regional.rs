@@ -55,7 +55,10 @@ fn fold(b: &RecordBatch, key: impl Fn(usize) -> String) -> BTreeMap<String, Grou
 
 /// A binned percentile is within 0.4% (half a bin) of the exact one.
 fn assert_binned(got: f64, exact: f64, what: &str) {
-    assert!((got - exact).abs() <= 0.004 * exact + 1.0, "{what}: got {got}, exact {exact}");
+    assert!(
+        (got - exact).abs() <= 0.004 * exact + 1.0,
+        "{what}: got {got}, exact {exact}"
+    );
 }
 
 fn assert_rows(rows: &[RegionRow], want: &BTreeMap<String, Group>, what: &str) {
@@ -72,7 +75,10 @@ fn assert_rows(rows: &[RegionRow], want: &BTreeMap<String, Group>, what: &str) {
         assert_binned(r.p95_ms, nearest_rank(&g.latencies, 0.95), &name);
         assert_binned(r.p99_ms, nearest_rank(&g.latencies, 0.99), &name);
     }
-    assert!(rows.windows(2).all(|w| w[0].cost_usd >= w[1].cost_usd), "{what}: most cost first");
+    assert!(
+        rows.windows(2).all(|w| w[0].cost_usd >= w[1].cost_usd),
+        "{what}: most cost first"
+    );
 }
 
 #[test]
@@ -118,7 +124,12 @@ fn local_hours_place_each_call_in_its_customer_time_zone() {
         let n: u64 = hours.iter().sum();
         assert_close(l.business_hours_share, business as f64 / n as f64, &l.timezone);
         assert_close(l.night_share, night as f64 / n as f64, &l.timezone);
-        assert_eq!(hours[l.peak_hour as usize], *hours.iter().max().unwrap(), "{}", l.timezone);
+        assert_eq!(
+            hours[l.peak_hour as usize],
+            *hours.iter().max().unwrap(),
+            "{}",
+            l.timezone
+        );
     }
 }
 
@@ -131,7 +142,9 @@ fn cells(b: &RecordBatch) -> BTreeMap<String, Group> {
         strings(b, "model"),
         strings(b, "region"),
     );
-    fold(b, |i| format!("{}|{}|{}|{}|{}", tz[i], task[i], provider[i], model[i], region[i]))
+    fold(b, |i| {
+        format!("{}|{}|{}|{}|{}", tz[i], task[i], provider[i], model[i], region[i])
+    })
 }
 
 /// Every route: its cells as the fold has them, like for like, the gains and the flag.
@@ -161,7 +174,11 @@ fn simulated_regions_are_alike_so_no_route_is_suggested() {
     let r: RegionalResult = f.typed("regional");
     assert_routes(&r, &f.rows);
     // The simulator's latency does not depend on the region.
-    assert!(r.routes.iter().all(|x| !x.suggested), "{:?}", r.routes.iter().find(|x| x.suggested));
+    assert!(
+        r.routes.iter().all(|x| !x.suggested),
+        "{:?}",
+        r.routes.iter().find(|x| x.suggested)
+    );
     assert!(r.recommendations.is_empty());
 }
 

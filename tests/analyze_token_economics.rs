@@ -84,13 +84,22 @@ fn totals_models_and_ratios_match_a_fold_over_the_successful_calls() {
     assert_close(t.cost_usd, all.cost(), "cost");
     rel(t.tokens_per_usd, all.tokens() / all.cost(), "tokens per $");
     rel(t.cost_per_1m_tokens, all.cost() * 1e6 / all.tokens(), "cost per 1M");
-    rel(t.input_output_ratio, all.input as f64 / all.output as f64, "input:output");
+    rel(
+        t.input_output_ratio,
+        all.input as f64 / all.output as f64,
+        "input:output",
+    );
 
     let prices = prices();
     assert_eq!(r.by_model.len(), by_model.len());
     for m in &r.by_model {
         let w = by_model[m.model.as_str()];
-        assert_eq!((m.calls, m.input_tokens, m.output_tokens), (w.calls, w.input, w.output), "{}", m.model);
+        assert_eq!(
+            (m.calls, m.input_tokens, m.output_tokens),
+            (w.calls, w.input, w.output),
+            "{}",
+            m.model
+        );
         assert_close(m.cost_usd, w.cost(), &m.model);
         rel(m.cost_per_1m_tokens, w.cost() * 1e6 / w.tokens(), &m.model);
         let (pin, pout) = prices[&m.model];
@@ -99,10 +108,16 @@ fn totals_models_and_ratios_match_a_fold_over_the_successful_calls() {
         // No prompt caching in the default profile: an input token costs its list price (to the
         // rounding of each call's cost to 6 decimals).
         let paid = m.paid_input_per_1m.unwrap();
-        assert!((paid - pin * 1000.0).abs() <= 1e6 * 0.5e-6 * w.calls as f64 / w.input as f64 + 1e-9, "{} paid {paid}", m.model);
+        assert!(
+            (paid - pin * 1000.0).abs() <= 1e6 * 0.5e-6 * w.calls as f64 / w.input as f64 + 1e-9,
+            "{} paid {paid}",
+            m.model
+        );
     }
     assert!(
-        r.by_model.windows(2).all(|w| w[0].input_tokens + w[0].output_tokens >= w[1].input_tokens + w[1].output_tokens),
+        r.by_model
+            .windows(2)
+            .all(|w| w[0].input_tokens + w[0].output_tokens >= w[1].input_tokens + w[1].output_tokens),
         "most tokens first"
     );
     assert_eq!(r.by_task.len(), by_task.len());
@@ -176,7 +191,12 @@ fn oversized_prompts_are_those_above_their_task_p95_priced_at_list_input() {
     let o = &r.oversized;
     assert_eq!(o.thresholds.len(), thresholds.len());
     for t in &o.thresholds {
-        assert_eq!(t.threshold_input_tokens, thresholds[t.task_type.as_str()], "{}", t.task_type);
+        assert_eq!(
+            t.threshold_input_tokens,
+            thresholds[t.task_type.as_str()],
+            "{}",
+            t.task_type
+        );
     }
     let prices = prices();
     let mut groups: BTreeMap<(&str, &str), (u64, i64)> = BTreeMap::new();
@@ -192,7 +212,13 @@ fn oversized_prompts_are_those_above_their_task_p95_priced_at_list_input() {
     let mut excess_cost = 0.0;
     for g in &o.by_task_model {
         let (calls, excess) = groups[&(g.task_type.as_str(), g.model.as_str())];
-        assert_eq!((g.calls, g.excess_input_tokens), (calls, excess), "{} {}", g.task_type, g.model);
+        assert_eq!(
+            (g.calls, g.excess_input_tokens),
+            (calls, excess),
+            "{} {}",
+            g.task_type,
+            g.model
+        );
         rel(g.excess_cost_usd, excess as f64 * prices[&g.model].0 / 1000.0, &g.model);
         excess_cost += g.excess_cost_usd;
     }
@@ -223,7 +249,9 @@ fn follow_fold(b: &RecordBatch, window_s: i64) -> (u64, u64, u64, u64) {
             successes += 1;
         }
         let Some(&j) = order.get(k + 1) else { continue };
-        if (customer[j], feature[j], model[j]) == (customer[i], feature[i], model[i]) && ts[j] - ts[i] <= window_s * 1_000_000 {
+        if (customer[j], feature[j], model[j]) == (customer[i], feature[i], model[i])
+            && ts[j] - ts[i] <= window_s * 1_000_000
+        {
             if failed {
                 after_failure += 1;
             } else {
@@ -256,7 +284,9 @@ fn retries_are_chance_pairs_on_simulated_data() {
 fn with_retries() -> (RecordBatch, u64) {
     let b = &fixture().rows;
     let status = strings(b, "status");
-    let failed: Vec<u32> = (0..b.num_rows() as u32).filter(|&i| status[i as usize] != "success").collect();
+    let failed: Vec<u32> = (0..b.num_rows() as u32)
+        .filter(|&i| status[i as usize] != "success")
+        .collect();
     let retries = take_record_batch(b, &arrow::array::UInt32Array::from(failed.clone())).unwrap();
     let schema = retries.schema();
     let mut columns: Vec<ArrayRef> = retries.columns().to_vec();
@@ -299,6 +329,10 @@ fn a_retry_after_every_failure_is_found() {
     assert_eq!(t.followed_failures, injected);
     let want = injected as f64 - injected as f64 * t.follow_rate_after_success;
     rel(t.estimated_retries, want, "estimated retries");
-    assert!(t.estimated_retries > 0.95 * injected as f64, "{} of {injected}", t.estimated_retries);
+    assert!(
+        t.estimated_retries > 0.95 * injected as f64,
+        "{} of {injected}",
+        t.estimated_retries
+    );
     assert!(r.recommendations.iter().any(|x| x.title == "Retries after failures"));
 }

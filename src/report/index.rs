@@ -3,8 +3,8 @@
 use maud::{Markup, html};
 
 use super::html::{Figure, cards};
-use crate::analyze::summary::{self, ExecutiveSummary};
 use super::manifest::Manifest;
+use crate::analyze::summary::{self, ExecutiveSummary};
 
 /// The index body: the executive summary (when there is one), overall figures, then one card
 /// per report.

@@ -94,10 +94,7 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         index::render(&manifest, &overall, input.summary),
     );
     if let Some(s) = input.summary {
-        files.push((
-            PathBuf::from(summary_path()),
-            serde_json::to_string_pretty(s)? + "\n",
-        ));
+        files.push((PathBuf::from(summary_path()), serde_json::to_string_pretty(s)? + "\n"));
     }
     files.push((PathBuf::from("index.html"), index.into_string()));
     files.push((

@@ -1,31 +1,22 @@
-//! The regional queries, three group-bys over one scan, each with a row-independent number of
-//! groups: sums per cell (time zone, task type, provider, model, region); successful calls per
-//! cell and latency bin; calls and cost per (time zone, 15-minute slot), the
-//! slots then placed in local time (15 minutes: every zone's offset is a multiple of it).
+//! The regional figures from the one pass of [`pass`]: the cells (time zone, task type,
+//! provider, model, region) summed into the breakdowns, their latency bins read as nearest-rank
+//! percentiles, the 15-minute slots placed in local time, and the like-for-like routes.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Timelike};
-use polars::prelude::*;
 
+use super::pass::{self, CellKey, SLOT_US, bin_start};
 use super::{LocalHours, RegionRow, RegionalResult, RegionalSettings, Route};
 use crate::analyze::Context;
-use crate::analyze::frame::{DAYS_PER_MONTH, Totals, desc, ints, is_success, ratio, strings, totals_aggs};
+use crate::analyze::frame::{DAYS_PER_MONTH, Totals, desc, ratio};
 use crate::analyze::stats::nearest_rank;
 use crate::report::html::{self as h, Recommendation, Severity};
 
-/// Latency bins: exact below 256 ms, then 128 bins per doubling (256–511 ms in steps of 2,
-/// 512–1023 in steps of 4, …), so a percentile read from the bins is within 0.4% of the exact
-/// one, and a cell holds at most ~128 bins per doubling of its latency range, whatever the rows.
-pub const EXACT_BELOW_MS: i64 = 256;
-/// Local-hour slots: 15 minutes, in µs.
-const SLOT_US: i64 = 15 * 60 * 1_000_000;
 const COLUMNS: [&str; 2] = ["timezone", "region"];
-/// Largest latency binned by octave (about 3 days); above it one step of this size.
-const MAX_STEP_OCTAVE: u32 = 28;
 
-/// Latency counts by bin.
+/// Latency counts by bin index (see [`pass`]), only the bins that hold calls.
 type Bins = BTreeMap<i64, u64>;
 /// A group's sums (all calls) and its successful calls' tokens (what the cost bought).
 type Sums = (Totals, i64);
@@ -35,42 +26,14 @@ fn add(into: &mut Sums, from: &Sums) {
     into.1 += from.1;
 }
 
-/// Input and output tokens of the successful calls.
-fn ok_tokens() -> Expr {
-    when(is_success())
-        .then(col("input_tokens").cast(DataType::Int64) + col("output_tokens").cast(DataType::Int64))
-        .otherwise(lit(0i64))
-        .sum()
-        .alias("ok_tokens")
-}
-
-/// The width of the bin that starts at `bin` (ms).
-fn step(bin: i64) -> i64 {
-    if bin < EXACT_BELOW_MS {
-        return 1;
-    }
-    let octave = 63 - bin.leading_zeros();
-    1 << (octave.min(MAX_STEP_OCTAVE) - 7)
-}
-
-/// The bin of a latency, as a query: the latency rounded down to its octave's step.
-fn bin_expr() -> Expr {
-    let ms = col("latency_ms").cast(DataType::Int64);
-    let mut expr = ms.clone();
-    // The highest octave is tested first (it is the outermost `when`).
-    for octave in 8..=MAX_STEP_OCTAVE {
-        let s = 1i64 << (octave - 7);
-        expr = when(ms.clone().gt_eq(lit(1i64 << octave)))
-            .then(ms.clone() - ms.clone() % lit(s))
-            .otherwise(expr);
-    }
-    expr.alias("bin")
-}
-
 /// The latency a bin stands for: its middle (ms).
-pub fn bin_ms(bin: i64) -> f64 {
-    let s = step(bin);
-    if s == 1 { bin as f64 } else { (bin + s / 2) as f64 }
+fn bin_ms(index: i64) -> f64 {
+    let (start, width) = bin_start(index as usize);
+    if width == 1 {
+        start as f64
+    } else {
+        (start + width / 2) as f64
+    }
 }
 
 /// Nearest-rank percentile `q` of binned latencies (0 without calls).
@@ -84,9 +47,6 @@ fn merge(into: &mut Bins, from: &Bins) {
         *into.entry(b).or_default() += n;
     }
 }
-
-/// (time zone, task type, provider, model, region).
-type CellKey = (String, String, String, String, String);
 
 pub fn analyze(ctx: &Context<'_>, s: &RegionalSettings) -> Result<RegionalResult> {
     let schema = ctx.calls().collect_schema()?;
@@ -110,56 +70,21 @@ pub fn analyze(ctx: &Context<'_>, s: &RegionalSettings) -> Result<RegionalResult
     if !out.missing_columns.is_empty() {
         return Ok(out);
     }
-    let bin = bin_expr();
-    let slot = (col("timestamp").cast(DataType::Int64) / lit(SLOT_US)).alias("slot");
-    let cell_keys = ["timezone", "task_type", "provider", "model", "region"];
-    let frames = ctx.collect_all(vec![
-        ctx.calls()
-            .group_by(cell_keys.iter().map(|c| col(*c)).collect::<Vec<_>>())
-            .agg(totals_aggs().into_iter().chain([ok_tokens()]).collect::<Vec<_>>()),
-        ctx.calls()
-            .filter(is_success())
-            .group_by(cell_keys.iter().map(|c| col(*c)).chain([bin]).collect::<Vec<_>>())
-            .agg([len().cast(DataType::Int64).alias("calls")]),
-        ctx.calls()
-            .group_by([col("timezone"), slot])
-            .agg(totals_aggs()),
-    ])?;
-    let [sums, latency, slots]: [DataFrame; 3] = frames
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("expected three result frames"))?;
-
-    // Latency bins per cell.
-    let keys = cell_keys.iter().map(|k| strings(&latency, k)).collect::<Result<Vec<_>>>()?;
-    let (bins, counts) = (ints(&latency, "bin")?, ints(&latency, "calls")?);
+    let found = pass::run(&ctx.source.files)?;
     let mut cells: BTreeMap<CellKey, Bins> = BTreeMap::new();
-    for i in 0..latency.height() {
-        let key = (
-            keys[0][i].clone(),
-            keys[1][i].clone(),
-            keys[2][i].clone(),
-            keys[3][i].clone(),
-            keys[4][i].clone(),
-        );
-        *cells.entry(key).or_default().entry(bins[i]).or_default() += counts[i] as u64;
-    }
-
-    // Sums per cell (all statuses), sorted so money adds in one order.
-    let keys = cell_keys.iter().map(|k| strings(&sums, k)).collect::<Result<Vec<_>>>()?;
-    let totals = Totals::read(&sums)?;
-    let ok = ints(&sums, "ok_tokens")?;
     let mut cell_sums: BTreeMap<CellKey, Sums> = BTreeMap::new();
-    for (i, t) in totals.iter().enumerate() {
-        let key = (
-            keys[0][i].clone(),
-            keys[1][i].clone(),
-            keys[2][i].clone(),
-            keys[3][i].clone(),
-            keys[4][i].clone(),
-        );
-        let e = cell_sums.entry(key).or_default();
-        e.0.add(t);
-        e.1 += ok[i];
+    for (key, cell) in found.cells {
+        let bins: Bins = cell
+            .bins
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, &n)| (i as i64, n))
+            .collect();
+        if !bins.is_empty() {
+            cells.insert(key.clone(), bins);
+        }
+        cell_sums.insert(key, (cell.totals, cell.ok_tokens));
     }
     let mut by_tz: BTreeMap<String, (Sums, Bins)> = BTreeMap::new();
     let mut by_region: BTreeMap<String, (Sums, Bins)> = BTreeMap::new();
@@ -178,7 +103,7 @@ pub fn analyze(ctx: &Context<'_>, s: &RegionalSettings) -> Result<RegionalResult
     out.by_region = rows(by_region);
     out.by_provider_region = rows(by_pr);
 
-    let (hours, unknown) = local_hours(&slots)?;
+    let (hours, unknown) = local_hours(&found.slots);
     out.local_hours = hours;
     out.unknown_timezones = unknown;
 
@@ -219,35 +144,30 @@ fn rows(groups: BTreeMap<String, (Sums, Bins)>) -> Vec<RegionRow> {
 }
 
 /// Calls and cost by local hour per time zone; the names not in the time-zone database apart.
-fn local_hours(df: &DataFrame) -> Result<(Vec<LocalHours>, Vec<String>)> {
-    let (zones, slots) = (strings(df, "timezone")?, ints(df, "slot")?);
-    let totals = Totals::read(df)?;
-    let mut order: Vec<usize> = (0..df.height()).collect();
-    order.sort_by(|&a, &b| (&zones[a], slots[a]).cmp(&(&zones[b], slots[b])));
+fn local_hours(slots: &BTreeMap<(String, i64), (u64, i64)>) -> (Vec<LocalHours>, Vec<String>) {
     // Per zone: calls and cost micros per hour, business-hour and night calls.
     let mut acc: BTreeMap<String, ([u64; 24], [i64; 24], u64, u64)> = BTreeMap::new();
     let mut unknown: Vec<String> = Vec::new();
-    for i in order {
-        let Ok(tz) = zones[i].parse::<chrono_tz::Tz>() else {
-            if unknown.last() != Some(&zones[i]) {
-                unknown.push(zones[i].clone());
+    for ((zone, slot), &(calls, cost)) in slots {
+        let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
+            if unknown.last() != Some(zone) {
+                unknown.push(zone.clone());
             }
             continue;
         };
-        let Some(utc) = DateTime::from_timestamp_micros(slots[i] * SLOT_US) else {
+        let Some(utc) = DateTime::from_timestamp_micros(slot * SLOT_US) else {
             continue;
         };
         let local = utc.with_timezone(&tz);
         let (hour, weekday) = (local.hour() as usize, local.weekday().num_days_from_monday());
-        let e = acc.entry(zones[i].clone()).or_insert(([0; 24], [0; 24], 0, 0));
-        let t = &totals[i];
-        e.0[hour] += t.calls;
-        e.1[hour] += t.cost_micros;
+        let e = acc.entry(zone.clone()).or_insert(([0; 24], [0; 24], 0, 0));
+        e.0[hour] += calls;
+        e.1[hour] += cost;
         if weekday < 5 && (9..18).contains(&hour) {
-            e.2 += t.calls;
+            e.2 += calls;
         }
         if !(6..22).contains(&hour) {
-            e.3 += t.calls;
+            e.3 += calls;
         }
     }
     let hours = acc
@@ -265,7 +185,7 @@ fn local_hours(df: &DataFrame) -> Result<(Vec<LocalHours>, Vec<String>)> {
             }
         })
         .collect();
-    Ok((hours, unknown))
+    (hours, unknown)
 }
 
 /// For each cell with enough calls, the fastest other region (by p95) serving the same task

@@ -4,7 +4,7 @@
 //! the same provider and model would improve.
 //!
 //! Latency percentiles cover successful calls only (a rate-limited call returns in ~100 ms and
-//! would flatter a region), from counts in bins within 0.4% ([`compute::EXACT_BELOW_MS`]), so the
+//! would flatter a region), from counts in bins within 0.4% ([`pass::EXACT_BELOW_MS`]), so the
 //! query streams at any size. A route compares like with like: the same task type (the same
 //! token mix), the same provider and model (the same price and quality), served from another
 //! region; both cells need `min_calls` successful calls, and the other region must be faster by
@@ -12,6 +12,7 @@
 
 mod compute;
 mod page;
+pub mod pass;
 
 use anyhow::Result;
 use maud::Markup;
@@ -117,8 +118,7 @@ pub struct Route {
 impl Analyzer for Regional {
     const NAME: &'static str = "regional";
     const TITLE: &'static str = "Regions and time zones";
-    const SUMMARY: &'static str =
-        "Cost and latency by customer time zone, serving region and provider region, local-hour patterns, and faster routes.";
+    const SUMMARY: &'static str = "Cost and latency by customer time zone, serving region and provider region, local-hour patterns, and faster routes.";
     type Settings = RegionalSettings;
     type Output = RegionalResult;
 
@@ -138,7 +138,10 @@ impl Analyzer for Regional {
             Figure::count("Customer time zones", r.by_timezone.len() as u64),
             Figure::count("Provider regions", r.by_provider_region.len() as u64),
             Figure::ms("Worst time zone p95", p95(&r.by_timezone)),
-            Figure::count("Faster routes suggested", r.routes.iter().filter(|r| r.suggested).count() as u64),
+            Figure::count(
+                "Faster routes suggested",
+                r.routes.iter().filter(|r| r.suggested).count() as u64,
+            ),
         ]
     }
 

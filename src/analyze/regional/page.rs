@@ -3,13 +3,21 @@
 use anyhow::Result;
 use maud::{Markup, html};
 
-use super::{Regional, RegionRow, RegionalResult, RegionalSettings};
+use super::{RegionRow, Regional, RegionalResult, RegionalSettings};
 use crate::analyze::Analyzer;
 use crate::report::chart::{ChartSize, Heatmap, Unit, render_heatmap};
 use crate::report::html::{self as h, Cell, capped_note, cards, chart, recommendations, section, table};
 
 const ROW_HEAD: [&str; 9] = [
-    "Name", "Calls", "Failed", "Cost", "Of cost", "Per call", "Per 1M tokens", "p50", "p95",
+    "Name",
+    "Calls",
+    "Failed",
+    "Cost",
+    "Of cost",
+    "Per call",
+    "Per 1M tokens",
+    "p50",
+    "p95",
 ];
 
 fn region_rows(rows: &[RegionRow], top: usize) -> Vec<Vec<Cell>> {
@@ -53,7 +61,10 @@ pub fn render(r: &RegionalResult, s: &RegionalSettings) -> Result<Markup> {
             .iter()
             .map(|l| {
                 let all: u64 = l.calls.iter().sum();
-                l.calls.iter().map(|&c| 100.0 * crate::analyze::frame::ratio(c as f64, all as f64)).collect()
+                l.calls
+                    .iter()
+                    .map(|&c| 100.0 * crate::analyze::frame::ratio(c as f64, all as f64))
+                    .collect()
             })
             .collect(),
         show_values: false,

@@ -108,10 +108,11 @@ fn savings(pages: &[Page]) -> Result<SummaryItem> {
         return Ok(SummaryItem::not_run("savings", Q, evidence));
     };
     // The options overlap (a switched model is no longer reserved): the largest one alone.
-    let best = r
-        .scenarios
-        .iter()
-        .max_by(|a, b| a.monthly_saving_usd.total_cmp(&b.monthly_saving_usd).then(b.name.cmp(&a.name)));
+    let best = r.scenarios.iter().max_by(|a, b| {
+        a.monthly_saving_usd
+            .total_cmp(&b.monthly_saving_usd)
+            .then(b.name.cmp(&a.name))
+    });
     let (amount, detail) = match best {
         Some(s) if s.monthly_saving_usd > 0.0 => (
             s.monthly_saving_usd,
@@ -140,7 +141,11 @@ fn risks(pages: &[Page]) -> Result<SummaryItem> {
     };
     let urgent: Vec<_> = r.alerts.iter().filter(|a| a.severity >= Severity::High).collect();
     // The most at stake among the urgent alerts (all alerts when none is urgent).
-    let pool = if urgent.is_empty() { r.alerts.iter().collect() } else { urgent.clone() };
+    let pool = if urgent.is_empty() {
+        r.alerts.iter().collect()
+    } else {
+        urgent.clone()
+    };
     let top = pool.iter().max_by(|a, b| {
         a.severity
             .cmp(&b.severity)

@@ -9,8 +9,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::{
-    FailureWaste, ModelTokens, Oversized, OversizedGroup, StatusWaste, TaskThreshold, TokenEconomicsResult,
-    TokenGroup, TokenSettings, TokenTotals, retries,
+    FailureWaste, ModelTokens, Oversized, OversizedGroup, StatusWaste, TaskThreshold, TokenEconomicsResult, TokenGroup,
+    TokenSettings, TokenTotals, retries,
 };
 use crate::analyze::Context;
 use crate::analyze::frame::{DAYS_PER_MONTH, cost_micros, desc, ints, is_success, ratio, strings, usd};
@@ -346,8 +346,7 @@ fn oversized(ctx: &Context<'_>, thresholds: &[TaskThreshold], s: &TokenSettings,
     out.share = ratio(out.calls as f64, successes as f64);
     out.monthly_excess_cost_usd = out.excess_cost_usd * DAYS_PER_MONTH / f64::from(ctx.window.days.max(1));
     groups.sort_by(|a, b| {
-        desc(a.excess_cost_usd, b.excess_cost_usd)
-            .then_with(|| (&a.task_type, &a.model).cmp(&(&b.task_type, &b.model)))
+        desc(a.excess_cost_usd, b.excess_cost_usd).then_with(|| (&a.task_type, &a.model).cmp(&(&b.task_type, &b.model)))
     });
     out.by_task_model = groups;
     Ok(out)
@@ -383,7 +382,11 @@ fn recommendations(r: &TokenEconomicsResult, s: &TokenSettings) -> Vec<Recommend
     let f = &r.failures;
     if f.calls > 0 {
         out.push(Recommendation {
-            severity: if f.share > 0.05 { Severity::Medium } else { Severity::Low },
+            severity: if f.share > 0.05 {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
             title: "Failed calls send prompts for nothing".into(),
             message: format!(
                 "{} calls failed ({}), sending {} input tokens for no answer; they were billed {} ({} at list price \

@@ -165,8 +165,7 @@ pub struct OversizedGroup {
 impl Analyzer for TokenEconomics {
     const NAME: &'static str = "token_economics";
     const TITLE: &'static str = "Token economics";
-    const SUMMARY: &'static str =
-        "Tokens per dollar, cost per 1M tokens by model, input:output ratios, and the tokens wasted on failures, oversized prompts and retries.";
+    const SUMMARY: &'static str = "Tokens per dollar, cost per 1M tokens by model, input:output ratios, and the tokens wasted on failures, oversized prompts and retries.";
     type Settings = TokenSettings;
     type Output = TokenEconomicsResult;
 

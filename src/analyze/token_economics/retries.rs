@@ -7,17 +7,16 @@
 //! independently and never retries, so on its data the estimate is about 0.
 //!
 //! "Follows" means the next call of the same key in time: one pass over the files in order with
-//! arrow, each file counted on its own thread and the pairs across file boundaries joined after
-//! (the day files are in time order; a pair out of order is counted, not paired).
+//! arrow (the day files are in time order; a pair out of order is counted, not paired), keys
+//! interned as integers so the pass allocates only per distinct name.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::dataset::SourceFile;
@@ -89,11 +88,24 @@ impl Tally {
     }
 }
 
-/// One file: its tally, and each key's first and last call.
+/// The pass: the tally, each key's last call, and the names seen, as small integer ids.
 #[derive(Default)]
-struct FilePass {
+struct Pass {
     tally: Tally,
-    keys: HashMap<String, (Call, Call)>,
+    last: HashMap<(u64, u64), Call>,
+    /// customer, feature and model names → ids.
+    ids: [HashMap<String, u64>; 3],
+}
+
+impl Pass {
+    fn id(&mut self, k: usize, name: &str) -> u64 {
+        if let Some(&id) = self.ids[k].get(name) {
+            return id;
+        }
+        let id = self.ids[k].len() as u64;
+        self.ids[k].insert(name.to_string(), id);
+        id
+    }
 }
 
 /// Estimates the retries in `files`, taken in order.
@@ -103,37 +115,16 @@ pub fn estimate(files: &[SourceFile], window_s: u64) -> Result<Retries> {
         "No retry marker in the data: a call with the same customer, feature and model within {window_s} s after a \
          failure, less the rate at which one follows a success."
     );
-    let passes = match files
-        .par_iter()
-        .map(|f| pass_file(&f.path, window_us))
-        .collect::<Result<Vec<_>>>()
-    {
-        Ok(p) => p,
-        Err(e) => {
-            return Ok(Retries {
-                method,
-                window_s,
-                unavailable: Some(format!("{e:#}")),
-                ..Retries::default()
-            });
-        }
-    };
-    let mut tally = Tally::default();
-    let mut last: HashMap<String, Call> = HashMap::new();
-    for p in passes {
-        let t = p.tally;
-        tally.failures += t.failures;
-        tally.successes += t.successes;
-        tally.followed_failures += t.followed_failures;
-        tally.followed_successes += t.followed_successes;
-        tally.follow_cost_micros += t.follow_cost_micros;
-        tally.out_of_order += t.out_of_order;
-        for (key, (first, end)) in p.keys {
-            if let Some(prev) = last.insert(key, end) {
-                tally.pair(prev, first, window_us);
-            }
-        }
+    let mut pass = Pass::default();
+    if let Err(e) = files.iter().try_for_each(|f| pass.file(&f.path, window_us)) {
+        return Ok(Retries {
+            method,
+            window_s,
+            unavailable: Some(format!("{e:#}")),
+            ..Retries::default()
+        });
     }
+    let tally = pass.tally;
     let after_failure = ratio(tally.followed_failures as f64, tally.failures as f64);
     let after_success = ratio(tally.followed_successes as f64, tally.successes as f64);
     let test = two_proportion_test(
@@ -170,16 +161,15 @@ pub fn estimate(files: &[SourceFile], window_s: u64) -> Result<Retries> {
     })
 }
 
-fn pass_file(path: &Path, window_us: i64) -> Result<FilePass> {
-    let mut pass = FilePass::default();
-    for batch in read_columns(path, &COLUMNS)? {
-        pass.batch(&batch?, window_us)
-            .with_context(|| format!("{}: cannot pair the calls", path.display()))?;
+impl Pass {
+    fn file(&mut self, path: &Path, window_us: i64) -> Result<()> {
+        for batch in read_columns(path, &COLUMNS)? {
+            self.batch(&batch?, window_us)
+                .with_context(|| format!("{}: cannot pair the calls", path.display()))?;
+        }
+        Ok(())
     }
-    Ok(pass)
-}
 
-impl FilePass {
     fn batch(&mut self, batch: &RecordBatch, window_us: i64) -> Result<()> {
         let column = |name: &str, to: &DataType| -> Result<_> {
             let c = batch
@@ -201,7 +191,6 @@ impl FilePass {
             column("status", &DataType::Utf8)?,
         ];
         let [customer, feature, model, status] = [&keys[0], &keys[1], &keys[2], &keys[3]].map(|a| a.as_string::<i32>());
-        let mut key = String::new();
         for i in 0..batch.num_rows() {
             let failed = text(status, i) != SUCCESS;
             if failed {
@@ -218,19 +207,12 @@ impl FilePass {
                     0
                 },
             };
-            key.clear();
-            for part in [text(customer, i), text(feature, i), text(model, i)] {
-                key.push_str(part);
-                key.push('\u{1f}');
-            }
-            match self.keys.get_mut(key.as_str()) {
-                Some((_, end)) => {
-                    self.tally.pair(*end, call, window_us);
-                    *end = call;
-                }
-                None => {
-                    self.keys.insert(key.clone(), (call, call));
-                }
+            let key = (
+                self.id(0, text(customer, i)),
+                (self.id(1, text(feature, i)) << 32) | self.id(2, text(model, i)),
+            );
+            if let Some(prev) = self.last.insert(key, call) {
+                self.tally.pair(prev, call, window_us);
             }
         }
         Ok(())
@@ -259,7 +241,12 @@ mod tests {
         t.pair(call(0, false), call(60, false), 60_000_000);
         t.pair(call(10, false), call(5, false), 60_000_000);
         assert_eq!(
-            (t.followed_failures, t.followed_successes, t.out_of_order, t.follow_cost_micros),
+            (
+                t.followed_failures,
+                t.followed_successes,
+                t.out_of_order,
+                t.follow_cost_micros
+            ),
             (1, 1, 1, 7)
         );
     }
