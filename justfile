@@ -24,6 +24,10 @@ validate *FLAGS:
 analyze *FLAGS:
     cargo run --release -- analyze {{FLAGS}}
 
+# The new FinOps pages alone over output/data (token economics, regions and time zones).
+analyze-finops *FLAGS:
+    cargo run --release -- analyze --only token_economics,regional {{FLAGS}}
+
 # The main job: generate the dataset, then analyze it (output/data, output/reports).
 run *FLAGS:
     cargo run --release -- run {{FLAGS}}
