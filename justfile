@@ -28,6 +28,10 @@ analyze *FLAGS:
 analyze-foreign FILE MAP *FLAGS:
     cargo run --release -- analyze --input {{FILE}} --columns-map {{MAP}} --out output/foreign-reports {{FLAGS}}
 
+# The new FinOps pages alone over output/data (token economics, regions and time zones).
+analyze-finops *FLAGS:
+    cargo run --release -- analyze --only token_economics,regional {{FLAGS}}
+
 # The main job: generate the dataset, then analyze it (output/data, output/reports).
 run *FLAGS:
     cargo run --release -- run {{FLAGS}}

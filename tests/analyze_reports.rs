@@ -41,6 +41,7 @@ fn the_manifest_names_every_page_and_each_exists() {
         want.push(r.path.clone());
         want.push(r.result.clone());
     }
+    want.extend(m.executive_summary.clone());
     want.sort();
     let got: Vec<String> = files_under(&f.reports)
         .iter()

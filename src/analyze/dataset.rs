@@ -62,7 +62,7 @@ pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
     table: layout::CALLS,
     required: &["timestamp"],
     columns: &CALLS_COLUMNS,
-    optional: &["scenario"],
+    optional: &["scenario", "region", "timezone"],
     zero_when_absent: &[crate::batch::calls::CACHED_INPUT_TOKENS],
     side: &[],
 };

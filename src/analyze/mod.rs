@@ -55,10 +55,13 @@ pub mod predictions;
 pub mod pricing;
 pub mod profitability;
 pub mod rate_optimization;
+pub mod regional;
 pub mod replay;
 pub mod scenarios;
 pub mod stats;
+pub mod summary;
 pub mod ticketing;
+pub mod token_economics;
 pub mod understanding;
 
 use std::path::Path;
@@ -87,6 +90,8 @@ pub const ANALYZERS: &[Registration] = &[
     register::<CallsConfig, profitability::Profitability>(),
     register::<CallsConfig, pricing::Pricing>(),
     register::<CallsConfig, features::Features>(),
+    register::<CallsConfig, token_economics::TokenEconomics>(),
+    register::<CallsConfig, regional::Regional>(),
     register::<CallsConfig, scenarios::Scenarios>(),
     register::<CallsConfig, replay::Replay>(),
 ];
@@ -103,6 +108,8 @@ pub struct AnalysisSpec {
     pub other_tables: &'static [&'static str],
     pub title: &'static str,
     pub subtitle: &'static str,
+    /// Builds the executive summary atop the index from the finished pages (`None`: no summary).
+    pub summary: Option<summary::Summarizer>,
 }
 
 /// The calls workload's analysis.
@@ -112,6 +119,7 @@ pub const CALLS: AnalysisSpec = AnalysisSpec {
     other_tables: &[ticketing::SCOPE],
     title: "trafficsim reports",
     subtitle: "FinOps and usage-based revenue analysis of simulated AI-API traffic",
+    summary: Some(summary::calls::summarize),
 };
 
 /// The table of a workload's settings that lists the skipped checks.
@@ -444,6 +452,8 @@ pub struct Analysis {
     /// The analyzers that did not run on this data, and why.
     pub not_run: Vec<NotRun>,
     pub checks: CheckReport,
+    /// The executive summary, when the workload has one.
+    pub summary: Option<summary::ExecutiveSummary>,
 }
 
 /// What an analysis reads besides the dataset: a predictions file to score, a replay to show.
@@ -548,12 +558,14 @@ pub fn run_analyzers<C: Sync + 'static>(
         );
     }
     let (pages, checks) = with_checks(ran, &plan.check_settings, analysis)?;
+    let summary = summarize(&pages, analysis)?;
     Ok(Analysis {
         source,
         window,
         pages,
         not_run,
         checks,
+        summary,
     })
 }
 
@@ -570,6 +582,14 @@ fn with_checks(
         pages.push(checks_page(&checks, settings)?);
     }
     Ok((pages, checks))
+}
+
+/// The workload's executive summary of `pages`, when it has one.
+fn summarize(pages: &[Page], analysis: &AnalysisSpec) -> Result<Option<summary::ExecutiveSummary>> {
+    analysis
+        .summary
+        .map(|build| build(pages).context("executive summary"))
+        .transpose()
 }
 
 impl Analysis {
@@ -597,12 +617,14 @@ impl Analysis {
             })
             .collect();
         let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
+        let summary = summarize(&pages, analysis)?;
         Ok(Analysis {
             source: fresh.source,
             window: fresh.window,
             pages,
             not_run,
             checks,
+            summary,
         })
     }
 }

@@ -219,6 +219,7 @@ impl Prepared {
             run_plan: self.run_plan(),
             analysis: &self.file.path,
             generated_at: generated_at(),
+            summary: analysis.summary.as_ref(),
         })?;
         Ok(files)
     }

@@ -4,11 +4,14 @@ use maud::{Markup, html};
 
 use super::html::{Figure, cards, section};
 use super::manifest::Manifest;
+use crate::analyze::summary::{self, ExecutiveSummary};
 use crate::analyze::{DataSource, NotRun};
 
-/// The index body: overall figures, then one card per report.
-pub fn render(manifest: &Manifest, overall: &[Figure]) -> Markup {
+/// The index body: the executive summary (when there is one), overall figures, then one card
+/// per report.
+pub fn render(manifest: &Manifest, overall: &[Figure], summary: Option<&ExecutiveSummary>) -> Markup {
     html! {
+        @if let Some(s) = summary { (summary::render(s)) }
         section {
             h2 { "The data" }
             p.note {

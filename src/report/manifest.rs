@@ -28,6 +28,9 @@ pub struct Manifest {
     /// What was mapped, derived or assumed to read the data (foreign data), one sentence each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_notes: Vec<String>,
+    /// The executive summary's JSON result, relative to the manifest, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executive_summary: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::analyze::summary::{self, ExecutiveSummary};
 use crate::analyze::{DataSource, NotRun, Page, Window};
 use crate::sink::atomic::StagedDir;
 use html::Figure;
@@ -37,6 +38,8 @@ pub struct ReportInput<'a> {
     pub analysis: &'a Path,
     /// RFC 3339; see [`generated_at`].
     pub generated_at: String,
+    /// The executive summary atop the index, when the workload has one.
+    pub summary: Option<&'a ExecutiveSummary>,
 }
 
 /// The time stamped on the reports: `SOURCE_DATE_EPOCH` (seconds) when set, so a run can be
@@ -106,8 +109,11 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         &nav,
         "index.html",
         &footer,
-        index::render(&manifest, &overall),
+        index::render(&manifest, &overall, input.summary),
     );
+    if let Some(s) = input.summary {
+        files.push((PathBuf::from(summary_path()), serde_json::to_string_pretty(s)? + "\n"));
+    }
     files.push((PathBuf::from("index.html"), index.into_string()));
     files.push((
         PathBuf::from("manifest.json"),
@@ -152,7 +158,13 @@ fn manifest_of(input: &ReportInput<'_>) -> Manifest {
             .collect(),
         not_run: input.not_run.to_vec(),
         data_notes: input.source.adaptation.sentences(),
+        executive_summary: input.summary.map(|_| summary_path()),
     }
+}
+
+/// The executive summary's result, relative to the reports directory.
+fn summary_path() -> String {
+    format!("results/{}.json", summary::NAME)
 }
 
 /// Writes the rendered files as the directory `out`, replacing what was there only once all
