@@ -175,8 +175,8 @@ pub(super) fn render(r: &RateResult, s: &RateSettings) -> Result<Markup> {
                 },
             }
         }))
-        (section("Provider arbitrage", Some("Per task type, the provider with the lowest cost per 1K tokens today, and what the task would cost at that rate."),
-            table(&["Task", "Cheapest provider", "Per 1K tokens", "Cost", "At cheapest", "Saving"], &arbitrage_rows)))
+        (section("Provider price spread", Some("Per task type, the provider with the lowest cost per 1K tokens today, and what the task would cost at that rate. This is a price gap, not a saving: it ignores quality; the saving within the quality budget is the \"Provider arbitrage\" scenario above."),
+            table(&["Task", "Cheapest provider", "Per 1K tokens", "Cost", "At cheapest", "Price gap"], &arbitrage_rows)))
     })
 }
 
