@@ -181,7 +181,7 @@ async fn every_route_answers_with_its_status_code() {
     assert_eq!(m["progress"]["days"], 1.0);
     assert_eq!(m["reports"]["rows"], 3000);
     assert_eq!(m["reports"]["stale"], false);
-    assert_eq!(m["reports"]["pages"].as_array().unwrap().len(), 10);
+    assert_eq!(m["reports"]["pages"].as_array().unwrap().len(), 12);
     assert_eq!(s["mounts"][1]["name"], "ticketing");
     assert_eq!(s["analysis"]["running"], serde_json::Value::Null);
     assert_eq!(s["live"], serde_json::Value::Null);
