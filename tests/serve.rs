@@ -250,7 +250,7 @@ async fn every_route_answers_with_its_status_code() {
         serde_json::from_slice(&fs::read(calls.join("reports/manifest.json")).unwrap()).unwrap();
     assert_eq!(
         manifest["reports"].as_array().unwrap().len(),
-        10,
+        12,
         "every page is still listed"
     );
     for missing in ["/api/analyze/999", "/api/analyze/abc"] {
