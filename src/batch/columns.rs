@@ -218,7 +218,7 @@ pub fn fixed_width<R>(rows: &[R], width: usize, fill: impl Fn(&R, &mut [u8])) ->
     Arc::new(unsafe { StringArray::new_unchecked(offsets, Buffer::from_vec(values), None) })
 }
 
-/// Lower-case hex digits of `value`'s low `out.len() / 2` bytes, big-endian, into `out`.
+/// The low `out.len()` hex digits of `value` (lower case, most significant first) into `out`.
 #[inline]
 pub fn write_hex(value: u128, out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -247,4 +247,39 @@ pub fn dictionary<R>(rows: &[R], values: &[&str], key: impl Fn(&R) -> u16) -> Ar
         arrow::array::DictionaryArray::<arrow::datatypes::UInt16Type>::try_new(keys, values)
             .expect("keys index the values"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+
+    use super::*;
+
+    #[test]
+    fn ids_written_in_place_read_as_the_formatting_machinery_writes_them() {
+        let values: [u128; 4] = [0, 1, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210, u128::MAX];
+        let ids = hex_ids(&values, "call_", 16, |v| *v);
+        let uuids = fixed_width(&values, 36, |v, out| {
+            for (range, shift) in [(0..8, 96), (9..13, 80), (14..18, 64), (19..23, 48), (24..36, 0)] {
+                write_hex(v >> shift, &mut out[range]);
+            }
+            for dash in [8, 13, 18, 23] {
+                out[dash] = b'-';
+            }
+        });
+        let (ids, uuids) = (ids.as_string::<i32>(), uuids.as_string::<i32>());
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(ids.value(i), format!("call_{:016x}", *v as u64));
+            let expected = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                (v >> 96) as u32,
+                (v >> 80) as u16,
+                (v >> 64) as u16,
+                (v >> 48) as u16,
+                (*v as u64) & 0xffff_ffff_ffff
+            );
+            assert_eq!(uuids.value(i), expected);
+        }
+        assert_eq!(hex_ids(&[] as &[u128], "x", 4, |v| *v).len(), 0);
+    }
 }
