@@ -163,7 +163,9 @@ fn the_original_generators_csv_runs_every_page_but_those_that_need_task_type_or_
             ("understanding", vec!["task_type"]),
             ("performance", vec!["task_type"]),
             ("rate_optimization", vec!["task_type"]),
+            ("regional", vec!["task_type", "timezone"]),
             ("scenarios", vec!["scenario"]),
+            ("token_economics", vec!["task_type"]),
         ])
     );
     let index = std::fs::read_to_string(reports.join("index.html")).unwrap();
@@ -223,15 +225,24 @@ fn the_seed_era_csv_derives_total_tokens_and_needs_the_preset_to_count_successes
         [
             "overview",
             "understanding",
-            "performance",
             "rate_optimization",
             "organization",
-            "features"
+            "features",
+            "token_economics"
         ]
     );
+    // Performance counts latencies from the files themselves, which have no `status` column:
+    // it is listed as not run with that error (the map's constant is not seen there yet).
     assert_eq!(
         not_run(&m).keys().copied().collect::<Vec<_>>(),
-        ["decisions", "pricing", "profitability", "scenarios"],
+        [
+            "decisions",
+            "performance",
+            "pricing",
+            "profitability",
+            "regional",
+            "scenarios"
+        ],
         "tier prices and archetypes are not assumed"
     );
     assert!(

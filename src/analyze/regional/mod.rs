@@ -129,6 +129,8 @@ impl Analyzer for Regional {
         "status",
         "cost_usd",
         "latency_ms",
+        "input_tokens",
+        "output_tokens",
         "region",
         "timezone",
     ]);
