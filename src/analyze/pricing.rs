@@ -255,18 +255,7 @@ impl Analyzer for Pricing {
     const SUMMARY: &'static str = "Flat, tiered-with-overage, pure-usage and hybrid pricing: revenue, margin, winners and losers, and a migration plan.";
     type Settings = PricingSettings;
     type Output = PricingResult;
-    const COLUMNS: Columns = Columns::Only(&[
-        "timestamp",
-        "customer_id",
-        "subscription_tier",
-        "organization_id",
-        "customer_archetype",
-        "tier_price_usd",
-        "status",
-        "cost_usd",
-        "input_tokens",
-        "output_tokens",
-    ]);
+    const COLUMNS: Columns = Columns::Only(super::profitability::CUSTOMER_USAGE_COLUMNS);
 
     fn check(s: &PricingSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("included_tokens", s.included_tokens, 0, 1_000_000_000_000)?;
