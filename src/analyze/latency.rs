@@ -2,6 +2,8 @@
 //! arrow-rs rather than a Polars group-by: the group-by holds every distinct key (millions on
 //! large data, ~850 MiB at 10M rows), while here each group keeps a dense array indexed by
 //! latency, so memory depends on the groups and the latency range, not on the rows. Exact.
+//! Only successful calls are counted: a failed call's latency is not a response time (a
+//! rate-limited call returns in 20–150 ms without an answer).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 
 use super::DataSource;
+use super::frame::SUCCESS;
 use crate::validate::read::read_columns;
 
 /// (task type, provider, model); a null reads as "" (as [`super::frame::strings`] does).
@@ -20,10 +23,11 @@ pub type GroupKey = (String, String, String);
 
 const KEY_COLUMNS: [&str; 3] = ["task_type", "provider", "model"];
 const LATENCY: &str = "latency_ms";
+const STATUS: &str = "status";
 /// Latencies below this are counted in a dense array; others (rare) in a map.
 const DENSE_MS: i64 = 1 << 16;
 
-/// Calls per latency value (ms) of every group, groups and latencies sorted.
+/// Successful calls per latency value (ms) of every group, groups and latencies sorted.
 pub fn latency_counts(source: &DataSource) -> Result<BTreeMap<GroupKey, BTreeMap<i64, u64>>> {
     let files: Vec<PathBuf> = source.files.iter().map(|f| f.path.clone()).collect();
     // One worker per thread, each taking the next file and keeping its own counts: a fixed
@@ -53,7 +57,7 @@ pub fn latency_counts(source: &DataSource) -> Result<BTreeMap<GroupKey, BTreeMap
 
 fn count_file(path: &Path, counts: &mut Counts) -> Result<()> {
     let mut columns = KEY_COLUMNS.to_vec();
-    columns.push(LATENCY);
+    columns.extend([LATENCY, STATUS]);
     for batch in read_columns(path, &columns)? {
         counts
             .batch(&batch?)
@@ -138,9 +142,14 @@ impl Counts {
         let keys: Vec<_> = keys.iter().map(|a| a.as_string::<i32>()).collect();
         let latency = column(LATENCY, &DataType::Int64)?;
         let latency = latency.as_primitive::<Int64Type>();
+        let status = column(STATUS, &DataType::Utf8)?;
+        let status = status.as_string::<i32>();
         // Rows of one group often follow each other: remember the last one.
         let mut last: Option<([&str; 3], [u32; 3])> = None;
         for i in 0..batch.num_rows() {
+            if !status.is_valid(i) || status.value(i) != SUCCESS {
+                continue;
+            }
             let names: [&str; 3] = std::array::from_fn(|k| if keys[k].is_valid(i) { keys[k].value(i) } else { "" });
             let key = match last {
                 Some((n, key)) if n == names => key,

@@ -83,7 +83,7 @@ pub fn detect_bursts_keeping(
     s: &DecisionSettings,
     keep: &HashSet<String>,
 ) -> Result<(BurstSet, HashMap<String, KeptHours>)> {
-    let has_tz = ctx.calls().collect_schema()?.get("timezone").is_some();
+    let has_tz = ctx.has_column("timezone");
     let mut aggs = vec![len().cast(DataType::Int64).alias("calls"), cost_micros().sum().alias("cost_micros")];
     if has_tz {
         aggs.push(col("timezone").min().alias("timezone"));

@@ -29,7 +29,7 @@ pub(crate) struct CustomerDay {
 
 /// Customer-days with calls, sorted by customer then date.
 pub(crate) fn customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
-    let has_scenario = ctx.calls().collect_schema()?.get("scenario").is_some();
+    let has_scenario = ctx.has_column("scenario");
     let mut aggs = vec![
         len().cast(DataType::Int64).alias("calls"),
         cost_micros().sum().alias("cost_micros"),

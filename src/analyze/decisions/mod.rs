@@ -25,7 +25,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{cost_micros, desc, ints, usd};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::{Figure, Severity};
 pub use alerts::Alert;
@@ -192,6 +192,16 @@ impl Analyzer for Decisions {
         "Cost anomalies, customers over budget, inefficient patterns, portfolio risk and the alerts to act on.";
     type Settings = DecisionSettings;
     type Output = DecisionsResult;
+    /// Also `scenario` (its holidays) and `timezone` (local hours) when the data has them.
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "customer_id",
+        "subscription_tier",
+        "tier_price_usd",
+        "cost_usd",
+        "total_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &DecisionSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("window_days", s.window_days, 1, 365)?;

@@ -28,7 +28,7 @@ use maud::Markup;
 use serde::{Deserialize, Serialize};
 
 use super::decisions::DecisionSettings;
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::Figure;
 
@@ -155,6 +155,17 @@ impl Analyzer for Scenarios {
         "Each scenario's signature, the events it injected, and the burst and churn detectors scored against them";
     type Settings = ScenariosSettings;
     type Output = ScenariosResult;
+    /// Also `timezone` (the burst detector's local hours) when the data has it.
+    const COLUMNS: Columns = Columns::Only(&[
+        "scenario",
+        "timestamp",
+        "customer_id",
+        "model",
+        "feature_id",
+        "subscription_tier",
+        "tier_price_usd",
+        "cost_usd",
+    ]);
 
     fn read_settings(file: &AnalysisFile) -> Result<ScenariosSettings, ConfigError> {
         Ok(ScenariosSettings {
@@ -168,7 +179,7 @@ impl Analyzer for Scenarios {
     }
 
     fn analyze(ctx: &Context<'_>, s: &ScenariosSettings) -> Result<ScenariosResult> {
-        let has_scenario = ctx.calls().collect_schema()?.get("scenario").is_some();
+        let has_scenario = ctx.has_column("scenario");
         if !has_scenario {
             return Ok(ScenariosResult {
                 labels_file: None,
