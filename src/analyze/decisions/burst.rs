@@ -15,6 +15,10 @@
 //!   longer than one hour find the bursts whose excess is spread over a few hours; of a flagged
 //!   window, the hours at least one spread above their own baseline are the burst, and
 //!   overlapping flags join into one burst.
+//! - A window's baseline is scaled up to the customer's level that day (its calls over the
+//!   baseline in the 24 hours around the window, away from it by the longest burst): a day that
+//!   is busier as a whole (growth, a viral day, a day-wide swing of a heavy customer) is the daily
+//!   detector's, not an hour-scale burst.
 
 use std::collections::{HashMap, HashSet};
 
@@ -216,9 +220,28 @@ pub fn detect(calls: &[f64], slot: &[usize], s: &DecisionSettings) -> Vec<(usize
     let mut flagged = vec![false; n];
     let mut best_z = vec![0.0f64; n];
     let mut hour_spread = 1.0;
-    for w in 1..=(s.burst_max_hours as usize).min(n) {
+    let longest = s.burst_max_hours as usize;
+    let (pc, pe) = (prefix(calls), prefix(&expected));
+    let sum = |p: &[f64], a: usize, b: usize| p[b] - p[a];
+    for w in 1..=longest.min(n) {
         let sums: Vec<(f64, f64)> = (0..=n - w)
-            .map(|a| (calls[a..a + w].iter().sum(), expected[a..a + w].iter().sum()))
+            .map(|a| {
+                // The customer's level that day: its calls over the baseline in the 24 hours
+                // around the window, leaving out `longest − 1` hours either side so the burst
+                // the window may be part of does not raise its own baseline. A busier day
+                // (growth, a viral day, a day-wide swing) is not an hour-scale burst; a quieter
+                // one never lowers the baseline, as its level is itself a noisy estimate.
+                let (lo, hi) = (a.saturating_sub(12), (a + w + 12).min(n));
+                let (g0, g1) = (a.saturating_sub(longest - 1).max(lo), (a + w + longest - 1).min(hi));
+                let rest_calls = sum(&pc, lo, g0) + sum(&pc, g1, hi);
+                let rest_expected = sum(&pe, lo, g0) + sum(&pe, g1, hi);
+                let level = if rest_expected > 0.0 {
+                    (rest_calls / rest_expected).max(1.0)
+                } else {
+                    1.0
+                };
+                (sum(&pc, a, a + w), sum(&pe, a, a + w) * level)
+            })
             .collect();
         // The spread of w-hour sums, measured on w-hour sums: a day-wide swing adds up over
         // consecutive hours where Poisson noise does not.
@@ -255,6 +278,16 @@ pub fn detect(calls: &[f64], slot: &[usize], s: &DecisionSettings) -> Vec<(usize
         out.push((a, h, expected[a..h].iter().sum(), z));
     }
     out
+}
+
+/// Running sums: `p[b] − p[a]` is the sum of `v[a..b]`.
+fn prefix(v: &[f64]) -> Vec<f64> {
+    let mut p = Vec::with_capacity(v.len() + 1);
+    p.push(0.0);
+    for x in v {
+        p.push(p[p.len() - 1] + x);
+    }
+    p
 }
 
 /// Each hour's expected calls: the other days of its slot, their largest tenth (at least one)
