@@ -222,15 +222,26 @@ type Queries = (Distinct, Vec<DayRows>, Vec<NameRows>, Vec<NameRows>);
 
 fn queries(ctx: &Context<'_>) -> Result<Queries> {
     let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
-    let df = ctx.collect(ctx.calls().select([
-        nu("customer_id"),
-        nu("organization_id"),
-        nu("product_id"),
-        nu("feature_id"),
-        nu("provider"),
-        nu("model"),
-    ]))?;
-    let one = |c: &str| -> Result<u64> { Ok(ints(&df, c)?.first().copied().unwrap_or(0) as u64) };
+    let with_scenario = ctx.source.columns.iter().any(|c| c.name == "scenario");
+    let mut plans = vec![
+        ctx.calls().select([
+            nu("customer_id"),
+            nu("organization_id"),
+            nu("product_id"),
+            nu("feature_id"),
+            nu("provider"),
+            nu("model"),
+        ]),
+        rows_per_day_query(ctx),
+        rows_by_query(ctx, "status"),
+    ];
+    if with_scenario {
+        plans.push(rows_by_query(ctx, "scenario"));
+    }
+    // One scan for the four (the streaming engine reads the files once).
+    let frames = ctx.collect_all(plans)?;
+    let df = &frames[0];
+    let one = |c: &str| -> Result<u64> { Ok(ints(df, c)?.first().copied().unwrap_or(0) as u64) };
     let distinct = Distinct {
         customers: one("customer_id")?,
         organizations: one("organization_id")?,
@@ -239,27 +250,30 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
         providers: one("provider")?,
         models: one("model")?,
     };
-
-    let rows_per_day = rows_per_day(ctx)?;
-    let by_status = rows_by(ctx, "status")?;
-    let by_scenario = if ctx.source.columns.iter().any(|c| c.name == "scenario") {
-        rows_by(ctx, "scenario")?
-    } else {
-        Vec::new()
+    let rows_per_day = read_rows_per_day(&frames[1])?;
+    let by_status = read_rows_by(ctx, &frames[2], "status")?;
+    let by_scenario = match frames.get(3) {
+        Some(df) => read_rows_by(ctx, df, "scenario")?,
+        None => Vec::new(),
     };
     Ok((distinct, rows_per_day, by_status, by_scenario))
 }
 
 /// Rows per UTC day, in order.
 pub fn rows_per_day<C>(ctx: &Context<'_, C>) -> Result<Vec<DayRows>> {
-    let df = ctx.collect(
-        ctx.rows()
-            .group_by([col("timestamp").dt().date().alias("date")])
-            .agg([len().cast(DataType::Int64).alias("rows")]),
-    )?;
-    let mut rows_per_day: Vec<DayRows> = dates(&df, "date")?
+    read_rows_per_day(&ctx.collect(rows_per_day_query(ctx))?)
+}
+
+fn rows_per_day_query<C>(ctx: &Context<'_, C>) -> LazyFrame {
+    ctx.rows()
+        .group_by([col("timestamp").dt().date().alias("date")])
+        .agg([len().cast(DataType::Int64).alias("rows")])
+}
+
+fn read_rows_per_day(df: &DataFrame) -> Result<Vec<DayRows>> {
+    let mut rows_per_day: Vec<DayRows> = dates(df, "date")?
         .into_iter()
-        .zip(ints(&df, "rows")?)
+        .zip(ints(df, "rows")?)
         .map(|(date, rows)| DayRows {
             date,
             rows: rows as u64,
@@ -271,15 +285,20 @@ pub fn rows_per_day<C>(ctx: &Context<'_, C>) -> Result<Vec<DayRows>> {
 
 /// Rows per value of `column`, most first.
 pub fn rows_by<C>(ctx: &Context<'_, C>, column: &str) -> Result<Vec<NameRows>> {
-    let df = ctx.collect(
-        ctx.rows()
-            .group_by([col(column)])
-            .agg([len().cast(DataType::Int64).alias("rows")]),
-    )?;
+    read_rows_by(ctx, &ctx.collect(rows_by_query(ctx, column))?, column)
+}
+
+fn rows_by_query<C>(ctx: &Context<'_, C>, column: &str) -> LazyFrame {
+    ctx.rows()
+        .group_by([col(column)])
+        .agg([len().cast(DataType::Int64).alias("rows")])
+}
+
+fn read_rows_by<C>(ctx: &Context<'_, C>, df: &DataFrame, column: &str) -> Result<Vec<NameRows>> {
     let total = ctx.window.rows.max(1) as f64;
-    let mut out: Vec<NameRows> = strings(&df, column)?
+    let mut out: Vec<NameRows> = strings(df, column)?
         .into_iter()
-        .zip(ints(&df, "rows")?)
+        .zip(ints(df, "rows")?)
         .map(|(name, rows)| NameRows {
             name,
             rows: rows as u64,
