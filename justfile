@@ -24,6 +24,14 @@ validate *FLAGS:
 analyze *FLAGS:
     cargo run --release -- analyze {{FLAGS}}
 
+# Analyze another export's calls through a columns map (a file or a preset: litellm, seed-era), e.g. `just analyze-foreign spend_logs.csv litellm`.
+analyze-foreign FILE MAP *FLAGS:
+    cargo run --release -- analyze --input {{FILE}} --columns-map {{MAP}} --out output/foreign-reports {{FLAGS}}
+
+# The new FinOps pages alone over output/data (token economics, regions and time zones).
+analyze-finops *FLAGS:
+    cargo run --release -- analyze --only token_economics,regional {{FLAGS}}
+
 # The main job: generate the dataset, then analyze it (output/data, output/reports).
 run *FLAGS:
     cargo run --release -- run {{FLAGS}}

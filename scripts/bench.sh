@@ -2,17 +2,24 @@
 # Benchmarks the generator (wall time, rows/s, MB/s, peak memory) and the analysis (analyze and
 # run over the default dataset and larger Parquet ones), whole processes, with the machine facts. Prints a Markdown table and saves JSON under output/bench/ to compare commits.
 #
-#     bash scripts/bench.sh [generate|analyze|peer|replay]...   # default: generate analyze peer
+#     bash scripts/bench.sh [generate|analyze|peer|gen-peer|replay]...   # default: generate analyze peer gen-peer
+#
+# BENCH_RUNS (default 3) sets the runs per figure; BENCH_BIN names a trafficsim binary to use
+# instead of building one.
 #
 # `replay` (about 20 minutes: a 15-minute flash sale at its own pace) is scripts/bench_replay.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-parts="${*:-generate analyze peer}"
+parts="${*:-generate analyze peer gen-peer}"
 want() { [[ " $parts " == *" $1 "* ]]; }
 if [ "$parts" = replay ]; then exec bash scripts/bench_replay.sh; fi
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/trafficsim"
-[ -x "$bin" ] || bin="target/release/trafficsim"
+if [ -n "${BENCH_BIN:-}" ]; then
+    bin="$BENCH_BIN"
+else
+    cargo build --release --quiet
+    bin="${CARGO_TARGET_DIR:-target}/release/trafficsim"
+    [ -x "$bin" ] || bin="target/release/trafficsim"
+fi
 gnu_time=/usr/bin/time
 [ -x "$gnu_time" ] || { echo "bench needs GNU time at /usr/bin/time (Debian package: time)" >&2; exit 1; }
 runs="${BENCH_RUNS:-3}"
@@ -181,6 +188,55 @@ bench_calls_peer() { # name generate-flags...
 }
 bench_calls_peer "default (50 MiB)"
 bench_calls_peer "10M rows" --rows 10000000
+fi
+
+# Generation against its peer (issue 14): scripts/calls_gen_peer.py, numpy + pyarrow writing the
+# same 27 calls columns, ids, CSV and Parquet settings from the same base traffic model. One
+# paired run: trafficsim and the peer alternate, each run a whole process; the figures are the
+# medians of BENCH_RUNS runs (wall, CPU = user + system, peak RSS), the ratio trafficsim / peer.
+gen_peer_python() {
+    local venv=output/bench/gen-peer-venv
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+    "$venv/bin/python" -c "import numpy, pyarrow" 2>/dev/null ||
+        "$venv/bin/pip" install --quiet "numpy==2.4.6" "pyarrow==26.0.1" >&2
+    echo "$venv/bin/python"
+}
+if want gen-peer; then
+gpy="$(gen_peer_python)"
+echo
+echo "numpy $("$gpy" -c 'import numpy; print(numpy.__version__)') + pyarrow $("$gpy" -c 'import pyarrow; print(pyarrow.__version__)') as the generation peer (scripts/calls_gen_peer.py); both use every core ($(nproc))."
+echo
+echo "| workload | trafficsim wall s | CPU s | peak RSS MiB | peer wall s | CPU s | peak RSS MiB | ratio wall | ratio CPU |"
+echo "|---|---|---|---|---|---|---|---|---|"
+median_of() { # awk-expression "wall user sys rss"...
+    local expr="$1"; shift
+    printf '%s\n' "$@" | awk "{print $expr}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+bench_gen_peer() { # name "trafficsim generate flags" "peer flags"
+    local name="$1" ours_flags="$2" peer_flags="$3"
+    local ours=() peer=()
+    for _ in $(seq "$runs"); do
+        rm -rf "$work/gp"
+        # shellcheck disable=SC2086
+        "$gnu_time" -f "%e %U %S %M" -o "$work/time" "$bin" generate --quiet --out "$work/gp" $ours_flags >/dev/null
+        ours+=("$(cat "$work/time")")
+        rm -rf "$work/gp"
+        # shellcheck disable=SC2086
+        "$gnu_time" -f "%e %U %S %M" -o "$work/time" "$gpy" scripts/calls_gen_peer.py --out "$work/gp" $peer_flags >/dev/null
+        peer+=("$(cat "$work/time")")
+    done
+    rm -rf "$work/gp"
+    # Medians of wall, CPU (user + system) and peak RSS, each over the runs.
+    local a_wall a_cpu a_rss b_wall b_cpu b_rss
+    a_wall="$(median_of '$1' "${ours[@]}")" a_cpu="$(median_of '$2 + $3' "${ours[@]}")" a_rss="$(median_of '$4' "${ours[@]}")"
+    b_wall="$(median_of '$1' "${peer[@]}")" b_cpu="$(median_of '$2 + $3' "${peer[@]}")" b_rss="$(median_of '$4' "${peer[@]}")"
+    local mib='{printf "%.0f", $1 / 1024}' ratio='BEGIN {printf "%.2f", x / y}'
+    echo "| $name | $a_wall | $a_cpu | $(echo "$a_rss" | awk "$mib") | $b_wall | $b_cpu | $(echo "$b_rss" | awk "$mib") | $(awk -v x="$a_wall" -v y="$b_wall" "$ratio") | $(awk -v x="$a_cpu" -v y="$b_cpu" "$ratio") |"
+    json+="{\"case\":\"generation vs peer $name\",\"wall_s\":$a_wall,\"cpu_s\":$a_cpu,\"peak_rss_kib\":$a_rss,\"peer_wall_s\":$b_wall,\"peer_cpu_s\":$b_cpu,\"peer_peak_rss_kib\":$b_rss},"
+}
+bench_gen_peer "50 MiB CSV" "--format csv" "--target-size 50MiB --format csv"
+bench_gen_peer "1M rows to Parquet" "--rows 1000000 --format parquet" "--rows 1000000 --format parquet"
+bench_gen_peer "10M rows to Parquet" "--rows 10000000 --format parquet" "--rows 10000000 --format parquet"
 fi
 
 mkdir -p output/bench

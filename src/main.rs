@@ -34,12 +34,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// glibc still serves the C libraries (zstd's contexts). It gives each allocating thread an arena
 /// of its own (up to 8 per core) and returns little of it to the system: one per core is enough.
+/// It also maps every block over 128 KiB afresh and unmaps it when freed, so each zstd context
+/// (one per Parquet column chunk, about a megabyte) faulted its pages in anew: three quarters of the
+/// page faults of a generation, about 5% of its time. Blocks up to 32 MiB now come from the arenas and
+/// are reused.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // SAFETY: `mallopt` only tunes the allocator; it runs before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 64) as libc::c_int);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
 }
 

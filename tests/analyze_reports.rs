@@ -41,6 +41,7 @@ fn the_manifest_names_every_page_and_each_exists() {
         want.push(r.path.clone());
         want.push(r.result.clone());
     }
+    want.extend(m.executive_summary.clone());
     want.sort();
     let got: Vec<String> = files_under(&f.reports)
         .iter()
@@ -151,7 +152,7 @@ fn snapshot_of_the_daily_cost_chart() {
     let page = normalized("understanding.html");
     let svg = svgs(&page)
         .into_iter()
-        .find(|s| s.contains("Daily cost, trend and 30-day forecast"))
+        .find(|s| s.contains("Daily cost, fit and 30-day forecast"))
         .expect("the daily cost chart");
     insta::assert_snapshot!("understanding_daily_cost_svg", svg);
 }

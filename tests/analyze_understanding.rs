@@ -149,38 +149,56 @@ fn daily_cost_and_the_forecast_match_an_independent_fit() {
         assert_eq!(got.date, *date);
         assert_close(got.cost_usd, *cost, &date.to_string());
     }
-    // Ordinary least squares from the normal equations.
-    let n = days.len() as f64;
-    let (sx, sy) = (
-        days.iter().enumerate().map(|(i, _)| i as f64).sum::<f64>(),
-        days.iter().map(|d| d.1).sum::<f64>(),
+    // Trend plus weekday effects by ordinary least squares from the normal equations (Monday as
+    // the baseline: another parametrisation than the analyzer's, with the same fitted values).
+    let n = days.len();
+    let row = |t: usize, date: NaiveDate| -> Vec<f64> {
+        let mut x = vec![1.0, t as f64];
+        let wd = date.weekday().num_days_from_monday() as usize;
+        x.extend((1..7).map(|d| if wd == d { 1.0 } else { 0.0 }));
+        x
+    };
+    let beta = least_squares(
+        &days.iter().enumerate().map(|(t, d)| row(t, d.0)).collect::<Vec<_>>(),
+        &days.iter().map(|d| d.1).collect::<Vec<_>>(),
     );
-    let sxx: f64 = (0..days.len()).map(|i| (i * i) as f64).sum();
-    let sxy: f64 = days.iter().enumerate().map(|(i, d)| i as f64 * d.1).sum();
-    let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-    let intercept = (sy - slope * sx) / n;
+    let predict = |t: usize, date: NaiveDate| row(t, date).iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
     let f = &r.forecast;
     assert!(
-        (f.slope_per_day - slope).abs() < 1e-6,
-        "slope {} vs {slope}",
-        f.slope_per_day
+        (f.slope_per_day - beta[1]).abs() < 1e-6,
+        "slope {} vs {}",
+        f.slope_per_day,
+        beta[1]
     );
-    assert!(
-        (f.intercept - intercept).abs() < 1e-6,
-        "intercept {} vs {intercept}",
-        f.intercept
+    for (t, (date, _)) in days.iter().enumerate() {
+        assert!((f.fitted[t] - predict(t, *date)).abs() < 1e-6, "fitted {date}");
+    }
+    assert_close(
+        f.naive_30_day_cost,
+        days.iter().map(|d| d.1).sum::<f64>() / n as f64 * 30.0,
+        "naive 30-day",
     );
-    assert_close(f.naive_30_day_cost, sy / n * 30.0, "naive 30-day");
+    // Each future day: the trend held from n days past the window, clamped at zero, then summed.
+    let last = days.last().unwrap().0;
     for h in &f.horizons {
-        let want: f64 = (0..h.days).map(|k| intercept + slope * (n + f64::from(k))).sum();
+        let want: f64 = (0..h.days as usize)
+            .map(|k| {
+                let date = last + chrono::Days::new(k as u64 + 1);
+                predict((n + k).min(2 * n - 1), date).max(0.0)
+            })
+            .sum();
         assert!(
-            (h.expected - want.max(0.0)).abs() < 1e-6,
+            (h.expected - want).abs() < 1e-6,
             "{}-day: {} vs {want}",
             h.days,
             h.expected
         );
         assert!(h.low <= h.expected && h.expected <= h.high && h.low < h.high);
+        assert!(h.expected > 0.0, "{}-day forecast is not $0", h.days);
     }
+    let widths: Vec<f64> = f.horizons.iter().map(|h| h.high - h.low).collect();
+    assert!(widths.windows(2).all(|w| w[0] < w[1]), "intervals widen: {widths:?}");
+    assert!(f.next_days.iter().all(|d| d.expected >= 0.0 && d.low >= 0.0));
     assert_eq!(f.horizons.iter().map(|h| h.days).collect::<Vec<_>>(), vec![30, 90, 365]);
     assert_eq!(f.next_days.len(), 30);
     assert_eq!(f.next_days[0].date, days.last().unwrap().0.succ_opt().unwrap());
@@ -223,4 +241,32 @@ fn efficiency_names_the_cheapest_and_dearest_model_per_token() {
         .expect("switch recommendation");
     assert!(switch.message.contains(&worst.cost.name));
     assert!(switch.amount_usd.unwrap() > 0.0);
+}
+
+/// Solves the normal equations XᵀX β = Xᵀy by Gaussian elimination with partial pivoting.
+fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
+    let k = x[0].len();
+    let mut a = vec![vec![0.0; k + 1]; k];
+    for (row, &yi) in x.iter().zip(y) {
+        for i in 0..k {
+            for j in 0..k {
+                a[i][j] += row[i] * row[j];
+            }
+            a[i][k] += row[i] * yi;
+        }
+    }
+    for c in 0..k {
+        let p = (c..k).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs())).unwrap();
+        a.swap(c, p);
+        for r in 0..k {
+            if r != c {
+                let pivot = a[c].clone();
+                let m = a[r][c] / pivot[c];
+                for (x, p) in a[r].iter_mut().zip(&pivot).skip(c) {
+                    *x -= m * p;
+                }
+            }
+        }
+    }
+    (0..k).map(|i| a[i][k] / a[i][i]).collect()
 }

@@ -60,7 +60,7 @@ fn init_writes_the_configuration_out_and_runs_then_use_it() {
     let dir = tempfile::tempdir().unwrap();
     in_dir(dir.path(), &["init", "project"])
         .success()
-        .stdout_has("wrote 26 configuration files");
+        .stdout_has("wrote 28 configuration files");
     let config = dir.path().join("project/config");
     assert_eq!(
         std::fs::read_to_string(config.join("default.toml")).unwrap(),

@@ -12,11 +12,14 @@ use polars::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::adapt::Adaptation;
+use super::adapt::{ColumnsMap, adapt, map};
 use crate::sink::layout::{self, FactTable};
 use crate::validate::read::{day_csv_files, no_dataset, parquet_files};
 
-/// Columns the analyzers read; a dataset written with `--columns` must keep them.
-pub const REQUIRED_COLUMNS: [&str; 18] = [
+/// Columns the calls analyzers read, each page declaring the ones it needs
+/// ([`super::Analyzer::COLUMNS`]): a page whose columns the data lacks is listed as not run.
+pub const CALLS_COLUMNS: [&str; 18] = [
     "timestamp",
     "provider",
     "model",
@@ -41,7 +44,11 @@ pub const REQUIRED_COLUMNS: [&str; 18] = [
 #[derive(Debug, Clone, Copy)]
 pub struct DatasetSpec {
     pub table: FactTable,
+    /// Columns without which nothing can be analyzed: opening fails without them.
     pub required: &'static [&'static str],
+    /// Every column the analyzers may read ([`super::Columns::All`]); each page declares the
+    /// ones it needs, and runs when the data has them.
+    pub columns: &'static [&'static str],
     /// Columns read when present, beside the required ones.
     pub optional: &'static [&'static str],
     /// Integer columns added after the required ones, read as 0 from data written before them.
@@ -53,8 +60,9 @@ pub struct DatasetSpec {
 /// The calls dataset.
 pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
     table: layout::CALLS,
-    required: &REQUIRED_COLUMNS,
-    optional: &["scenario"],
+    required: &["timestamp"],
+    columns: &CALLS_COLUMNS,
+    optional: &["scenario", "region", "timezone"],
     zero_when_absent: &[crate::batch::calls::CACHED_INPUT_TOKENS],
     side: &[],
 };
@@ -63,36 +71,40 @@ pub const CALLS_DATASET: DatasetSpec = DatasetSpec {
 /// users and labels (the ground truth they are scored against) beside them.
 pub const TICKETING_DATASET: DatasetSpec = DatasetSpec {
     table: layout::TRANSACTIONS,
-    required: &[
-        "timestamp",
-        "transaction_id",
-        "event_id",
-        "user_id",
-        "persona",
-        "tier",
-        "num_tickets",
-        "price_per_ticket",
-        "price_multiplier",
-        "total_amount",
-        "payment_method",
-        "payment_status",
-        "device_type",
-        "device_mismatch",
-        "geo_mismatch",
-        "time_anomaly",
-        "risk_score",
-        "is_fraud",
-        "is_bot",
-        "fraud_pattern",
-        "scenario",
-        "ab_variant",
-        "decision_latency_ms",
-        "api_status",
-    ],
+    required: &TICKETING_COLUMNS,
+    columns: &TICKETING_COLUMNS,
     optional: &[],
     zero_when_absent: &[],
     side: &[layout::EVENTS, layout::USERS, layout::LABELS],
 };
+
+/// The transactions' columns the ticketing validators read: every one is required.
+const TICKETING_COLUMNS: [&str; 24] = [
+    "timestamp",
+    "transaction_id",
+    "event_id",
+    "user_id",
+    "persona",
+    "tier",
+    "num_tickets",
+    "price_per_ticket",
+    "price_multiplier",
+    "total_amount",
+    "payment_method",
+    "payment_status",
+    "device_type",
+    "device_mismatch",
+    "geo_mismatch",
+    "time_anomaly",
+    "risk_score",
+    "is_fraud",
+    "is_bot",
+    "fraud_pattern",
+    "scenario",
+    "ab_variant",
+    "decision_latency_ms",
+    "api_status",
+];
 
 /// The small tables beside a fact table, by name, as lazy scans.
 pub type SideTables = std::collections::BTreeMap<&'static str, LazyFrame>;
@@ -180,6 +192,13 @@ pub struct DataSource {
     pub columns: Vec<SourceColumn>,
     /// The seed of the run that wrote the data, from its `run_summary.json` when there is one.
     pub seed: Option<u64>,
+    /// What was mapped, derived or assumed before the analyzers read the data (foreign data).
+    #[serde(default, skip_serializing_if = "Adaptation::is_empty")]
+    pub adaptation: Adaptation,
+    /// True when the data is not trafficsim's own as written: adapted, or lacking columns the
+    /// analyzers read (its invariants are then not trafficsim's to check).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub foreign: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -222,6 +241,12 @@ impl Window {
 /// table's Parquet dataset, e.g. `calls/`, or its CSV, e.g. `simulated_calls.csv`; Parquet is
 /// preferred), a Parquet dataset directory, a `.parquet` file or a `.csv` file.
 pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)> {
+    open_with(input, spec, None)
+}
+
+/// [`open`], with `map` applied to the data's columns first (`--columns-map`), `total_tokens`
+/// derived when missing, and zone-less timestamps read in a stated zone ([`adapt`]).
+pub fn open_with(input: &Path, spec: &DatasetSpec, map: Option<&ColumnsMap>) -> Result<(DataSource, LazyFrame)> {
     let (path, format) = locate(input, &spec.table)?;
     let files: Vec<PathBuf> = match format {
         "parquet" if path.is_dir() => parquet_files(&path)?,
@@ -260,6 +285,11 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
         .finish()
         .with_context(|| format!("{}: cannot scan the CSV file", path.display()))?,
     };
+    let raw = calls
+        .collect_schema()
+        .with_context(|| format!("{}: cannot read the schema", path.display()))?;
+    let (adapted, adaptation) = adapt(calls, &raw, map, &path)?;
+    calls = adapted;
     let schema = calls
         .collect_schema()
         .with_context(|| format!("{}: cannot read the schema", path.display()))?;
@@ -270,8 +300,16 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
         .filter(|c| schema.get(c).is_none())
         .collect();
     if !missing.is_empty() {
+        let hint = if spec.required == spec.columns {
+            "generate it with every column".to_string()
+        } else {
+            format!(
+                "map the export's columns onto the calls schema with --columns-map FILE (presets: {})",
+                map::presets().join(", ")
+            )
+        };
         bail!(
-            "{}: the dataset lacks column(s) {} that the analyzers need; generate it with every column",
+            "{}: the dataset lacks column(s) {} that the analyzers need; {hint}",
             path.display(),
             missing.join(", ")
         );
@@ -279,7 +317,7 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
     match schema.get("timestamp") {
         Some(DataType::Datetime(_, _)) => {}
         other => bail!(
-            "{}: column `timestamp` is {}, not a timestamp (RFC 3339 in CSV)",
+            "{}: column `timestamp` is {}, not a timestamp (RFC 3339 or ISO 8601 in CSV)",
             path.display(),
             other.map_or("missing".to_string(), |d| d.to_string())
         ),
@@ -297,7 +335,8 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
     if !absent.is_empty() {
         calls = calls.with_columns(absent);
     }
-    let columns = schema
+    let foreign = !adaptation.is_empty() || spec.columns.iter().any(|c| schema.get(c).is_none());
+    let columns = raw
         .iter()
         .map(|(name, dtype)| SourceColumn {
             name: name.to_string(),
@@ -311,6 +350,8 @@ pub fn open(input: &Path, spec: &DatasetSpec) -> Result<(DataSource, LazyFrame)>
         files: source_files,
         format: format.to_string(),
         path,
+        adaptation,
+        foreign,
     };
     Ok((source, calls))
 }
@@ -335,11 +376,11 @@ fn utc_micros(mut scan: LazyFrame) -> Result<LazyFrame> {
     })
 }
 
-/// The columns the analyzers read that the dataset has: the required and optional ones.
+/// The columns the analyzers read that the dataset has.
 pub fn analyzed_columns(rows: &mut LazyFrame, spec: &DatasetSpec) -> Result<Vec<&'static str>> {
     let schema = rows.collect_schema()?;
     Ok(spec
-        .required
+        .columns
         .iter()
         .chain(spec.optional)
         .chain(spec.zero_when_absent)

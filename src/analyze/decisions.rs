@@ -15,7 +15,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{DAYS_PER_MONTH, cost_micros, dates, desc, floats, ints, ratio, strings, usd};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Bar, BarChart, Histogram, HistogramData, Marker, Unit, render_bar_chart, render_histogram};
 use crate::report::html::{
@@ -149,6 +149,15 @@ impl Analyzer for Decisions {
         "Cost anomalies, customers over budget, inefficient patterns, portfolio risk and the alerts to act on.";
     type Settings = DecisionSettings;
     type Output = DecisionsResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "customer_id",
+        "subscription_tier",
+        "tier_price_usd",
+        "cost_usd",
+        "total_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &DecisionSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("window_days", s.window_days, 1, 365)?;

@@ -22,7 +22,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{CostGroup, Totals, dates, desc, ratio, strings, totals_aggs, usd};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     Bar, BarChart, ChartSize, Quadrants, ScatterChart, ScatterPoint, Unit, render_bar_chart, render_scatter_chart,
@@ -213,6 +213,17 @@ impl Analyzer for Features {
         "Cost and adoption per feature, the invest / maintain / optimize / sunset matrix, and features used together.";
     type Settings = FeatureSettings;
     type Output = FeaturesResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "timestamp",
+        "customer_id",
+        "product_id",
+        "feature_id",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &FeatureSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.fraction("adoption_high", s.adoption_high)?;

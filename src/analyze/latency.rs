@@ -2,6 +2,8 @@
 //! arrow-rs rather than a Polars group-by: the group-by holds every distinct key (millions on
 //! large data, ~850 MiB at 10M rows), while here each group keeps a dense array indexed by
 //! latency, so memory depends on the groups and the latency range, not on the rows. Exact.
+//! Only successful calls are counted: a failed call's latency is not a response time (a
+//! rate-limited call returns in 20–150 ms without an answer).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use rustc_hash::FxHashMap;
 
 use super::DataSource;
+use super::frame::SUCCESS;
 use crate::validate::coded::Coded;
 use crate::validate::read::read_columns;
 
@@ -22,10 +25,11 @@ pub type GroupKey = (String, String, String);
 
 const KEY_COLUMNS: [&str; 3] = ["task_type", "provider", "model"];
 const LATENCY: &str = "latency_ms";
+const STATUS: &str = "status";
 /// Latencies below this are counted in a dense array; others (rare) in a map.
 const DENSE_MS: i64 = 1 << 16;
 
-/// Calls per latency value (ms) of every group, groups and latencies sorted.
+/// Successful calls per latency value (ms) of every group, groups and latencies sorted.
 pub fn latency_counts(source: &DataSource) -> Result<BTreeMap<GroupKey, BTreeMap<i64, u64>>> {
     let files: Vec<PathBuf> = source.files.iter().map(|f| f.path.clone()).collect();
     // One worker per thread, each taking the next file and keeping its own counts: a fixed
@@ -55,8 +59,10 @@ pub fn latency_counts(source: &DataSource) -> Result<BTreeMap<GroupKey, BTreeMap
 
 fn count_file(path: &Path, counts: &mut Counts) -> Result<()> {
     let mut columns = KEY_COLUMNS.to_vec();
-    columns.push(LATENCY);
-    for batch in read_columns(path, &columns, &KEY_COLUMNS)? {
+    columns.extend([LATENCY, STATUS]);
+    let mut coded = KEY_COLUMNS.to_vec();
+    coded.push(STATUS);
+    for batch in read_columns(path, &columns, &coded)? {
         counts
             .batch(&batch?)
             .with_context(|| format!("{}: cannot count latencies", path.display()))?;
@@ -151,11 +157,22 @@ impl Counts {
             .map(|(k, c)| c.values.iter().map(|v| self.id(k, v.unwrap_or(""))).collect())
             .collect();
         let empty: [u32; 3] = std::array::from_fn(|k| self.id(k, ""));
+        let status = column(STATUS)?;
+        let status = match Coded::of(status.as_ref()) {
+            Some(_) => status.clone(),
+            None => cast(status, &DataType::Utf8)
+                .with_context(|| format!("column `{STATUS}` is {}, not text", status.data_type()))?,
+        };
+        let status = Coded::of(status.as_ref()).context("status read as text")?;
+        let success: Vec<bool> = status.values.iter().map(|v| *v == Some(SUCCESS)).collect();
         let latency = column(LATENCY)?;
         let latency = cast(latency, &DataType::Int64)
             .with_context(|| format!("column `{LATENCY}` is {}, not {}", latency.data_type(), DataType::Int64))?;
         let latency = latency.as_primitive::<Int64Type>();
         for i in 0..batch.num_rows() {
+            if !status.codes[i].is_some_and(|c| success[c as usize]) {
+                continue;
+            }
             let key: [u32; 3] = std::array::from_fn(|k| keys[k].codes[i].map_or(empty[k], |c| ids[k][c as usize]));
             let ms = if latency.is_valid(i) { latency.value(i) } else { 0 };
             self.groups.entry(key).or_default().add(ms, 1);

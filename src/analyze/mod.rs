@@ -22,6 +22,14 @@
 //!      explicitly: Polars group order is not stable);
 //!    - `analyze`: Polars lazy queries on `ctx.calls()`, collected with `ctx.collect(..)`, then
 //!      plain Rust; the helpers in [`frame`] cover the usual sums and column extraction;
+//!    - `COLUMNS`: the columns of the dataset it reads, one line, e.g.
+//!      `const COLUMNS: Columns = Columns::Only(&["timestamp", "cost_usd", "customer_id"]);`
+//!      (default [`Columns::All`], every column of [`dataset::DatasetSpec::columns`]; the
+//!      dataset's `required` columns, the timestamp, are always there). On data
+//!      that lacks one of them (a foreign export, `--columns`) the page is not run, and the
+//!      index says which columns it lacks; list exactly what its queries read, including what
+//!      the [`frame`] helpers read (`totals_aggs`: status, cost_usd, input_tokens,
+//!      output_tokens, latency_ms; `cost_micros`: cost_usd; `is_success`: status);
 //!    - `headline`: the few figures the index and the manifest show;
 //!    - `render`: a pure function from the result to the page body (maud markup), built from
 //!      [`crate::report::html`] components and [`crate::report::chart`] SVGs.
@@ -29,7 +37,10 @@
 //! 3. Add its `[<name>]` table to `config/analysis.toml`.
 //! 4. Test it in `tests/analyze_<name>.rs` against an independent fold over the rows
 //!    (`tests/common/analyze.rs` shares one analyzed dataset between tests).
+//!    `tests/foreign_data.rs` runs every analyzer on exactly its declared `COLUMNS`, so a
+//!    column read but not declared fails there.
 
+pub mod adapt;
 pub mod caching;
 pub mod checks;
 pub mod dataset;
@@ -44,10 +55,13 @@ pub mod predictions;
 pub mod pricing;
 pub mod profitability;
 pub mod rate_optimization;
+pub mod regional;
 pub mod replay;
 pub mod scenarios;
 pub mod stats;
+pub mod summary;
 pub mod ticketing;
+pub mod token_economics;
 pub mod understanding;
 
 use std::any::Any;
@@ -55,7 +69,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use maud::Markup;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -79,6 +93,8 @@ pub const ANALYZERS: &[Registration] = &[
     register::<CallsConfig, profitability::Profitability>(),
     register::<CallsConfig, pricing::Pricing>(),
     register::<CallsConfig, features::Features>(),
+    register::<CallsConfig, token_economics::TokenEconomics>(),
+    register::<CallsConfig, regional::Regional>(),
     register::<CallsConfig, scenarios::Scenarios>(),
     register::<CallsConfig, replay::Replay>(),
 ];
@@ -95,6 +111,8 @@ pub struct AnalysisSpec {
     pub other_tables: &'static [&'static str],
     pub title: &'static str,
     pub subtitle: &'static str,
+    /// Builds the executive summary atop the index from the finished pages (`None`: no summary).
+    pub summary: Option<summary::Summarizer>,
 }
 
 /// The calls workload's analysis.
@@ -104,10 +122,30 @@ pub const CALLS: AnalysisSpec = AnalysisSpec {
     other_tables: &[ticketing::SCOPE],
     title: "trafficsim reports",
     subtitle: "FinOps and usage-based revenue analysis of simulated AI-API traffic",
+    summary: Some(summary::calls::summarize),
 };
 
 /// The table of a workload's settings that lists the skipped checks.
 pub const CHECKS_TABLE: &str = "checks";
+
+/// The columns of a workload's dataset an analyzer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// Every column of the workload's dataset ([`dataset::DatasetSpec::columns`]).
+    All,
+    /// Only these.
+    Only(&'static [&'static str]),
+}
+
+impl Columns {
+    /// The column names, given the workload's full list.
+    pub fn names(self, all: &'static [&'static str]) -> &'static [&'static str] {
+        match self {
+            Columns::All => all,
+            Columns::Only(names) => names,
+        }
+    }
+}
 
 /// One analyzer: typed settings in, typed result out, rendered by a pure function. `C` is the
 /// configuration of the workload it analyzes (the run plan and what it names).
@@ -122,6 +160,8 @@ pub trait Analyzer<C: 'static = CallsConfig>: 'static {
     type Settings: Serialize + DeserializeOwned + Send + Sync;
     /// The typed result, written to `results/<NAME>.json`.
     type Output: Serialize + Send;
+    /// The dataset's columns it reads: without one of them the page is not run, and says so.
+    const COLUMNS: Columns = Columns::All;
 
     /// Reads the settings: by default the analyzer's own `[NAME]` table.
     fn read_settings(file: &AnalysisFile) -> Result<Self::Settings, ConfigError> {
@@ -152,6 +192,10 @@ pub struct Context<'a, C = CallsConfig> {
     pub config: &'a C,
     pub source: &'a DataSource,
     pub window: Window,
+    /// The columns of the data as the analyzers read it (after any columns map).
+    present: Vec<String>,
+    /// Every column the workload's analyzers may read ([`Columns::All`]).
+    all_columns: &'static [&'static str],
     calls: LazyFrame,
     side: SideTables,
     predictions: Option<&'a Predictions>,
@@ -165,6 +209,21 @@ type SharedResults = Mutex<HashMap<&'static str, SharedResult>>;
 type SharedResult = Arc<dyn Any + Send + Sync>;
 
 impl<C> Context<'_, C> {
+    /// Whether the data has the column `name`.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.present.iter().any(|c| c == name)
+    }
+
+    /// The columns of `wanted` the data lacks, in declaration order.
+    pub fn missing(&self, wanted: Columns) -> Vec<&'static str> {
+        wanted
+            .names(self.all_columns)
+            .iter()
+            .copied()
+            .filter(|c| !self.has_column(c))
+            .collect()
+    }
+
     /// The calls dataset as a fresh lazy query (cheap to clone: it is a plan, not data).
     pub fn calls(&self) -> LazyFrame {
         self.calls.clone()
@@ -245,12 +304,46 @@ pub struct Page {
     pub checks: Vec<Check>,
 }
 
+/// An analyzer that did not run on this data, and why: the index lists it, and its page says so.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct NotRun {
+    pub name: String,
+    pub title: String,
+    pub summary: String,
+    /// The columns it needs that the data lacks (empty when it failed on the data instead).
+    pub missing: Vec<String>,
+    /// One line: "not run: the data has no task_type".
+    pub reason: String,
+}
+
+impl NotRun {
+    fn new<C: 'static, A: Analyzer<C>>(missing: Vec<String>, reason: String) -> NotRun {
+        NotRun {
+            name: A::NAME.to_string(),
+            title: A::TITLE.to_string(),
+            summary: A::SUMMARY.to_string(),
+            missing,
+            reason,
+        }
+    }
+}
+
+/// What running one analyzer gave.
+pub enum Outcome {
+    Page(Box<Page>),
+    /// It does not apply here (see [`Analyzer::applies`]): left out without a word.
+    LeftOut,
+    NotRun(NotRun),
+}
+
 /// Reads and checks one analyzer's settings.
 type Loader<C> = fn(&AnalysisFile, &C) -> Result<Box<dyn Prepared<C>>, ConfigError>;
 
 /// An analyzer in a workload's registry, before its settings are read.
 pub struct Registration<C: 'static = CallsConfig> {
     pub name: &'static str,
+    /// The columns it reads ([`Analyzer::COLUMNS`]).
+    pub columns: Columns,
     load: Loader<C>,
 }
 
@@ -258,6 +351,7 @@ pub struct Registration<C: 'static = CallsConfig> {
 pub const fn register<C: 'static, A: Analyzer<C>>() -> Registration<C> {
     Registration {
         name: A::NAME,
+        columns: A::COLUMNS,
         load: load::<C, A>,
     }
 }
@@ -265,8 +359,9 @@ pub const fn register<C: 'static, A: Analyzer<C>>() -> Registration<C> {
 /// An analyzer with its checked settings, ready to run.
 pub trait Prepared<C = CallsConfig>: Send + Sync {
     fn name(&self) -> &'static str;
-    /// The page, or `None` when the analyzer does not apply (see [`Analyzer::applies`]).
-    fn run(&self, ctx: &Context<'_, C>) -> Result<Option<Page>>;
+    /// The page; or nothing when the analyzer does not apply (see [`Analyzer::applies`]); or
+    /// why it was not run (the data lacks its columns, or on foreign data, it failed).
+    fn run(&self, ctx: &Context<'_, C>) -> Result<Outcome>;
 }
 
 struct WithSettings<C: 'static, A: Analyzer<C>> {
@@ -288,12 +383,31 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
         A::NAME
     }
 
-    fn run(&self, ctx: &Context<'_, C>) -> Result<Option<Page>> {
+    fn run(&self, ctx: &Context<'_, C>) -> Result<Outcome> {
         if !A::applies(ctx) {
-            return Ok(None);
+            return Ok(Outcome::LeftOut);
         }
-        let output = A::analyze(ctx, &self.settings)?;
-        Ok(Some(Page {
+        let missing = ctx.missing(A::COLUMNS);
+        if !missing.is_empty() {
+            let reason = format!("not run: the data has no {}", missing.join(", "));
+            return Ok(Outcome::NotRun(NotRun::new::<C, A>(
+                missing.into_iter().map(str::to_string).collect(),
+                reason,
+            )));
+        }
+        let output = match A::analyze(ctx, &self.settings) {
+            Ok(output) => output,
+            // Foreign data can hold what no trafficsim dataset does: one page failing on it
+            // does not take the others down (trafficsim's own data still fails loudly).
+            Err(e) if ctx.source.foreign => {
+                return Ok(Outcome::NotRun(NotRun::new::<C, A>(
+                    Vec::new(),
+                    format!("not run: it failed on this data: {e:#}"),
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Outcome::Page(Box::new(Page {
             name: A::NAME,
             title: A::TITLE,
             summary: A::SUMMARY,
@@ -302,7 +416,7 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
             settings: serde_json::to_value(&self.settings)?,
             body: A::render(&output, &self.settings)?,
             checks: A::checks(&output, &self.settings),
-        }))
+        })))
     }
 }
 
@@ -366,7 +480,11 @@ pub struct Analysis {
     pub source: DataSource,
     pub window: Window,
     pub pages: Vec<Page>,
+    /// The analyzers that did not run on this data, and why.
+    pub not_run: Vec<NotRun>,
     pub checks: CheckReport,
+    /// The executive summary, when the workload has one.
+    pub summary: Option<summary::ExecutiveSummary>,
 }
 
 /// What an analysis reads besides the dataset: a predictions file to score, a replay to show.
@@ -374,6 +492,8 @@ pub struct Analysis {
 pub struct Inputs<'a> {
     pub predictions: Option<&'a Path>,
     pub replay: Option<&'a Path>,
+    /// How the data's columns make the calls schema's (`--columns-map`).
+    pub columns_map: Option<&'a adapt::ColumnsMap>,
 }
 
 /// Rows above which queries run on the streaming engine (bounded memory) rather than in memory.
@@ -393,7 +513,7 @@ pub fn run_analyzers<C: Sync + 'static>(
     // A bad predictions file or replay directory fails before the data is read.
     let predictions = inputs.predictions.map(predictions::read).transpose()?;
     let replay = inputs.replay.map(replay::load).transpose()?;
-    let (source, mut calls) = dataset::open(input, spec)?;
+    let (source, mut calls) = dataset::open_with(input, spec, inputs.columns_map)?;
     let mut side = dataset::open_side(&source.path, spec)?;
     let window = dataset::window(&calls, &source)?;
     let engine = if window.rows > STREAMING_ROWS {
@@ -414,10 +534,13 @@ pub fn run_analyzers<C: Sync + 'static>(
     if let Some(p) = &predictions {
         predictions::check_ids(p, calls.clone(), engine)?;
     }
+    let present = calls.collect_schema()?.iter_names().map(|n| n.to_string()).collect();
     let ctx = Context {
         config,
         source: &source,
         window: window.clone(),
+        present,
+        all_columns: spec.columns,
         calls,
         side,
         predictions: predictions.as_ref(),
@@ -437,13 +560,44 @@ pub fn run_analyzers<C: Sync + 'static>(
             .collect::<Result<Vec<_>>>()?
     };
     drop(ctx);
-    let pages: Vec<Page> = pages.into_iter().flatten().collect();
-    let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
+    let (mut ran, mut not_run) = (Vec::new(), Vec::new());
+    for outcome in pages {
+        match outcome {
+            Outcome::Page(p) => ran.push(*p),
+            Outcome::NotRun(n) => not_run.push(n),
+            Outcome::LeftOut => {}
+        }
+    }
+    if ran.is_empty()
+        && let Some(first) = not_run.first()
+    {
+        let each: Vec<String> = not_run.iter().map(|n| format!("{}: {}", n.name, n.reason)).collect();
+        bail!(
+            "{}: no analyzer can run on this data ({}); its columns are {}: map them onto the calls schema with --columns-map FILE (presets: {})",
+            source.path.display(),
+            if not_run.len() == 1 {
+                first.reason.clone()
+            } else {
+                each.join("; ")
+            },
+            source
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            adapt::map::presets().join(", ")
+        );
+    }
+    let (pages, checks) = with_checks(ran, &plan.check_settings, analysis)?;
+    let summary = summarize(&pages, analysis)?;
     Ok(Analysis {
         source,
         window,
         pages,
+        not_run,
         checks,
+        summary,
     })
 }
 
@@ -462,26 +616,47 @@ fn with_checks(
     Ok((pages, checks))
 }
 
+/// The workload's executive summary of `pages`, when it has one.
+fn summarize(pages: &[Page], analysis: &AnalysisSpec) -> Result<Option<summary::ExecutiveSummary>> {
+    analysis
+        .summary
+        .map(|build| build(pages).context("executive summary"))
+        .transpose()
+}
+
 impl Analysis {
     /// This analysis with `fresh`'s pages in place of its pages of the same names (a re-run of
     /// some analyzers over newer data): the source and window become `fresh`'s, and the checks
     /// are gathered again from the pages as they now are.
     pub fn replace_pages<C>(self, fresh: Analysis, plan: &Plan<C>, analysis: &AnalysisSpec) -> Result<Analysis> {
         let mut fresh_pages = fresh.pages;
+        // Pages not run before but run now leave the list; those not run now join it.
+        let mut not_run: Vec<NotRun> = self
+            .not_run
+            .into_iter()
+            .filter(|n| {
+                !fresh_pages.iter().any(|p| p.name == n.name) && !fresh.not_run.iter().any(|f| f.name == n.name)
+            })
+            .collect();
+        not_run.extend(fresh.not_run);
         let pages = self
             .pages
             .into_iter()
+            .filter(|old| !not_run.iter().any(|n| n.name == old.name))
             .map(|old| match fresh_pages.iter().position(|p| p.name == old.name) {
                 Some(i) => fresh_pages.swap_remove(i),
                 None => old,
             })
             .collect();
         let (pages, checks) = with_checks(pages, &plan.check_settings, analysis)?;
+        let summary = summarize(&pages, analysis)?;
         Ok(Analysis {
             source: fresh.source,
             window: fresh.window,
             pages,
+            not_run,
             checks,
+            summary,
         })
     }
 }

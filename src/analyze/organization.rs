@@ -18,7 +18,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{CostGroup, Totals, desc, ratio, strings, totals_aggs};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     Bar, BarChart, BarSeries, ChartSize, Colour, GroupedBarChart, Unit, render_bar_chart, render_grouped_bar_chart,
@@ -152,6 +152,18 @@ impl Analyzer for Organization {
     const SUMMARY: &'static str = "Chargeback by organization, product, feature and environment, and cost per call compared across organizations.";
     type Settings = OrganizationSettings;
     type Output = OrganizationResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "customer_id",
+        "organization_id",
+        "product_id",
+        "feature_id",
+        "environment",
+        "status",
+        "cost_usd",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+    ]);
 
     fn check(s: &OrganizationSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.range("efficiency_gap_warning", s.efficiency_gap_warning, 1.0, 1e6)?;

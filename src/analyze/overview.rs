@@ -1,13 +1,13 @@
 //! Data overview: what was read (files, rows, bytes, date range, columns), how the rows spread
 //! over days, statuses and scenarios, and the dataset invariants checked by `validate`.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{dates, ints, strings};
-use super::{Analyzer, Context, DataSource, Window};
+use super::{Analyzer, Columns, Context, DataSource, Window};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{LineChart, LineSeries, Unit, X, render_line_chart};
 use crate::report::html::{self as h, Cell, Figure, capped_note, cards, chart, section, table};
@@ -44,14 +44,21 @@ pub struct OverviewResult {
     pub invariants: Option<InvariantReport>,
 }
 
+/// Distinct values per column; `None` for a column the data lacks (foreign data).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Distinct {
-    pub customers: u64,
-    pub organizations: u64,
-    pub products: u64,
-    pub features: u64,
-    pub providers: u64,
-    pub models: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customers: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organizations: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub providers: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -73,6 +80,8 @@ impl Analyzer for Overview {
     const SUMMARY: &'static str = "Files, rows, bytes and date range of the dataset, and its invariant checks.";
     type Settings = OverviewSettings;
     type Output = OverviewResult;
+    // The other columns it counts are optional: foreign data gets the counts it has.
+    const COLUMNS: Columns = Columns::Only(&["timestamp"]);
 
     fn check(s: &OverviewSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         s.check(c)
@@ -82,7 +91,8 @@ impl Analyzer for Overview {
         // The invariant pass reads the files with arrow-rs; it overlaps the Polars queries.
         let (invariants, queries) = rayon::join(
             || {
-                s.check_invariants
+                // Foreign data is not trafficsim's to check against its own invariants.
+                (s.check_invariants && !ctx.source.foreign)
                     .then(|| {
                         crate::validate::calls::validate(&ctx.source.path, &ctx.config.catalogue, &ctx.config.traffic)
                     })
@@ -107,8 +117,10 @@ impl Analyzer for Overview {
             Figure::count("Rows", r.window.rows),
             Figure::number("Megabytes", r.source.bytes as f64 / 1e6),
             Figure::count("Days", u64::from(r.window.days)),
-            Figure::count("Customers", r.distinct.customers),
         ];
+        if let Some(customers) = r.distinct.customers {
+            out.push(Figure::count("Customers", customers));
+        }
         if let Some(inv) = &r.invariants {
             out.push(Figure::count("Failed invariant checks", inv.failed() as u64));
         }
@@ -157,17 +169,17 @@ impl Analyzer for Overview {
                     "first call " (r.window.first_timestamp) ", last " (r.window.last_timestamp) "."
                     @if let Some(seed) = r.source.seed { " Generated with seed " (seed) "." }
                 }
-                p.note {
-                    (r.distinct.providers) " providers, " (r.distinct.models) " models, "
-                    (r.distinct.organizations) " organizations, " (r.distinct.products) " products, "
-                    (r.distinct.features) " features."
-                }
+                p.note { (distinct_line(&r.distinct)) }
             }))
-            (invariants(r.invariants.as_ref()))
+            @if r.source.foreign && s.check_invariants {
+                (section("Invariant checks", Some("Not run: the data is not trafficsim's own (see the notes on the data on the index)."), html! {}))
+            } @else {
+                (invariants(r.invariants.as_ref()))
+            }
             (section("Rows per day", Some("UTC days."), html! { (chart(&per_day)) (table(&["Day", "Rows"], &day_rows)) }))
             (section("Status and scenario mix", None, html! {
                 div.chart-grid {
-                    div { (table(&["Status", "Rows", "Share"], &mix(&r.by_status))) }
+                    div { @if r.by_status.is_empty() { p.note { "The data has no status column." } } @else { (table(&["Status", "Rows", "Share"], &mix(&r.by_status))) } }
                     div { (table(&["Scenario", "Rows", "Share"], &mix(&r.by_scenario))) }
                 }
             }))
@@ -220,28 +232,60 @@ pub fn invariants(report: Option<&InvariantReport>) -> Markup {
 
 type Queries = (Distinct, Vec<DayRows>, Vec<NameRows>, Vec<NameRows>);
 
+/// "7 providers, 20 models, …": the counts the data has columns for.
+fn distinct_line(d: &Distinct) -> String {
+    let parts: Vec<String> = [
+        (d.providers, "providers"),
+        (d.models, "models"),
+        (d.organizations, "organizations"),
+        (d.products, "products"),
+        (d.features, "features"),
+    ]
+    .iter()
+    .filter_map(|(n, what)| n.map(|n| format!("{n} {what}")))
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        parts.join(", ") + "."
+    }
+}
+
 fn queries(ctx: &Context<'_>) -> Result<Queries> {
+    let counted = [
+        "customer_id",
+        "organization_id",
+        "product_id",
+        "feature_id",
+        "provider",
+        "model",
+    ];
+    let present: Vec<&str> = counted.into_iter().filter(|c| ctx.has_column(c)).collect();
     let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
     let with_scenario = ctx.source.columns.iter().any(|c| c.name == "scenario");
-    let mut plans = vec![
-        ctx.calls().select([
-            nu("customer_id"),
-            nu("organization_id"),
-            nu("product_id"),
-            nu("feature_id"),
-            nu("provider"),
-            nu("model"),
-        ]),
-        rows_per_day_query(ctx),
-        rows_by_query(ctx, "status"),
-    ];
+    let with_status = ctx.has_column("status");
+    // One scan for all of them (the streaming engine reads the files once); the distinct
+    // counts only over the columns the data has.
+    let mut plans = vec![rows_per_day_query(ctx)];
+    if !present.is_empty() {
+        plans.push(ctx.calls().select(present.iter().map(|c| nu(c)).collect::<Vec<_>>()));
+    }
+    if with_status {
+        plans.push(rows_by_query(ctx, "status"));
+    }
     if with_scenario {
         plans.push(rows_by_query(ctx, "scenario"));
     }
-    // One scan for the four (the streaming engine reads the files once).
-    let frames = ctx.collect_all(plans)?;
-    let df = &frames[0];
-    let one = |c: &str| -> Result<u64> { Ok(ints(df, c)?.first().copied().unwrap_or(0) as u64) };
+    let mut frames = ctx.collect_all(plans)?.into_iter();
+    let mut next = || frames.next().context("a query's frame is missing");
+    let rows_per_day = read_rows_per_day(&next()?)?;
+    let df = if present.is_empty() { DataFrame::empty() } else { next()? };
+    let one = |c: &str| -> Result<Option<u64>> {
+        if !present.contains(&c) {
+            return Ok(None);
+        }
+        Ok(Some(ints(&df, c)?.first().copied().unwrap_or(0) as u64))
+    };
     let distinct = Distinct {
         customers: one("customer_id")?,
         organizations: one("organization_id")?,
@@ -250,11 +294,11 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
         providers: one("provider")?,
         models: one("model")?,
     };
-    let rows_per_day = read_rows_per_day(&frames[1])?;
-    let by_status = read_rows_by(ctx, &frames[2], "status")?;
-    let by_scenario = match frames.get(3) {
-        Some(df) => read_rows_by(ctx, df, "scenario")?,
-        None => Vec::new(),
+    let by_status = if with_status { read_rows_by(ctx, &next()?, "status")? } else { Vec::new() };
+    let by_scenario = if with_scenario {
+        read_rows_by(ctx, &next()?, "scenario")?
+    } else {
+        Vec::new()
     };
     Ok((distinct, rows_per_day, by_status, by_scenario))
 }

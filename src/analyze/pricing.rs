@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{DAYS_PER_MONTH, desc, ratio};
 use super::profitability::{CustomerUsage, customer_usage, prorate};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{BarSeries, Colour, GroupedBarChart, Unit, render_grouped_bar_chart};
 use crate::report::html::{
@@ -255,6 +255,7 @@ impl Analyzer for Pricing {
     const SUMMARY: &'static str = "Flat, tiered-with-overage, pure-usage and hybrid pricing: revenue, margin, winners and losers, and a migration plan.";
     type Settings = PricingSettings;
     type Output = PricingResult;
+    const COLUMNS: Columns = Columns::Only(super::profitability::CUSTOMER_USAGE_COLUMNS);
 
     fn check(s: &PricingSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.count("included_tokens", s.included_tokens, 0, 1_000_000_000_000)?;

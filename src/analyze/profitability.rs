@@ -19,7 +19,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::frame::{DAYS_PER_MONTH, cost_micros, dates, floats, ints, is_success, ratio, strings, usd};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{
     BarSeries, Bin, Colour, GroupedBarChart, Histogram, HistogramData, Marker, ScatterChart, ScatterPoint, Unit,
@@ -49,6 +49,20 @@ pub struct ProfitabilitySettings {
     pub max_listed: u64,
 }
 
+/// The columns of the per-customer usage both this page and pricing read (one declaration, as
+/// the query is one).
+pub const CUSTOMER_USAGE_COLUMNS: &[&str] = &[
+    "timestamp",
+    "customer_id",
+    "subscription_tier",
+    "organization_id",
+    "customer_archetype",
+    "tier_price_usd",
+    "status",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
+];
 /// One customer's usage over the window, as the profitability and pricing analyzers read it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CustomerUsage {
@@ -317,6 +331,7 @@ impl Analyzer for Profitability {
         "Revenue prorated to active days, cost to serve, margin bands, unprofitable customers, and margin by tier.";
     type Settings = ProfitabilitySettings;
     type Output = ProfitabilityResult;
+    const COLUMNS: Columns = Columns::Only(CUSTOMER_USAGE_COLUMNS);
 
     fn check(s: &ProfitabilitySettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.fraction("high_margin", s.high_margin)?;

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::decisions::{DecisionSettings, customer_day_anomalies, customer_days};
 use super::frame::{cost_micros, dates, ints, ratio, strings, usd};
-use super::{Analyzer, Context};
+use super::{Analyzer, Columns, Context};
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{Band, LineChart, LineSeries, Unit, X, render_line_chart};
 use crate::report::html::{Cell, Figure, cards, chart_grid, section, table};
@@ -146,6 +146,16 @@ impl Analyzer for Scenarios {
         "Each scenario's signature, the events it injected, and the anomaly detector scored against them";
     type Settings = ScenariosSettings;
     type Output = ScenariosResult;
+    const COLUMNS: Columns = Columns::Only(&[
+        "scenario",
+        "timestamp",
+        "customer_id",
+        "model",
+        "feature_id",
+        "subscription_tier",
+        "tier_price_usd",
+        "cost_usd",
+    ]);
 
     fn read_settings(file: &AnalysisFile) -> Result<ScenariosSettings, ConfigError> {
         Ok(ScenariosSettings {

@@ -6,13 +6,14 @@
 //! it keep working, then the extra columns of document 002, then trafficsim's own; a new column
 //! goes last, so a dataset written with the previous columns (`--columns`) stays byte-identical.
 
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
-use super::columns::{self, Column, ColumnType as T, floats, formatted, ints, strings, timestamps_ms};
+use super::columns::{
+    self, Column, ColumnType as T, fixed_width, floats, hex_ids, ints, strings, timestamps_ms, write_hex,
+};
 use crate::sim::calls::catalogue::Catalogue;
 use crate::sim::calls::model::TrafficModel;
 use crate::sim::calls::population::{Customer, organization_id};
@@ -23,7 +24,7 @@ pub fn calls_columns<'a>() -> [Column<CallBatchBuilder<'a>, Call>; 27] {
     [
         Column::new("timestamp", T::Timestamp, |_, r| timestamps_ms(r, |c| c.timestamp_ms)),
         Column::new("call_id", T::Utf8, |_, r| {
-            formatted(r, 21, |b, c| write!(b, "call_{:016x}", c.call_id))
+            hex_ids(r, "call_", 16, |c| u128::from(c.call_id))
         }),
         Column::new("provider", T::Utf8, |x, r| strings(r, |c| x.provider(c))),
         Column::new("model", T::Utf8, |x, r| {
@@ -55,24 +56,20 @@ pub fn calls_columns<'a>() -> [Column<CallBatchBuilder<'a>, Call>; 27] {
             strings(r, |c| x.model.environments[c.environment as usize].0.as_str())
         }),
         Column::new("request_id", T::Utf8, |_, r| {
-            formatted(r, 36, |b, c| {
+            // A version-4 UUID as text: 8-4-4-4-12 hex digits.
+            fixed_width(r, 36, |c, out| {
                 let v = c.request_id;
-                write!(
-                    b,
-                    "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-                    (v >> 96) as u32,
-                    (v >> 80) as u16,
-                    (v >> 64) as u16,
-                    (v >> 48) as u16,
-                    (v as u64) & 0xffff_ffff_ffff
-                )
+                for (range, shift) in [(0..8, 96), (9..13, 80), (14..18, 64), (19..23, 48), (24..36, 0)] {
+                    write_hex(v >> shift, &mut out[range]);
+                }
+                for dash in [8, 13, 18, 23] {
+                    out[dash] = b'-';
+                }
             })
         }),
-        Column::new("trace_id", T::Utf8, |_, r| {
-            formatted(r, 32, |b, c| write!(b, "{:032x}", c.trace_id))
-        }),
+        Column::new("trace_id", T::Utf8, |_, r| hex_ids(r, "", 32, |c| c.trace_id)),
         Column::new("session_id", T::Utf8, |_, r| {
-            formatted(r, 21, |b, c| write!(b, "sess_{:016x}", c.session_id))
+            hex_ids(r, "sess_", 16, |c| u128::from(c.session_id))
         }),
         Column::new("user_agent", T::Utf8, |x, r| {
             strings(r, |c| x.model.user_agents[x.customer(c).user_agent as usize].0.as_str())

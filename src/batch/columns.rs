@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondBuilder,
 };
+use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 /// The time zone of every timestamp column.
@@ -200,22 +201,42 @@ pub fn dates<R>(rows: &[R], value: impl Fn(&R) -> i32) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-/// A string column of ids: `prefix` then the low `digits` hex digits of a number (`digits` even,
-/// at most 16), written without the formatting machinery.
-pub fn hex_ids<R>(rows: &[R], prefix: &str, digits: usize, value: impl Fn(&R) -> u64) -> ArrayRef {
-    debug_assert!(digits.is_multiple_of(2) && digits <= 16 && prefix.len() <= 8);
-    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * (prefix.len() + digits));
-    let mut buf = [0u8; 24];
-    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
-    let end = prefix.len() + digits;
-    for r in rows {
-        let bytes = value(r).to_be_bytes();
-        hex::encode_to_slice(&bytes[8 - digits / 2..], &mut buf[prefix.len()..end])
-            .expect("the buffer fits the digits");
-        // SAFETY: the buffer holds `prefix` (a `str`) followed by hex digits (ASCII): UTF-8.
-        b.append_value(unsafe { std::str::from_utf8_unchecked(&buf[..end]) });
+/// A string column of values of one width, each written in place by `fill` into its `width`
+/// bytes of the values buffer: no builder, no `String` and no formatting machinery per row (ids
+/// are a third of a calls row's bytes). `fill` must write ASCII; that is checked once per column.
+pub fn fixed_width<R>(rows: &[R], width: usize, fill: impl Fn(&R, &mut [u8])) -> ArrayRef {
+    let mut values = vec![0u8; rows.len() * width];
+    if width > 0 {
+        for (r, out) in rows.iter().zip(values.chunks_exact_mut(width)) {
+            fill(r, out);
+        }
     }
-    Arc::new(b.finish())
+    assert!(values.is_ascii(), "fixed-width columns hold ASCII");
+    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(width, rows.len()));
+    // SAFETY: ASCII is UTF-8 (checked above), and every offset falls between two values, each
+    // `width` bytes long, so each value is a whole string.
+    Arc::new(unsafe { StringArray::new_unchecked(offsets, Buffer::from_vec(values), None) })
+}
+
+/// The low `out.len()` hex digits of `value` (lower case, most significant first) into `out`.
+#[inline]
+pub fn write_hex(value: u128, out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut v = value;
+    for o in out.iter_mut().rev() {
+        *o = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+    }
+}
+
+/// A string column of ids: `prefix` then the low `digits` hex digits of a number (at most 32).
+pub fn hex_ids<R>(rows: &[R], prefix: &str, digits: usize, value: impl Fn(&R) -> u128) -> ArrayRef {
+    debug_assert!(digits <= 32);
+    let p = prefix.len();
+    fixed_width(rows, p + digits, |r, out| {
+        out[..p].copy_from_slice(prefix.as_bytes());
+        write_hex(value(r), &mut out[p..]);
+    })
 }
 
 /// A dictionary column: each row's key into `values` (fewer than 65,536 of them).
@@ -226,4 +247,39 @@ pub fn dictionary<R>(rows: &[R], values: &[&str], key: impl Fn(&R) -> u16) -> Ar
         arrow::array::DictionaryArray::<arrow::datatypes::UInt16Type>::try_new(keys, values)
             .expect("keys index the values"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+
+    use super::*;
+
+    #[test]
+    fn ids_written_in_place_read_as_the_formatting_machinery_writes_them() {
+        let values: [u128; 4] = [0, 1, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210, u128::MAX];
+        let ids = hex_ids(&values, "call_", 16, |v| *v);
+        let uuids = fixed_width(&values, 36, |v, out| {
+            for (range, shift) in [(0..8, 96), (9..13, 80), (14..18, 64), (19..23, 48), (24..36, 0)] {
+                write_hex(v >> shift, &mut out[range]);
+            }
+            for dash in [8, 13, 18, 23] {
+                out[dash] = b'-';
+            }
+        });
+        let (ids, uuids) = (ids.as_string::<i32>(), uuids.as_string::<i32>());
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(ids.value(i), format!("call_{:016x}", *v as u64));
+            let expected = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                (v >> 96) as u32,
+                (v >> 80) as u16,
+                (v >> 64) as u16,
+                (v >> 48) as u16,
+                (*v as u64) & 0xffff_ffff_ffff
+            );
+            assert_eq!(uuids.value(i), expected);
+        }
+        assert_eq!(hex_ids(&[] as &[u128], "x", 4, |v| *v).len(), 0);
+    }
 }

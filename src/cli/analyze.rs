@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use super::common::{DEFAULT_CONFIG, DEFAULT_TICKETING_CONFIG};
+use crate::analyze::adapt::{ColumnsMap, map as columns_map};
 use crate::analyze::dataset::detect_table;
 use crate::analyze::{ANALYZERS, Analysis, AnalysisSpec, CALLS, Inputs, Plan, prepare, run_analyzers, ticketing};
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, RunPlan, TicketingConfig};
@@ -35,15 +36,28 @@ pub struct DatasetArgs {
     /// A `trafficsim replay` output directory: adds the Replay page and its `replay.*` checks.
     #[arg(long, value_name = "DIR")]
     pub replay: Option<PathBuf>,
+    /// Read another export's calls (calls workload): a TOML file mapping its columns onto the
+    /// calls schema, or a preset's name (`litellm`, `seed-era`; see config/columns/).
+    #[arg(long, value_name = "FILE|NAME")]
+    pub columns_map: Option<String>,
 }
 
 impl DatasetArgs {
-    /// The optional inputs besides the dataset.
-    pub fn inputs(&self) -> Inputs<'_> {
+    /// The optional inputs besides the dataset; `map` is [`DatasetArgs::columns_map`]'s.
+    pub fn inputs<'a>(&'a self, map: Option<&'a ColumnsMap>) -> Inputs<'a> {
         Inputs {
             predictions: self.predictions.as_deref(),
             replay: self.replay.as_deref(),
+            columns_map: map,
         }
+    }
+
+    /// The `--columns-map`, read and checked (before any data is read).
+    pub fn columns_map(&self) -> Result<Option<ColumnsMap>> {
+        let Some(given) = &self.columns_map else {
+            return Ok(None);
+        };
+        Ok(Some(columns_map::load(&columns_map::resolve(given)?)?))
     }
 }
 
@@ -93,9 +107,18 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| plan.run().out.join("reports"));
     let analysis = analysis_path(plan.path(), args.dataset.analysis.as_deref());
     let prepared = Prepared::new(plan, &analysis, args.only.as_deref())?;
-    let (summary, _) = prepared.analyze_and_report(&input, &out, &args.dataset.inputs())?;
+    let map = args.dataset.columns_map()?;
+    let (summary, analysis) = prepared.analyze_and_report(&input, &out, &args.dataset.inputs(map.as_ref()))?;
     println!("{summary}");
+    note_not_run(&analysis);
     Ok(())
+}
+
+/// Tells the user, on stderr, which pages did not run on this data and why.
+pub fn note_not_run(analysis: &Analysis) {
+    for n in &analysis.not_run {
+        eprintln!("note: {}: {}", n.name, n.reason);
+    }
 }
 
 /// The analysis settings file: the one given, else `analysis.toml` beside the run plan.
@@ -162,7 +185,15 @@ impl Prepared {
                 }
                 run_analyzers(c, p, input, &CALLS, inputs)
             }
-            Job::Ticketing(c, p) => run_analyzers(c, p, input, &ticketing::TICKETING, inputs),
+            Job::Ticketing(c, p) => {
+                if let Some(map) = inputs.columns_map {
+                    bail!(
+                        "--columns-map {}: a columns map reads another export's calls; the ticketing data is read as written",
+                        map.path.display()
+                    );
+                }
+                run_analyzers(c, p, input, &ticketing::TICKETING, inputs)
+            }
         }
     }
 
@@ -182,11 +213,13 @@ impl Prepared {
             title: spec.title,
             subtitle: spec.subtitle,
             pages: &analysis.pages,
+            not_run: &analysis.not_run,
             source: &analysis.source,
             window: &analysis.window,
             run_plan: self.run_plan(),
             analysis: &self.file.path,
             generated_at: generated_at(),
+            summary: analysis.summary.as_ref(),
         })?;
         Ok(files)
     }

@@ -27,7 +27,9 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let (plan, input) = args.dataset.resolve()?;
     let analysis = analysis_path(plan.path(), args.dataset.analysis.as_deref());
     let prepared = Prepared::new(plan, &analysis, None)?;
-    let result = prepared.analyze(&input, &args.dataset.inputs())?;
+    let map = args.dataset.columns_map()?;
+    let result = prepared.analyze(&input, &args.dataset.inputs(map.as_ref()))?;
+    super::analyze::note_not_run(&result);
     let report = &result.checks;
     if report.checks.is_empty() {
         bail!(

@@ -63,6 +63,16 @@ fn focus_run(args: &FocusArgs) -> Result<()> {
     let input = args.input.clone().unwrap_or_else(|| layout::data_dir(&config.run.out));
     let out = args.out.clone().unwrap_or_else(|| config.run.out.join("focus"));
     let (source, calls) = dataset::open(&input, &CALLS_DATASET)?;
+    if let Some(absent) = CALLS_DATASET
+        .columns
+        .iter()
+        .find(|c| !source.columns.iter().any(|s| s.name == **c))
+    {
+        bail!(
+            "{}: the dataset lacks column `{absent}`: the FOCUS export reads trafficsim's calls data with every column",
+            input.display()
+        );
+    }
     let provenance = source_provenance(&source);
     let exported = focus::export(calls, &config.catalogue, args.charge_period, &out, formats, &provenance)?;
     println!("{}", exported.line());

@@ -115,6 +115,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         analysis: args.analysis.clone(),
         predictions: None,
         replay: None,
+        columns_map: None,
     };
     let prepared = if args.no_report {
         None
@@ -145,6 +146,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let inputs = crate::analyze::Inputs {
         predictions: done.predictions.as_deref(),
         replay: Some(&done.out),
+        columns_map: None,
     };
     let (line, analysis) = prepared.analyze_and_report(&root, &reports, &inputs)?;
     println!("{line}");

@@ -14,9 +14,17 @@ pub const ROOT: &str = "<built-in config>";
 pub const DISK_DIR: &str = "config";
 
 /// Every file of `config/`, by its path inside it.
-const FILES: [(&str, &str); 26] = [
+const FILES: [(&str, &str); 28] = [
     ("analysis.toml", include_str!("../../config/analysis.toml")),
     ("catalogue.toml", include_str!("../../config/catalogue.toml")),
+    (
+        "columns/litellm.toml",
+        include_str!("../../config/columns/litellm.toml"),
+    ),
+    (
+        "columns/seed-era.toml",
+        include_str!("../../config/columns/seed-era.toml"),
+    ),
     ("default.toml", include_str!("../../config/default.toml")),
     (
         "scenarios/base_traffic.toml",

@@ -156,15 +156,30 @@ pub fn cards(figures: &[Figure]) -> Markup {
     }
 }
 
-/// A titled section of a page with an optional short explanation.
+/// A titled section of a page with an optional short explanation; its id is [`section_id`] of
+/// the title, so other pages (the executive summary) can link to it.
 pub fn section(title: &str, note: Option<&str>, content: Markup) -> Markup {
     html! {
-        section {
+        section id=(section_id(title)) {
             h2 { (title) }
             @if let Some(n) = note { p.note { (n) } }
             (content)
         }
     }
+}
+
+/// The id of a section titled `title`: lower case, runs of other characters as one `-`
+/// ("Top 10 spenders" → `top-10-spenders`).
+pub fn section_id(title: &str) -> String {
+    let mut id = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            id.push(c.to_ascii_lowercase());
+        } else if !id.is_empty() && !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    id.trim_end_matches('-').to_string()
 }
 
 /// A table cell: text (left-aligned) or a number (right-aligned).

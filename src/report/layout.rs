@@ -90,6 +90,7 @@ h3{margin:14px 0 6px;font-size:1.05rem}
 .card{background:var(--grad);color:#fff;border-radius:10px;padding:12px 16px}
 .card-value{font-size:1.45rem;font-weight:700;font-variant-numeric:tabular-nums}
 .card-label{opacity:.92;font-size:.88rem}
+.card .note,.card a{color:inherit;opacity:.92}
 .table-wrap{overflow-x:auto;margin:6px 0}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}

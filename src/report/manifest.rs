@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::html::Figure;
-use crate::analyze::Window;
+use crate::analyze::{NotRun, Window};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -21,6 +21,16 @@ pub struct Manifest {
     pub window: Window,
     pub config: ManifestConfig,
     pub reports: Vec<ReportEntry>,
+    /// The analyzers that did not run on this data, and why; each still has a page
+    /// (`<name>.html`) that says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRun>,
+    /// What was mapped, derived or assumed to read the data (foreign data), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_notes: Vec<String>,
+    /// The executive summary's JSON result, relative to the manifest, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executive_summary: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::analyze::{DataSource, Page, Window};
+use crate::analyze::summary::{self, ExecutiveSummary};
+use crate::analyze::{DataSource, NotRun, Page, Window};
 use crate::sink::atomic::StagedDir;
 use html::Figure;
 use layout::{Footer, NavLink};
@@ -29,12 +30,16 @@ pub struct ReportInput<'a> {
     pub title: &'a str,
     pub subtitle: &'a str,
     pub pages: &'a [Page],
+    /// The analyzers that did not run on this data: a page each that says why.
+    pub not_run: &'a [NotRun],
     pub source: &'a DataSource,
     pub window: &'a Window,
     pub run_plan: &'a Path,
     pub analysis: &'a Path,
     /// RFC 3339; see [`generated_at`].
     pub generated_at: String,
+    /// The executive summary atop the index, when the workload has one.
+    pub summary: Option<&'a ExecutiveSummary>,
 }
 
 /// The time stamped on the reports: `SOURCE_DATE_EPOCH` (seconds) when set, so a run can be
@@ -66,6 +71,11 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         href: h,
         title: p.title,
     }));
+    let not_run_hrefs: Vec<String> = input.not_run.iter().map(|n| format!("{}.html", n.name)).collect();
+    nav.extend(input.not_run.iter().zip(&not_run_hrefs).map(|(n, h)| NavLink {
+        href: h,
+        title: &n.title,
+    }));
 
     let mut files = Vec::new();
     for (page, href) in input.pages.iter().zip(&hrefs) {
@@ -75,6 +85,17 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
             PathBuf::from("results").join(format!("{}.json", page.name)),
             page.result_json.clone() + "\n",
         ));
+    }
+    for (n, href) in input.not_run.iter().zip(&not_run_hrefs) {
+        let doc = layout::page(
+            &n.title,
+            &n.summary,
+            &nav,
+            href,
+            &footer,
+            index::not_run_page(n, input.source),
+        );
+        files.push((PathBuf::from(href), doc.into_string()));
     }
     let overall = [
         Figure::count("Rows", input.window.rows),
@@ -88,8 +109,11 @@ pub fn render_all(input: &ReportInput<'_>) -> Result<(Manifest, Vec<(PathBuf, St
         &nav,
         "index.html",
         &footer,
-        index::render(&manifest, &overall),
+        index::render(&manifest, &overall, input.summary),
     );
+    if let Some(s) = input.summary {
+        files.push((PathBuf::from(summary_path()), serde_json::to_string_pretty(s)? + "\n"));
+    }
     files.push((PathBuf::from("index.html"), index.into_string()));
     files.push((
         PathBuf::from("manifest.json"),
@@ -132,7 +156,15 @@ fn manifest_of(input: &ReportInput<'_>) -> Manifest {
                 headline: p.headline.clone(),
             })
             .collect(),
+        not_run: input.not_run.to_vec(),
+        data_notes: input.source.adaptation.sentences(),
+        executive_summary: input.summary.map(|_| summary_path()),
     }
+}
+
+/// The executive summary's result, relative to the reports directory.
+fn summary_path() -> String {
+    format!("results/{}.json", summary::NAME)
 }
 
 /// Writes the rendered files as the directory `out`, replacing what was there only once all

@@ -42,4 +42,5 @@ pub const TICKETING: AnalysisSpec = AnalysisSpec {
     other_tables: &[CHECKS_TABLE],
     title: "trafficsim ticketing reports",
     subtitle: "Proof that an event-ticketing platform holds: sales, fraud detection, drift, service levels and an A/B test, checked against the labels",
+    summary: None,
 };

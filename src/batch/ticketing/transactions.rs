@@ -25,15 +25,17 @@ pub fn transaction_columns<'a>() -> [Column<TransactionBatchBuilder<'a>, Attempt
     [
         Column::new("timestamp", T::Timestamp, |_, r| timestamps_ms(r, |a| a.timestamp_ms)),
         Column::new("transaction_id", T::Utf8, |x, r| {
-            hex_ids(r, "txn_", 16, |a| x.g.transaction_id(a.key))
+            hex_ids(r, "txn_", 16, |a| u128::from(x.g.transaction_id(a.key)))
         }),
         Column::new("event_id", T::Utf8, |x, r| {
             strings(r, |a| x.event_ids[usize::from(a.cohort)][a.event as usize].as_str())
         }),
         Column::new("user_id", T::Utf8, |x, r| {
-            hex_ids(r, "usr_", 12, |a| user_id(x.g.seed, a.cohort, a.user))
+            hex_ids(r, "usr_", 12, |a| u128::from(user_id(x.g.seed, a.cohort, a.user)))
         }),
-        Column::new("session_id", T::Utf8, |_, r| hex_ids(r, "ses_", 16, |a| a.session)),
+        Column::new("session_id", T::Utf8, |_, r| {
+            hex_ids(r, "ses_", 16, |a| u128::from(a.session))
+        }),
         Column::new("persona", T::Utf8, |x, r| {
             strings(r, |a| x.g.catalogue.personas[usize::from(a.persona)].name.as_str())
         }),
@@ -49,7 +51,7 @@ pub fn transaction_columns<'a>() -> [Column<TransactionBatchBuilder<'a>, Attempt
             })
         }),
         Column::new("payment_instrument_id", T::Utf8, |_, r| {
-            hex_ids(r, "pi_", 16, |a| a.instrument)
+            hex_ids(r, "pi_", 16, |a| u128::from(a.instrument))
         }),
         Column::new("payment_status", T::Utf8, |_, r| strings(r, |a| a.status.as_str())),
         Column::new("device_type", T::Utf8, |x, r| {

@@ -23,6 +23,9 @@ pub(super) struct RawCatalogue {
     /// Model → who made it, for a model a provider resells (Claude on Bedrock).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub publishers: BTreeMap<String, String>,
+    /// Model → quality score from a public benchmark (rate optimization switches on it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quality: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -154,6 +157,7 @@ pub(super) fn build(path: &Path, raw: &RawCatalogue) -> Result<Catalogue, Config
                     .get(m_name)
                     .cloned()
                     .unwrap_or_else(|| billing.provider_name.clone()),
+                quality: raw.quality.get(m_name).copied(),
             });
         }
         providers.push(Provider {
@@ -164,11 +168,15 @@ pub(super) fn build(path: &Path, raw: &RawCatalogue) -> Result<Catalogue, Config
             billing,
         });
     }
+    for (name, score) in &raw.quality {
+        checks::in_range(path, &format!("quality.\"{name}\""), *score, 0.0, 1e6)?;
+    }
     let listed = || models.iter().map(|m| m.name.as_str());
     for (table, names) in [
         ("prices", raw.prices.keys().collect::<Vec<_>>()),
         ("latency_multipliers", raw.latency_multipliers.keys().collect()),
         ("publishers", raw.publishers.keys().collect()),
+        ("quality", raw.quality.keys().collect()),
     ] {
         for name in names {
             if !listed().any(|m| m == name) {

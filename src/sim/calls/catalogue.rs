@@ -44,6 +44,9 @@ pub struct Model {
     pub latency_multiplier: f64,
     /// Who made the model (FOCUS `PublisherName`): the provider's own name unless it resells.
     pub publisher: String,
+    /// Quality score from a public benchmark (the catalogue's `[quality]` table cites it);
+    /// `None`: the benchmark has no score for the model, so no switch starts or ends on it.
+    pub quality: Option<f64>,
 }
 
 impl Model {
