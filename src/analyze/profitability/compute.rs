@@ -69,8 +69,13 @@ pub fn prorate(monthly_usd: f64, days: u32) -> f64 {
 }
 
 /// Every customer's usage, by customer id, and how many customers carry more than one tier in the
-/// data (each is given the tier most of its calls carry; ties go to the dearer tier).
+/// data (each is given the tier most of its calls carry; ties go to the dearer tier). The pricing
+/// page reads the same: the query runs once for both ([`Context::shared`]).
 pub fn customer_usage(ctx: &Context<'_>) -> Result<(Vec<CustomerUsage>, u64)> {
+    Ok((*ctx.shared("profitability::customer_usage", || usage_query(ctx))?).clone())
+}
+
+fn usage_query(ctx: &Context<'_>) -> Result<(Vec<CustomerUsage>, u64)> {
     let day = || col("timestamp").dt().date();
     let df = ctx.collect(
         ctx.calls()
