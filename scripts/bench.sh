@@ -113,7 +113,7 @@ bench_analyze "analyze, 1M rows Parquet" analyze --rows 1000000 --format parquet
 bench_analyze "analyze, 10M rows Parquet" analyze --rows 10000000 --format parquet
 fi
 
-# The ticketing analysis against its SQL peer: DuckDB running the same aggregations
+# The ticketing and calls analyses against their SQL peers: DuckDB running the same aggregations
 # (scripts/ticketing_peer.py, scripts/ticketing_peer/*.sql) over the same files, in one paired run:
 # trafficsim and DuckDB alternate, each run as a whole process, and the ratio is of the medians.
 peer_python() {
@@ -154,6 +154,40 @@ bench_peer() { # name generate-flags...
 }
 bench_peer "default (50 MiB)"
 bench_peer "10M rows" --rows 10000000
+
+# The calls analysis against its SQL peer (scripts/calls_peer.py, scripts/calls_peer/*.sql): the
+# nine core pages' aggregations and the overview's invariants as far as SQL states them, paired
+# the same way. `core s` is the peer's time without its invariant statements (from its own
+# timing of the same run), the figure the issue compares against.
+echo
+echo "| calls analysis | rows | trafficsim s | peak RSS MiB | DuckDB SQL s | peak RSS MiB | ratio | DuckDB core s | ratio to core |"
+echo "|---|---|---|---|---|---|---|---|---|"
+bench_calls_peer() { # name generate-flags...
+    local name="$1"; shift
+    rm -rf "$work/calls"
+    "$bin" generate --quiet --out "$work/calls" --format parquet "$@" >/dev/null
+    local ours=() peer=() core=()
+    for _ in $(seq "$runs"); do
+        rm -rf "$work/calls/reports"
+        "$gnu_time" -f "%e %M" -o "$work/time" "$bin" analyze --input "$work/calls/data" --out "$work/calls/reports" >/dev/null
+        ours+=("$(cat "$work/time")")
+        "$gnu_time" -f "%e %M" -o "$work/time" "$py" scripts/calls_peer.py "$work/calls/data" --json >"$work/peer.json"
+        peer+=("$(cat "$work/time")")
+        core+=("$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["core_s"])' "$work/peer.json")")
+    done
+    local mid=$(( (runs + 1) / 2 ))
+    local a b c
+    a="$(printf '%s\n' "${ours[@]}" | sort -n | sed -n "${mid}p")"
+    b="$(printf '%s\n' "${peer[@]}" | sort -n | sed -n "${mid}p")"
+    c="$(printf '%s\n' "${core[@]}" | sort -n | sed -n "${mid}p")"
+    local rows
+    rows="$(sed -n 's/^  "rows": \([0-9]*\),/\1/p' "$work/calls/run_summary.json")"
+    local mib='{printf "%.0f", $1 / 1024}'
+    echo "| $name | $rows | ${a% *} | $(echo "${a#* }" | awk "$mib") | ${b% *} | $(echo "${b#* }" | awk "$mib") | $(awk -v x="${a% *}" -v y="${b% *}" 'BEGIN {printf "%.2f", x / y}') | $(awk -v c="$c" 'BEGIN {printf "%.2f", c}') | $(awk -v x="${a% *}" -v y="$c" 'BEGIN {printf "%.2f", x / y}') |"
+    json+="{\"case\":\"calls analysis $name\",\"rows\":$rows,\"wall_s\":${a% *},\"peak_rss_kib\":${a#* },\"peer_wall_s\":${b% *},\"peer_peak_rss_kib\":${b#* },\"peer_core_s\":$c},"
+}
+bench_calls_peer "default (50 MiB)"
+bench_calls_peer "10M rows" --rows 10000000
 fi
 
 # Generation against its peer (issue 14): scripts/calls_gen_peer.py, numpy + pyarrow writing the

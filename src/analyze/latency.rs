@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result};
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
+use rustc_hash::FxHashMap;
 
 use super::DataSource;
 use super::frame::SUCCESS;
+use crate::validate::coded::Coded;
 use crate::validate::read::read_columns;
 
 /// (task type, provider, model); a null reads as "" (as [`super::frame::strings`] does).
@@ -58,7 +60,9 @@ pub fn latency_counts(source: &DataSource) -> Result<BTreeMap<GroupKey, BTreeMap
 fn count_file(path: &Path, counts: &mut Counts) -> Result<()> {
     let mut columns = KEY_COLUMNS.to_vec();
     columns.extend([LATENCY, STATUS]);
-    for batch in read_columns(path, &columns)? {
+    let mut coded = KEY_COLUMNS.to_vec();
+    coded.push(STATUS);
+    for batch in read_columns(path, &columns, &coded)? {
         counts
             .batch(&batch?)
             .with_context(|| format!("{}: cannot count latencies", path.display()))?;
@@ -114,7 +118,7 @@ impl Histogram {
 struct Counts {
     ids: [HashMap<String, u32>; 3],
     names: [Vec<String>; 3],
-    groups: HashMap<[u32; 3], Histogram>,
+    groups: FxHashMap<[u32; 3], Histogram>,
 }
 
 impl Counts {
@@ -129,36 +133,47 @@ impl Counts {
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        let column = |name: &str, to: &DataType| -> Result<_> {
-            let c = batch
+        let column = |name: &str| -> Result<&ArrayRef> {
+            batch
                 .column_by_name(name)
-                .with_context(|| format!("no column `{name}`"))?;
-            cast(c, to).with_context(|| format!("column `{name}` is {}, not {to}", c.data_type()))
+                .with_context(|| format!("no column `{name}`"))
         };
-        let keys = KEY_COLUMNS
+        // The keys as codes (Parquet's dictionaries; other types as text first), each batch
+        // code's id looked up once.
+        let texts = KEY_COLUMNS
             .iter()
-            .map(|c| column(c, &DataType::Utf8))
+            .map(|c| -> Result<ArrayRef> {
+                let a = column(c)?;
+                if Coded::of(a.as_ref()).is_some() {
+                    return Ok(a.clone());
+                }
+                cast(a, &DataType::Utf8).with_context(|| format!("column `{c}` is {}, not text", a.data_type()))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let keys: Vec<_> = keys.iter().map(|a| a.as_string::<i32>()).collect();
-        let latency = column(LATENCY, &DataType::Int64)?;
+        let keys: Vec<Coded<'_>> = texts.iter().filter_map(|a| Coded::of(a.as_ref())).collect();
+        let ids: Vec<Vec<u32>> = keys
+            .iter()
+            .enumerate()
+            .map(|(k, c)| c.values.iter().map(|v| self.id(k, v.unwrap_or(""))).collect())
+            .collect();
+        let empty: [u32; 3] = std::array::from_fn(|k| self.id(k, ""));
+        let status = column(STATUS)?;
+        let status = match Coded::of(status.as_ref()) {
+            Some(_) => status.clone(),
+            None => cast(status, &DataType::Utf8)
+                .with_context(|| format!("column `{STATUS}` is {}, not text", status.data_type()))?,
+        };
+        let status = Coded::of(status.as_ref()).context("status read as text")?;
+        let success: Vec<bool> = status.values.iter().map(|v| *v == Some(SUCCESS)).collect();
+        let latency = column(LATENCY)?;
+        let latency = cast(latency, &DataType::Int64)
+            .with_context(|| format!("column `{LATENCY}` is {}, not {}", latency.data_type(), DataType::Int64))?;
         let latency = latency.as_primitive::<Int64Type>();
-        let status = column(STATUS, &DataType::Utf8)?;
-        let status = status.as_string::<i32>();
-        // Rows of one group often follow each other: remember the last one.
-        let mut last: Option<([&str; 3], [u32; 3])> = None;
         for i in 0..batch.num_rows() {
-            if !status.is_valid(i) || status.value(i) != SUCCESS {
+            if !status.codes[i].is_some_and(|c| success[c as usize]) {
                 continue;
             }
-            let names: [&str; 3] = std::array::from_fn(|k| if keys[k].is_valid(i) { keys[k].value(i) } else { "" });
-            let key = match last {
-                Some((n, key)) if n == names => key,
-                _ => {
-                    let key = std::array::from_fn(|k| self.id(k, names[k]));
-                    last = Some((names, key));
-                    key
-                }
-            };
+            let key: [u32; 3] = std::array::from_fn(|k| keys[k].codes[i].map_or(empty[k], |c| ids[k][c as usize]));
             let ms = if latency.is_valid(i) { latency.value(i) } else { 0 };
             self.groups.entry(key).or_default().add(ms, 1);
         }

@@ -64,7 +64,10 @@ pub mod ticketing;
 pub mod token_economics;
 pub mod understanding;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result, bail};
 use maud::Markup;
@@ -198,7 +201,12 @@ pub struct Context<'a, C = CallsConfig> {
     predictions: Option<&'a Predictions>,
     replay: Option<&'a replay::ReplayRun>,
     engine: Engine,
+    shared: SharedResults,
 }
+
+/// Results that several analyzers read, each computed by the first that asks ([`Context::shared`]).
+type SharedResults = Mutex<HashMap<&'static str, SharedResult>>;
+type SharedResult = Arc<dyn Any + Send + Sync>;
 
 impl<C> Context<'_, C> {
     /// Whether the data has the column `name`.
@@ -243,6 +251,29 @@ impl<C> Context<'_, C> {
     /// The checked `--predictions` file, when one was given.
     pub fn predictions(&self) -> Option<&Predictions> {
         self.predictions
+    }
+
+    /// The result named `key`, computed by `compute` the first time an analyzer asks for it and
+    /// shared after that: a query two pages read runs once (at 10M rows, where the analyzers run
+    /// one after the other, one scan fewer). No lock is held while computing (analyzers that
+    /// run side by side on rayon could otherwise wait on each other): two at once both compute,
+    /// and the first to finish is kept.
+    pub fn shared<T: Any + Send + Sync>(
+        &self,
+        key: &'static str,
+        compute: impl FnOnce() -> Result<T>,
+    ) -> Result<Arc<T>> {
+        let done = self.shared.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
+        let done = match done {
+            Some(done) => done,
+            None => {
+                let fresh: SharedResult = Arc::new(compute()?);
+                let mut all = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                all.entry(key).or_insert(fresh).clone()
+            }
+        };
+        done.downcast::<T>()
+            .map_err(|_| anyhow::anyhow!("the shared result `{key}` was computed as another type"))
     }
 
     /// Runs a query. Large datasets use the streaming engine, so memory stays bounded.
@@ -515,6 +546,7 @@ pub fn run_analyzers<C: Sync + 'static>(
         predictions: predictions.as_ref(),
         replay: replay.as_ref(),
         engine,
+        shared: SharedResults::default(),
     };
     let run = |p: &dyn Prepared<C>| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
     // Small data: analyzers side by side (the budget is wall time). Large data: one at a time,

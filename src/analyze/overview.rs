@@ -1,7 +1,7 @@
 //! Data overview: what was read (files, rows, bytes, date range, columns), how the rows spread
 //! over days, statuses and scenarios, and the dataset invariants checked by `validate`.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -262,10 +262,27 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
     ];
     let present: Vec<&str> = counted.into_iter().filter(|c| ctx.has_column(c)).collect();
     let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
+    let with_scenario = ctx.source.columns.iter().any(|c| c.name == "scenario");
+    let with_status = ctx.has_column("status");
+    // One scan for all of them (the streaming engine reads the files once); the distinct
+    // counts only over the columns the data has.
+    let mut plans = vec![rows_per_day_query(ctx)];
+    if !present.is_empty() {
+        plans.push(ctx.calls().select(present.iter().map(|c| nu(c)).collect::<Vec<_>>()));
+    }
+    if with_status {
+        plans.push(rows_by_query(ctx, "status"));
+    }
+    if with_scenario {
+        plans.push(rows_by_query(ctx, "scenario"));
+    }
+    let mut frames = ctx.collect_all(plans)?.into_iter();
+    let mut next = || frames.next().context("a query's frame is missing");
+    let rows_per_day = read_rows_per_day(&next()?)?;
     let df = if present.is_empty() {
         DataFrame::empty()
     } else {
-        ctx.collect(ctx.calls().select(present.iter().map(|c| nu(c)).collect::<Vec<_>>()))?
+        next()?
     };
     let one = |c: &str| -> Result<Option<u64>> {
         if !present.contains(&c) {
@@ -281,15 +298,13 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
         providers: one("provider")?,
         models: one("model")?,
     };
-
-    let rows_per_day = rows_per_day(ctx)?;
-    let by_status = if ctx.has_column("status") {
-        rows_by(ctx, "status")?
+    let by_status = if with_status {
+        read_rows_by(ctx, &next()?, "status")?
     } else {
         Vec::new()
     };
-    let by_scenario = if ctx.source.columns.iter().any(|c| c.name == "scenario") {
-        rows_by(ctx, "scenario")?
+    let by_scenario = if with_scenario {
+        read_rows_by(ctx, &next()?, "scenario")?
     } else {
         Vec::new()
     };
@@ -298,14 +313,19 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
 
 /// Rows per UTC day, in order.
 pub fn rows_per_day<C>(ctx: &Context<'_, C>) -> Result<Vec<DayRows>> {
-    let df = ctx.collect(
-        ctx.rows()
-            .group_by([col("timestamp").dt().date().alias("date")])
-            .agg([len().cast(DataType::Int64).alias("rows")]),
-    )?;
-    let mut rows_per_day: Vec<DayRows> = dates(&df, "date")?
+    read_rows_per_day(&ctx.collect(rows_per_day_query(ctx))?)
+}
+
+fn rows_per_day_query<C>(ctx: &Context<'_, C>) -> LazyFrame {
+    ctx.rows()
+        .group_by([col("timestamp").dt().date().alias("date")])
+        .agg([len().cast(DataType::Int64).alias("rows")])
+}
+
+fn read_rows_per_day(df: &DataFrame) -> Result<Vec<DayRows>> {
+    let mut rows_per_day: Vec<DayRows> = dates(df, "date")?
         .into_iter()
-        .zip(ints(&df, "rows")?)
+        .zip(ints(df, "rows")?)
         .map(|(date, rows)| DayRows {
             date,
             rows: rows as u64,
@@ -317,15 +337,20 @@ pub fn rows_per_day<C>(ctx: &Context<'_, C>) -> Result<Vec<DayRows>> {
 
 /// Rows per value of `column`, most first.
 pub fn rows_by<C>(ctx: &Context<'_, C>, column: &str) -> Result<Vec<NameRows>> {
-    let df = ctx.collect(
-        ctx.rows()
-            .group_by([col(column)])
-            .agg([len().cast(DataType::Int64).alias("rows")]),
-    )?;
+    read_rows_by(ctx, &ctx.collect(rows_by_query(ctx, column))?, column)
+}
+
+fn rows_by_query<C>(ctx: &Context<'_, C>, column: &str) -> LazyFrame {
+    ctx.rows()
+        .group_by([col(column)])
+        .agg([len().cast(DataType::Int64).alias("rows")])
+}
+
+fn read_rows_by<C>(ctx: &Context<'_, C>, df: &DataFrame, column: &str) -> Result<Vec<NameRows>> {
     let total = ctx.window.rows.max(1) as f64;
-    let mut out: Vec<NameRows> = strings(&df, column)?
+    let mut out: Vec<NameRows> = strings(df, column)?
         .into_iter()
-        .zip(ints(&df, "rows")?)
+        .zip(ints(df, "rows")?)
         .map(|(name, rows)| NameRows {
             name,
             rows: rows as u64,

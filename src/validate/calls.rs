@@ -3,13 +3,16 @@
 //!
 //! Streams the dataset batch by batch; memory grows with distinct customers and call ids only.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use anyhow::Result;
-use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch, StringArray};
-use arrow::datatypes::{Float64Type, Int64Type};
+use arrow::array::{Array, AsArray, PrimitiveArray, RecordBatch};
+use arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+use rustc_hash::FxHashMap;
 
+use super::coded::Coded;
+use super::unique::{IdKeys, name_repeats};
 use super::{Check, Report, read};
 use crate::batch::calls::{CACHED_INPUT_TOKENS, CALLS_SCHEMA, column_names};
 use crate::sim::calls::catalogue::{Catalogue, round6};
@@ -32,12 +35,17 @@ struct State<'a> {
     model: &'a TrafficModel,
     checks: Vec<Check>,
     rows: u64,
-    call_ids: rustc_hash::FxHashSet<u128>,
-    customers: HashMap<String, [String; 5]>,
+    call_ids: IdKeys,
+    /// Each customer's slot in `first`.
+    customers: FxHashMap<String, u32>,
+    /// Each customer's first attributes ([`PER_CUSTOMER`]), as ids into `attr_names`.
+    first: Vec<[u32; 5]>,
+    /// The distinct values of each attribute, and their ids (`""` for a null or an absent column).
+    attr_ids: [FxHashMap<String, u32>; 5],
+    attr_names: [Vec<String>; 5],
     /// Customers already reported as inconsistent, per attribute.
     reported: HashSet<(String, usize)>,
 }
-
 const NO_NULLS: usize = 0;
 const UNIQUE_IDS: usize = 1;
 const ONE_PER_CUSTOMER: usize = 2;
@@ -49,7 +57,7 @@ const COLUMNS: usize = 7;
 const CACHE: usize = 8;
 
 impl<'a> State<'a> {
-    fn new(catalogue: &'a Catalogue, model: &'a TrafficModel) -> Self {
+    fn new(catalogue: &'a Catalogue, model: &'a TrafficModel, rows_hint: usize) -> Self {
         let check = Check::new;
         State {
             catalogue,
@@ -81,10 +89,24 @@ impl<'a> State<'a> {
                 ),
             ],
             rows: 0,
-            call_ids: rustc_hash::FxHashSet::default(),
-            customers: HashMap::new(),
+            call_ids: IdKeys::with_capacity(rows_hint),
+            customers: FxHashMap::default(),
+            first: Vec::new(),
+            attr_ids: Default::default(),
+            attr_names: Default::default(),
             reported: HashSet::new(),
         }
+    }
+
+    /// The id of value `v` of attribute `k`.
+    fn attr_id(&mut self, k: usize, v: &str) -> u32 {
+        if let Some(&id) = self.attr_ids[k].get(v) {
+            return id;
+        }
+        let id = self.attr_names[k].len() as u32;
+        self.attr_names[k].push(v.to_string());
+        self.attr_ids[k].insert(v.to_string(), id);
+        id
     }
 
     fn fail(&mut self, check: usize, example: impl FnOnce() -> String) {
@@ -95,6 +117,7 @@ impl<'a> State<'a> {
         let base = self.rows;
         let n = batch.num_rows();
         let str_col = |name: &str| batch.column_by_name(name).and_then(|a| a.as_string_opt::<i32>());
+        let coded = |name: &str| batch.column_by_name(name).and_then(|a| Coded::of(a.as_ref()));
         let int_col = |name: &str| {
             batch
                 .column_by_name(name)
@@ -108,10 +131,7 @@ impl<'a> State<'a> {
 
         for field in batch.schema().fields() {
             let col = batch.column_by_name(field.name()).expect("field of this batch");
-            let empty = col
-                .as_string_opt::<i32>()
-                .map_or(0, |s| s.iter().filter(|v| v.is_some_and(str::is_empty)).count());
-            let nulls = col.null_count() + empty;
+            let nulls = null_or_empty(col.as_ref());
             if nulls > 0 {
                 self.checks[NO_NULLS].violations += nulls as u64 - 1;
                 self.fail(NO_NULLS, || {
@@ -126,42 +146,66 @@ impl<'a> State<'a> {
         }
 
         if let Some(ids) = str_col("call_id") {
-            for (i, id) in ids.iter().enumerate() {
-                let Some(id) = id else { continue };
-                if !self.call_ids.insert(super::id_key(id, "call_")) {
-                    self.fail(UNIQUE_IDS, || {
-                        format!("row {}: call_id {id} seen before", base + 1 + i as u64)
-                    });
-                }
+            for id in ids.iter().flatten() {
+                self.call_ids.push(super::id_key(id, CALL_PREFIX));
             }
         }
 
-        if let Some(customers) = str_col("customer_id") {
-            let attrs: Vec<_> = PER_CUSTOMER.iter().map(|a| str_col(a)).collect();
-            let attr = |k: usize, i: usize| attrs[k].filter(|a| a.is_valid(i)).map_or("", |a| a.value(i));
-            for i in 0..n {
-                if !customers.is_valid(i) {
-                    continue;
+        if let Some(customers) = coded("customer_id") {
+            let attrs: Vec<Option<Coded<'_>>> = PER_CUSTOMER.iter().map(|a| coded(a)).collect();
+            // Each attribute's batch codes as global ids (a null or absent column reads "").
+            let empty: [u32; 5] = std::array::from_fn(|k| self.attr_id(k, ""));
+            let globals: Vec<Vec<u32>> = (0..PER_CUSTOMER.len())
+                .map(|k| match &attrs[k] {
+                    Some(a) => a.values.iter().map(|v| self.attr_id(k, v.unwrap_or(""))).collect(),
+                    None => Vec::new(),
+                })
+                .collect();
+            let attr = |k: usize, i: usize| -> u32 {
+                match &attrs[k] {
+                    Some(a) => a.codes[i].map_or(empty[k], |c| globals[k][c as usize]),
+                    None => empty[k],
                 }
-                let cust = customers.value(i);
-                let Some(first) = self.customers.get(cust) else {
-                    let values = std::array::from_fn(|k| attr(k, i).to_string());
-                    self.customers.insert(cust.to_string(), values);
+            };
+            // The customer's slot per batch code, looked up at its first row in the batch.
+            let mut slots: Vec<Option<u32>> = vec![None; customers.values.len()];
+            for i in 0..n {
+                let Some(code) = customers.codes[i] else { continue };
+                let Some(cust) = customers.values[code as usize] else {
                     continue;
                 };
-                // Compare in place; only a (rare) mismatch allocates.
-                let mismatches: Vec<(usize, String)> = (0..PER_CUSTOMER.len())
-                    .filter(|&k| attrs[k].is_some() && first[k] != attr(k, i))
-                    .map(|k| (k, first[k].clone()))
-                    .collect();
-                for (k, was) in mismatches {
+                let values: [u32; 5] = std::array::from_fn(|k| attr(k, i));
+                let slot = match slots[code as usize] {
+                    Some(slot) => slot,
+                    None => match self.customers.get(cust) {
+                        Some(&slot) => {
+                            slots[code as usize] = Some(slot);
+                            slot
+                        }
+                        None => {
+                            let slot = self.first.len() as u32;
+                            self.first.push(values);
+                            self.customers.insert(cust.to_string(), slot);
+                            slots[code as usize] = Some(slot);
+                            continue;
+                        }
+                    },
+                };
+                let first = self.first[slot as usize];
+                for k in 0..PER_CUSTOMER.len() {
+                    if attrs[k].is_none() || first[k] == values[k] {
+                        continue;
+                    }
                     if self.reported.insert((cust.to_string(), k)) {
-                        self.fail(ONE_PER_CUSTOMER, || {
+                        let (was, now) = (
+                            &self.attr_names[k][first[k] as usize],
+                            &self.attr_names[k][values[k] as usize],
+                        );
+                        self.checks[ONE_PER_CUSTOMER].fail(|| {
                             format!(
-                                "row {}: customer {cust} has {} `{was}` and also `{}`",
+                                "row {}: customer {cust} has {} `{was}` and also `{now}`",
                                 base + 1 + i as u64,
                                 PER_CUSTOMER[k],
-                                attr(k, i)
                             )
                         });
                     }
@@ -169,45 +213,64 @@ impl<'a> State<'a> {
             }
         }
 
-        let (provider, model) = (str_col("provider"), str_col("model"));
+        let cat = self.catalogue;
+        let (provider, model) = (coded("provider"), coded("model"));
+        // Per batch code: the model's index in the catalogue, the provider's.
+        let model_index: Vec<Option<usize>> = model.as_ref().map_or(Vec::new(), |m| {
+            m.values.iter().map(|v| v.and_then(|v| cat.model_index(v))).collect()
+        });
+        let provider_index: Vec<Option<usize>> = provider.as_ref().map_or(Vec::new(), |p| {
+            p.values
+                .iter()
+                .map(|v| v.and_then(|v| cat.providers.iter().position(|x| x.name == v)))
+                .collect()
+        });
         let (input, output, total) = (
             int_col("input_tokens"),
             int_col("output_tokens"),
             int_col("total_tokens"),
         );
-        let (cost, latency, status) = (f64_col("cost_usd"), int_col("latency_ms"), str_col("status"));
+        let (cost, latency, status) = (f64_col("cost_usd"), int_col("latency_ms"), coded("status"));
+        let success_code: Vec<bool> = status.as_ref().map_or(Vec::new(), |s| {
+            s.values.iter().map(|v| *v == Some(Status::Success.as_str())).collect()
+        });
         // Data written before the column existed read no tokens from a cache.
         let cached = int_col(CACHED_INPUT_TOKENS);
-        let values = ValueColumns {
-            environment: str_col("environment"),
-            archetype: str_col("customer_archetype"),
-            tier: str_col("subscription_tier"),
-            tier_price: f64_col("tier_price_usd"),
-        };
+        let values = ValueColumns::new(
+            self.model,
+            coded("environment"),
+            coded("customer_archetype"),
+            coded("subscription_tier"),
+            f64_col("tier_price_usd"),
+        );
         let limits = &self.model.token_limits;
         let max_latency = i64::from(self.model.latency.timeout_ms).max(60_000);
         for i in 0..n {
             let row = base + 1 + i as u64;
-            let m = model.filter(|a| a.is_valid(i)).map(|a| a.value(i));
-            let model_index = m.and_then(|m| self.catalogue.model_index(m));
-            if let (Some(p), Some(m)) = (provider.filter(|a| a.is_valid(i)).map(|a| a.value(i)), m) {
-                let ok = model_index
-                    .is_some_and(|mi| self.catalogue.providers[self.catalogue.models[mi].provider].name == p);
+            let model_code = model.as_ref().and_then(|a| a.codes[i]);
+            let m = model_code.and_then(|c| model.as_ref().and_then(|a| a.values[c as usize]));
+            let model_index = model_code.and_then(|c| model_index[c as usize]);
+            let provider_code = provider.as_ref().and_then(|a| a.codes[i]);
+            if let (Some(pc), Some(m)) = (provider_code, m)
+                && let Some(p) = provider.as_ref().and_then(|a| a.values[pc as usize])
+            {
+                let ok = model_index.is_some_and(|mi| provider_index[pc as usize] == Some(cat.models[mi].provider));
                 if !ok {
                     self.fail(MODEL_PROVIDER, || {
                         format!("row {row}: model `{m}` is not a model of provider `{p}`")
                     });
                 }
             }
-            let st = status.filter(|a| a.is_valid(i)).map(|a| a.value(i));
-            let success = st == Some(Status::Success.as_str());
+            let status_code = status.as_ref().and_then(|a| a.codes[i]);
+            let st = status_code.and_then(|c| status.as_ref().and_then(|a| a.values[c as usize]));
+            let success = st.is_some() && status_code.is_some_and(|c| success_code[c as usize]);
             let get =
                 |a: Option<&arrow::array::PrimitiveArray<Int64Type>>| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
             let (tin, tout) = (get(input), get(output));
             let tcached = if cached.is_some() { get(cached) } else { Some(0) };
             if let (Some(k), Some(_)) = (tcached, st) {
                 let max = tin.unwrap_or(i64::MAX);
-                let caches = model_index.is_some_and(|mi| self.catalogue.caches(mi));
+                let caches = model_index.is_some_and(|mi| cat.caches(mi));
                 if k < 0 || k > max || (k > 0 && (!success || (m.is_some() && !caches))) {
                     self.fail(CACHE, || {
                         format!(
@@ -233,7 +296,7 @@ impl<'a> State<'a> {
                 tcached,
             ) {
                 let expected = if success && tin >= 0 && tout >= 0 && (0..=tin).contains(&k) {
-                    round6(self.catalogue.cost_usd(mi, tin as u32, k as u32, tout as u32))
+                    round6(cat.cost_usd(mi, tin as u32, k as u32, tout as u32))
                 } else {
                     0.0
                 };
@@ -289,29 +352,21 @@ impl<'a> State<'a> {
     }
 
     fn value_checks(&mut self, cols: &ValueColumns, i: usize, row: u64) {
-        let m = self.model;
-        if let Some(e) = valid_str(cols.environment, i)
-            && !m.environments.iter().any(|(name, _)| name == e)
-        {
+        if let Some((e, false)) = cols.environment.value(i) {
             self.fail(VALUES, || format!("row {row}: unknown environment `{e}`"));
         }
-        if let Some(a) = valid_str(cols.archetype, i)
-            && !m.archetypes.iter().any(|x| x.name == a)
-        {
+        if let Some((a, false)) = cols.archetype.value(i) {
             self.fail(VALUES, || format!("row {row}: unknown archetype `{a}`"));
         }
-        if let Some(t) = valid_str(cols.tier, i) {
-            match m.tiers.iter().find(|x| x.name == t) {
+        if let Some((t, tier)) = cols.tier.value(i) {
+            match tier {
                 None => self.fail(VALUES, || format!("row {row}: unknown tier `{t}`")),
-                Some(tier) => {
+                Some(price) => {
                     if let Some(p) = cols.tier_price.filter(|a| a.is_valid(i)).map(|a| a.value(i))
-                        && (p - tier.monthly_price_usd).abs() > 1e-9
+                        && (p - price).abs() > 1e-9
                     {
                         self.fail(VALUES, || {
-                            format!(
-                                "row {row}: tier `{t}` costs {} but tier_price_usd is {p}",
-                                tier.monthly_price_usd
-                            )
+                            format!("row {row}: tier `{t}` costs {price} but tier_price_usd is {p}")
                         });
                     }
                 }
@@ -352,24 +407,99 @@ impl<'a> State<'a> {
     }
 }
 
-/// The columns the value checks read, resolved once per batch.
+/// A coded column with what a lookup found for each of its values.
+struct Looked<'b, T> {
+    column: Option<Coded<'b>>,
+    found: Vec<T>,
+}
+
+impl<'b, T: Copy> Looked<'b, T> {
+    fn new(column: Option<Coded<'b>>, look: impl Fn(&str) -> T) -> Self {
+        let found = column
+            .as_ref()
+            .map_or(Vec::new(), |c| c.values.iter().map(|v| look(v.unwrap_or(""))).collect());
+        Looked { column, found }
+    }
+
+    /// Row `i`'s value and what the lookup found, unless the row is null (or the column absent).
+    fn value(&self, i: usize) -> Option<(&'b str, T)> {
+        let c = self.column.as_ref()?;
+        let code = c.codes[i]? as usize;
+        Some((c.values[code]?, self.found[code]))
+    }
+}
+
+/// The columns the value checks read, with their values looked up once per batch: whether an
+/// environment or archetype is known, a tier's monthly price (`None`: unknown tier).
 struct ValueColumns<'b> {
-    environment: Option<&'b StringArray>,
-    archetype: Option<&'b StringArray>,
-    tier: Option<&'b StringArray>,
+    environment: Looked<'b, bool>,
+    archetype: Looked<'b, bool>,
+    tier: Looked<'b, Option<f64>>,
     tier_price: Option<&'b PrimitiveArray<Float64Type>>,
 }
 
-/// The value of row `i`, if the column exists and the row is not null.
-fn valid_str(col: Option<&StringArray>, i: usize) -> Option<&str> {
-    col.filter(|a| a.is_valid(i)).map(|a| a.value(i))
+impl<'b> ValueColumns<'b> {
+    fn new(
+        m: &TrafficModel,
+        environment: Option<Coded<'b>>,
+        archetype: Option<Coded<'b>>,
+        tier: Option<Coded<'b>>,
+        tier_price: Option<&'b PrimitiveArray<Float64Type>>,
+    ) -> Self {
+        ValueColumns {
+            environment: Looked::new(environment, |e| m.environments.iter().any(|(name, _)| name == e)),
+            archetype: Looked::new(archetype, |a| m.archetypes.iter().any(|x| x.name == a)),
+            tier: Looked::new(tier, |t| {
+                m.tiers.iter().find(|x| x.name == t).map(|x| x.monthly_price_usd)
+            }),
+            tier_price,
+        }
+    }
 }
+
+/// Nulls and empty strings in a column (of strings, plain or dictionary, or of anything else).
+fn null_or_empty(col: &dyn Array) -> usize {
+    let empty = if let Some(s) = col.as_string_opt::<i32>() {
+        let offsets = s.value_offsets();
+        (0..s.len())
+            .filter(|&i| s.is_valid(i) && offsets[i] == offsets[i + 1])
+            .count()
+    } else if let Some(dict) = col.as_dictionary_opt::<Int32Type>()
+        && let Some(values) = dict.values().as_string_opt::<i32>()
+    {
+        // Keys pointing at an empty (or null) value.
+        let blank: Vec<bool> = (0..values.len())
+            .map(|v| !values.is_valid(v) || values.value(v).is_empty())
+            .collect();
+        dict.keys().iter().flatten().filter(|&k| blank[k as usize]).count()
+    } else {
+        0
+    };
+    col.null_count() + empty
+}
+
+/// Columns read as Parquet dictionaries: the few distinct values the checks look up.
+const CODED: &[&str] = &[
+    "provider",
+    "model",
+    "status",
+    "environment",
+    "customer_id",
+    "subscription_tier",
+    "customer_archetype",
+    "organization_id",
+    "product_id",
+    "timezone",
+];
+
+/// The prefix of trafficsim's call ids, for their exact keys ([`super::id_key`]).
+const CALL_PREFIX: &str = "call_";
 
 /// Validates the dataset at `path` (CSV file, Parquet file or Parquet directory).
 pub fn validate(path: &Path, catalogue: &Catalogue, model: &TrafficModel) -> Result<Report> {
-    let mut state = State::new(catalogue, model);
+    let mut state = State::new(catalogue, model, read::row_count_hint(path));
     let mut columns: Option<Vec<String>> = None;
-    read::for_each_batch(path, &CALLS_SCHEMA, |batch| {
+    read::for_each_batch_coded(path, &CALLS_SCHEMA, CODED, |batch| {
         if columns.is_none() {
             columns = Some(batch.schema().fields().iter().map(|f| f.name().clone()).collect());
         }
@@ -385,5 +515,9 @@ pub fn validate(path: &Path, catalogue: &Catalogue, model: &TrafficModel) -> Res
             .collect(),
         None => Vec::new(),
     };
+    let repeated = std::mem::take(&mut state.call_ids).repeated();
+    name_repeats(path, &CALLS_SCHEMA, "call_id", CALL_PREFIX, &repeated, |at, id| {
+        state.fail(UNIQUE_IDS, || format!("row {at}: call_id {id} seen before"));
+    })?;
     Ok(state.finish(columns))
 }

@@ -5,8 +5,10 @@
 //! invariants live in their own file (`calls`, `ticketing`).
 
 pub mod calls;
+pub(crate) mod coded;
 pub mod read;
 pub mod ticketing;
+mod unique;
 
 use std::collections::BTreeMap;
 use std::path::Path;

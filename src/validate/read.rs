@@ -9,9 +9,9 @@ use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use arrow::csv::ReaderBuilder;
 use arrow::csv::reader::Format;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 use crate::batch::calls::CALLS_SCHEMA;
 use crate::sink::atomic::{is_unfinished, leftovers_note};
@@ -76,6 +76,13 @@ pub fn read_dataset(path: &Path) -> Result<Batches> {
 /// The batches of a dataset of the table with schema `known`, read lazily, in file order: a
 /// CSV or Parquet file, a directory of Parquet files, or of day CSV files (`generate --date`).
 pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
+    read_dataset_coded(path, known, &[])
+}
+
+/// [`read_dataset_as`], with the string columns named in `dictionary` read from Parquet as
+/// dictionary arrays (Parquet's own dictionary pages, not a string per row): a pass that looks
+/// values up then does it once per distinct value. CSV columns stay strings.
+pub fn read_dataset_coded(path: &Path, known: &SchemaRef, dictionary: &'static [&'static str]) -> Result<Batches> {
     if path.is_dir() {
         let mut files = parquet_files(path)?;
         if files.is_empty() {
@@ -88,7 +95,7 @@ pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
         let iter = files.into_iter().flat_map(move |f| {
             let read = match f.extension().is_some_and(|e| e == "csv") {
                 true => read_csv(&f, &known),
-                false => read_parquet(&f),
+                false => read_parquet(&f, dictionary),
             };
             match read {
                 Ok(it) => it,
@@ -102,7 +109,7 @@ pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("csv") => read_csv(path, known),
-        Some("parquet") => read_parquet(path),
+        Some("parquet") => read_parquet(path, dictionary),
         _ => bail!(
             "{}: not a dataset: give a .csv file, a .parquet file or a directory of Parquet files",
             path.display()
@@ -113,9 +120,19 @@ pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
 /// Calls `each` on every batch of [`read_dataset_as`], in file order, while the next batches are
 /// decoded on another thread: the checks replay rows in order on one core, and decoding (zstd,
 /// fresh pages) is the other half of the time. The first error, of reading or of `each`, stops both.
-pub fn for_each_batch(path: &Path, known: &SchemaRef, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+pub fn for_each_batch(path: &Path, known: &SchemaRef, each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+    for_each_batch_coded(path, known, &[], each)
+}
+
+/// [`for_each_batch`] over [`read_dataset_coded`]'s batches.
+pub fn for_each_batch_coded(
+    path: &Path,
+    known: &SchemaRef,
+    dictionary: &'static [&'static str],
+    mut each: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
     // Opened here, so a missing or empty dataset fails before a thread is started.
-    let batches = read_dataset_as(path, known)?;
+    let batches = read_dataset_coded(path, known, dictionary)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(READ_AHEAD);
     std::thread::scope(|scope| {
         scope.spawn(move || {
@@ -133,10 +150,38 @@ pub fn for_each_batch(path: &Path, known: &SchemaRef, mut each: impl FnMut(Recor
 /// Batches decoded ahead of the checks (each at most [`BATCH_ROWS`] rows).
 const READ_AHEAD: usize = 2;
 
-fn read_parquet(path: &Path) -> Result<Batches> {
+/// A Parquet file's reader metadata, with its string columns named in `dictionary` typed as
+/// dictionaries (so the reader keeps the file's dictionary pages rather than a string per row).
+fn coded_metadata(file: &File, path: &Path, dictionary: &[&str]) -> Result<ArrowReaderMetadata> {
+    let unreadable = || format!("{}: not a readable Parquet file", path.display());
+    let mut meta = ArrowReaderMetadata::load(file, ArrowReaderOptions::new()).with_context(unreadable)?;
+    let schema = meta.schema().clone();
+    if schema
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Utf8 && dictionary.contains(&f.name().as_str()))
+    {
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 if dictionary.contains(&f.name().as_str()) => f.as_ref().clone().with_data_type(
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                ),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let coded = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(coded))
+            .with_context(unreadable)?;
+    }
+    Ok(meta)
+}
+
+fn read_parquet(path: &Path, dictionary: &[&str]) -> Result<Batches> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?
+    let meta = coded_metadata(&file, path, dictionary)?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
         .with_batch_size(BATCH_ROWS)
         .build()?;
     let p = path.to_path_buf();
@@ -182,8 +227,9 @@ fn read_csv(path: &Path, known: &SchemaRef) -> Result<Batches> {
 }
 
 /// The batches of one file (`.csv`, else Parquet) with only `columns`, read lazily: a pass that
-/// needs a few columns decodes only those. A missing column is an error naming the file.
-pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Batches> {
+/// needs a few columns decodes only those (the Parquet string columns among `dictionary` as
+/// dictionaries, see [`read_dataset_coded`]). A missing column is an error naming the file.
+pub fn read_columns(path: &Path, columns: &[&str], dictionary: &[&str]) -> Result<Batches> {
     let missing = |have: &dyn Fn(&str) -> bool| columns.iter().copied().find(|c| !have(c));
     if path.extension().is_some_and(|e| e == "csv") {
         let schema = csv_schema(path)?;
@@ -203,8 +249,8 @@ pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Batches> {
         })));
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let meta = coded_metadata(&file, path, dictionary)?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
     let schema = builder.schema().clone();
     if let Some(c) = missing(&|c| schema.index_of(c).is_ok()) {
         bail!("{}: no column `{c}`", path.display());
@@ -215,4 +261,23 @@ pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Batches> {
     Ok(Box::new(reader.map(move |b| {
         b.with_context(|| format!("{}: cannot read a row group", p.display()))
     })))
+}
+
+/// The rows of a Parquet dataset (a file or a directory) from the files' footers, to size what
+/// a pass collects per row; 0 when unknown (CSV, an unreadable footer: the pass then fails
+/// with its own message).
+pub fn row_count_hint(path: &Path) -> usize {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let files = if path.is_dir() {
+        parquet_files(path).unwrap_or_default()
+    } else if path.extension().is_some_and(|e| e == "parquet") {
+        vec![path.to_path_buf()]
+    } else {
+        Vec::new()
+    };
+    files
+        .iter()
+        .filter_map(|f| SerializedFileReader::new(File::open(f).ok()?).ok())
+        .map(|r| r.metadata().file_metadata().num_rows().max(0) as usize)
+        .sum()
 }

@@ -55,7 +55,7 @@ pub fn transactions(out: &Path, columns: &[&str]) -> RecordBatch {
     let dir = out.join("data/transactions");
     let mut batches = Vec::new();
     for file in parquet_files(&dir).expect("the dataset lists") {
-        for b in read_columns(&file, columns).expect("the file reads") {
+        for b in read_columns(&file, columns, &[]).expect("the file reads") {
             batches.push(b.expect("the row group reads"));
         }
     }

@@ -117,7 +117,7 @@ impl Counts {
 
     fn file(&mut self, path: &Path) -> Result<()> {
         let columns: Vec<&str> = KEYS.iter().chain(&VALUES).copied().collect();
-        for batch in read_columns(path, &columns)? {
+        for batch in read_columns(path, &columns, &[])? {
             self.batch(&batch?)
                 .with_context(|| format!("{}: cannot count the regions", path.display()))?;
         }

@@ -163,7 +163,7 @@ pub fn estimate(files: &[SourceFile], window_s: u64) -> Result<Retries> {
 
 impl Pass {
     fn file(&mut self, path: &Path, window_us: i64) -> Result<()> {
-        for batch in read_columns(path, &COLUMNS)? {
+        for batch in read_columns(path, &COLUMNS, &[])? {
             self.batch(&batch?, window_us)
                 .with_context(|| format!("{}: cannot pair the calls", path.display()))?;
         }

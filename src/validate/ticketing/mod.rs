@@ -31,7 +31,8 @@ use crate::sink::layout;
 mod ids;
 mod tables;
 
-use ids::{SESSION_PREFIX, TRANSACTION_PREFIX, USER_PREFIX, id_text, split_key};
+use super::unique::IdKeys;
+use ids::{SESSION_PREFIX, TRANSACTION_PREFIX, USER_PREFIX, id_text};
 use tables::{Tables, window};
 
 /// The count of distinct users among the transactions, in the report's counts.
@@ -78,11 +79,8 @@ struct State<'a> {
     /// Each user's persona, as an index into `personas` (keys: [`super::id_key`]).
     users: Option<FxHashMap<u128, u8>>,
     personas: Vec<String>,
-    /// Every transaction id's key, sorted at the end to find repeats (half the memory and time
-    /// of a hash set over 10M ids).
-    transaction_ids: Vec<u64>,
-    /// The keys of transaction ids that are not `txn_` + 16 hex digits (none in trafficsim's data).
-    other_transaction_ids: Vec<u128>,
+    /// Every transaction id's key, sorted at the end to find repeats.
+    transaction_ids: IdKeys,
     /// Per user: times (µs) of the attempts of the last hour, and the key of the last session.
     recent: FxHashMap<u128, (VecDeque<i64>, Option<u128>)>,
     presale_personas: Vec<String>,
@@ -131,8 +129,7 @@ impl<'a> State<'a> {
             events: FxHashMap::default(),
             users: None,
             personas: Vec::new(),
-            transaction_ids: Vec::new(),
-            other_transaction_ids: Vec::new(),
+            transaction_ids: IdKeys::default(),
             recent: FxHashMap::default(),
             presale_personas: cat
                 .personas
@@ -230,11 +227,7 @@ impl<'a> State<'a> {
         let persona = get(c.persona);
 
         if let Some(id) = get(c.txn) {
-            let key = super::id_key(id, TRANSACTION_PREFIX);
-            match split_key(key) {
-                Ok(value) => self.transaction_ids.push(value),
-                Err(key) => self.other_transaction_ids.push(key),
-            }
+            self.transaction_ids.push(super::id_key(id, TRANSACTION_PREFIX));
         }
         if let (Some(users), Some(user)) = (&self.users, get(c.user)) {
             match users
