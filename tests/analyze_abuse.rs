@@ -1,9 +1,9 @@
 //! The abuse analyzer against independent folds over the rows (read with arrow; binomial tails
 //! summed here term by term, local time read here with chrono-tz per row): rate-limit and
-//! off-hours counts and flags, the busiest minute of every customer-hour, the cost spikes against
-//! the decisions page's bursts — and a derived dataset with three abusers injected (one
+//! off-hours counts and flags, the busiest minute of every customer-hour, the cost spikes
+//! recomputed hour by hour — and a derived dataset with three abusers injected (one
 //! rate-limited a third of the time, one shifted to its night, one bunching each hour's calls
-//! into one minute), which it must flag, and no one else.
+//! into one minute), which it must flag, and no one else, and a burst it must find.
 
 mod analyze_support;
 mod common;
@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use analyze_support::{analyze, fixture, process_dir};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use chrono::{DateTime, Timelike};
+use chrono::{DateTime, Datelike, Timelike};
+use statrs::distribution::{DiscreteCDF, Poisson};
 use common::{floats, strings, timestamps_us};
 use trafficsim::analyze::abuse::AbuseResult;
-use trafficsim::analyze::decisions::DecisionsResult;
 
 const MINUTE_US: i64 = 60_000_000;
 const HOUR_US: i64 = 3_600_000_000;
@@ -135,6 +135,92 @@ fn expected(b: &RecordBatch) -> Expected {
     }
 }
 
+/// The cost spikes recomputed: per customer, each hour from its first call against the trimmed
+/// mean of its (working day or weekend, local hour) slot, the Poisson tail for hours at least
+/// `spike_min_excess_calls` above it, Benjamini–Hochberg over every hour, consecutive hours joined.
+fn check_spikes(r: &AbuseResult, b: &RecordBatch) {
+    let (ids, zones) = (strings(b, "customer_id"), strings(b, "timezone"));
+    let (ts, cost) = (timestamps_us(b), floats(b, "cost_usd"));
+    let first_day = ts.iter().map(|&t| DateTime::from_timestamp_micros(t).unwrap().date_naive()).min().unwrap();
+    let first_hour = first_day.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() / 3600;
+    let hours = r.window_days as usize * 24;
+    let mut by: BTreeMap<&str, (Vec<u64>, f64, u64, &str)> = BTreeMap::new();
+    for i in 0..b.num_rows() {
+        let e = by.entry(ids[i]).or_insert_with(|| (vec![0; hours], 0.0, 0, zones[i]));
+        let h = (ts[i].div_euclid(HOUR_US) - first_hour) as usize;
+        e.0[h] += 1;
+        e.1 += cost[i];
+        e.2 += 1;
+    }
+    let (q, min_excess) = (setting("fdr"), setting("spike_min_excess_calls"));
+    let mut tested = 0;
+    let mut candidates: Vec<(&str, usize, u64, f64, f64)> = Vec::new();
+    for (id, (calls, _, _, zone)) in &by {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let first = calls.iter().position(|&c| c > 0).unwrap();
+        let slot = |h: usize| {
+            let l = DateTime::from_timestamp((first_hour + h as i64) * 3600, 0).unwrap().with_timezone(&tz);
+            (l.weekday().num_days_from_monday() >= 5, l.hour())
+        };
+        let mut slots: BTreeMap<(bool, u32), Vec<u64>> = BTreeMap::new();
+        for h in first..hours {
+            slots.entry(slot(h)).or_default().push(calls[h]);
+        }
+        let mean: BTreeMap<(bool, u32), f64> = slots
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort();
+                let drop = (v.len() / 10).max(1).min(v.len() - 1);
+                let kept = &v[..v.len() - drop];
+                let m = kept.iter().sum::<u64>() as f64 / kept.len() as f64;
+                (k, m.max(0.5 / v.len() as f64))
+            })
+            .collect();
+        for h in first..hours {
+            tested += 1;
+            let e = mean[&slot(h)];
+            if calls[h] as f64 - e >= min_excess {
+                let p = Poisson::new(e).unwrap().sf(calls[h] - 1);
+                candidates.push((id, h, calls[h], e, p));
+            }
+        }
+    }
+    let keep = bh(&candidates.iter().map(|c| c.4).collect::<Vec<_>>(), tested, q);
+    // (customer, first hour, hours, calls, excess cost)
+    let mut want: Vec<(String, i64, u32, u64, f64)> = Vec::new();
+    for (c, _) in candidates.iter().zip(keep).filter(|(_, k)| *k) {
+        match want.last_mut() {
+            Some(w) if w.0 == c.0 && w.1 + i64::from(w.2) == first_hour + c.1 as i64 => {
+                w.2 += 1;
+                w.3 += c.2;
+                w.4 += c.3;
+            }
+            _ => want.push((c.0.to_string(), first_hour + c.1 as i64, 1, c.2, c.3)),
+        }
+    }
+    assert_eq!(r.cost_spikes.hours_tested, tested as u64);
+    let mut got: Vec<(String, i64, u32, u64)> = r
+        .cost_spikes
+        .spikes
+        .iter()
+        .map(|s| (s.customer_id.clone(), s.start_hour, s.hours, s.calls))
+        .collect();
+    got.sort();
+    let keys: Vec<(String, i64, u32, u64)> = want.iter().map(|w| (w.0.clone(), w.1, w.2, w.3)).collect();
+    assert_eq!(got, keys, "cost spikes");
+    for s in &r.cost_spikes.spikes {
+        let w = want.iter().find(|w| w.0 == s.customer_id && w.1 == s.start_hour).unwrap();
+        let (_, total_cost, n, _) = by[s.customer_id.as_str()];
+        assert!((s.expected_calls - w.4).abs() < 1e-9);
+        let excess = (w.3 as f64 - w.4).max(0.0) * total_cost / n as f64;
+        assert!((s.excess_cost_usd - excess).abs() < 1e-6, "{s:?}");
+    }
+    assert!(
+        r.cost_spikes.spikes.windows(2).all(|w| w[0].share_of_price >= w[1].share_of_price),
+        "largest share of the plan first"
+    );
+}
+
 fn check(r: &AbuseResult, e: &Expected, rows: usize) {
     let ids = |v: &[trafficsim::analyze::abuse::FlaggedCustomer]| -> BTreeSet<String> {
         v.iter().map(|f| f.customer_id.clone()).collect()
@@ -159,25 +245,10 @@ fn the_tests_match_a_fold_and_the_cost_spikes_are_the_decisions_bursts() {
     assert!(e.rate_limited.is_empty() && e.night.is_empty() && e.concurrent.is_empty());
     assert!(r.recommendations.iter().all(|x| x.title.contains("cost spikes")));
 
-    // Cost spikes: the decisions page's bursts, each once, with its excess.
-    let d: DecisionsResult = f.typed("decisions");
-    let key = |c: &str, s: &str| (c.to_string(), s.to_string());
-    let bursts: BTreeSet<(String, String)> = d.bursts.bursts.iter().map(|b| key(&b.customer_id, &b.start)).collect();
-    let spikes: BTreeSet<(String, String)> = r.cost_spikes.spikes.iter().map(|x| key(&x.customer_id, &x.start)).collect();
-    assert_eq!(spikes, bursts);
-    assert_eq!(r.cost_spikes.spikes.len(), d.bursts.bursts.len());
-    let excess: f64 = d.bursts.bursts.iter().map(|b| b.excess_cost_usd).sum();
-    assert!((r.cost_spikes.excess_cost_usd - excess).abs() < 1e-6);
-    assert!(
-        r.cost_spikes
-            .spikes
-            .windows(2)
-            .all(|w| w[0].share_of_price >= w[1].share_of_price),
-        "largest share of the plan first"
-    );
-    // Scored: the burst labels are found, and every spike explained by one overlaps it.
+    check_spikes(&r, &f.rows);
+    // Scored: the labelled bursts are found, and every spike is explained or not exactly once.
     let b = r.cost_spikes.burst_score.as_ref().unwrap();
-    assert!(b.labelled > 0 && b.recall > 0.0);
+    assert!(b.labelled > 0 && b.recall > 0.0, "{b:?}");
     let ex = r.cost_spikes.explained.as_ref().unwrap();
     assert_eq!(ex.by_burst_label + ex.by_viral_cohort + ex.unexplained, r.cost_spikes.spikes.len() as u64);
     let page = f.read("abuse.html");
@@ -197,7 +268,7 @@ fn injected_abusers_are_flagged_and_no_one_else() {
     }
     let mut ranked: Vec<(&str, u64)> = calls.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let (limited, nightly, bunched) = (ranked[0].0, ranked[1].0, ranked[2].0);
+    let (limited, nightly, bunched, bursting) = (ranked[0].0, ranked[1].0, ranked[2].0, ranked[3].0);
 
     let ts = timestamps_us(b);
     let last = *ts.iter().max().unwrap();
@@ -232,6 +303,23 @@ fn injected_abusers_are_flagged_and_no_one_else() {
     let ts_index = schema.index_of("timestamp").unwrap();
     columns[ts_index] = Arc::new(TimestampMicrosecondArray::from(new_ts).with_timezone("UTC"));
     let batch = RecordBatch::try_new(schema, columns).unwrap();
+    // A burst: the bursting customer's calls in the UTC hour of its 100th call, ten times over.
+    let rows_of: Vec<usize> = (0..b.num_rows()).filter(|&i| ids[i] == bursting).collect();
+    let burst_hour = ts[rows_of[100]].div_euclid(HOUR_US);
+    let in_hour: Vec<u32> = rows_of
+        .iter()
+        .filter(|&&i| ts[i].div_euclid(HOUR_US) == burst_hour)
+        .map(|&i| i as u32)
+        .collect();
+    let copies: Vec<u32> = (0..9).flat_map(|_| in_hour.iter().copied()).collect();
+    let extra = arrow::compute::take_record_batch(&batch, &arrow::array::UInt32Array::from(copies)).unwrap();
+    // Spread evenly over the hour, so the burst is not also bunched within minutes.
+    let m = extra.num_rows() as i64;
+    let spread: Vec<i64> = (0..m).map(|j| burst_hour * HOUR_US + j * HOUR_US / m).collect();
+    let mut extra_columns = extra.columns().to_vec();
+    extra_columns[ts_index] = Arc::new(TimestampMicrosecondArray::from(spread).with_timezone("UTC"));
+    let extra = RecordBatch::try_new(extra.schema(), extra_columns).unwrap();
+    let batch = arrow::compute::concat_batches(&batch.schema(), [&batch, &extra]).unwrap();
 
     let root = process_dir("abusers");
     std::fs::create_dir_all(&root).unwrap();
@@ -248,6 +336,14 @@ fn injected_abusers_are_flagged_and_no_one_else() {
     assert_eq!(e.rate_limited, one(limited));
     assert_eq!(e.night, one(nightly));
     assert_eq!(e.concurrent, one(bunched));
+    check_spikes(&r, &batch);
+    assert!(
+        r.cost_spikes
+            .spikes
+            .iter()
+            .any(|x| x.customer_id == bursting && x.start_hour <= burst_hour && burst_hour < x.start_hour + i64::from(x.hours)),
+        "the injected burst is a spike"
+    );
     let titles: Vec<&str> = r.recommendations.iter().map(|x| x.title.as_str()).collect();
     for want in ["rate limits", "local night", "bunch calls"] {
         assert!(titles.iter().any(|t| t.contains(want)), "{want}: {titles:?}");

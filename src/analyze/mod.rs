@@ -49,6 +49,7 @@ pub mod dataset;
 pub mod decisions;
 pub mod features;
 pub mod frame;
+pub mod interim_h2;
 pub mod latency;
 pub mod organization;
 pub mod overview;

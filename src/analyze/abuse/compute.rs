@@ -15,13 +15,16 @@ use crate::analyze::stats::{benjamini_hochberg, excess_test};
 use crate::report::html::{self as h, Recommendation, Severity};
 
 pub fn analyze(ctx: &Context<'_>, s: &AbuseSettings) -> Result<AbuseResult> {
-    let p = &s.page;
+    let first_hour = ctx.window.first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() / 3600;
+    let p = s;
     let found = pass::run(
         &ctx.source.files,
         PassSpec {
             night_start: p.night_start_hour,
             night_end: p.night_end_hour,
             keep_p: p.fdr,
+            first_hour,
+            hours: ctx.window.days as usize * 24,
         },
     )?;
     let rate_limits = rate_test(
@@ -47,7 +50,7 @@ pub fn analyze(ctx: &Context<'_>, s: &AbuseSettings) -> Result<AbuseResult> {
         ),
     );
     let concurrency = concurrency(&found, p.fdr);
-    let cost_spikes = spikes::cost_spikes(ctx, &s.detector, &found.customers)?;
+    let cost_spikes = spikes::cost_spikes(ctx, s, &found.customers, first_hour)?;
     let mut out = AbuseResult {
         window_days: ctx.window.days,
         customers: found.customers.len() as u64,
@@ -186,7 +189,7 @@ fn recommendations(r: &AbuseResult, s: &AbuseSettings) -> Vec<Recommendation> {
             message: format!(
                 "{} are rate-limited significantly more than {} × the other customers' share ({} overall).",
                 names(rl.flagged.iter().map(|f| format!("{} ({})", f.customer_id, h::percent(f.rate))), 5),
-                s.page.rate_limit_multiple,
+                s.rate_limit_multiple,
                 h::percent(rl.overall_rate)
             ),
             action: "Check their clients' retry and back-off; a client that retries at once on a 429 multiplies \
@@ -204,9 +207,9 @@ fn recommendations(r: &AbuseResult, s: &AbuseSettings) -> Vec<Recommendation> {
                 "{} place significantly more than {} × the other customers' share of calls from {:02}:00 to {:02}:00 \
                  in their own time zone.",
                 names(oh.flagged.iter().map(|f| format!("{} ({})", f.customer_id, h::percent(f.rate))), 5),
-                s.page.off_hours_multiple,
-                s.page.night_start_hour,
-                s.page.night_end_hour
+                s.off_hours_multiple,
+                s.night_start_hour,
+                s.night_end_hour
             ),
             action: "Confirm these are scheduled jobs the customer runs, not shared or leaked keys.".into(),
             amount_usd: None,

@@ -1,7 +1,6 @@
 //! Abuse detection: customers whose calls are rate-limited far more often than everyone else's,
 //! who call mostly in their own local night, whose busiest minutes are too busy for chance
-//! (scripted concurrency), and the hourly cost spikes of the decisions page's burst detector,
-//! ranked by the dollars above the customer's baseline and scored against the `burst` labels
+//! (scripted concurrency), and their hourly cost spikes, ranked by the dollars above the customer's baseline and scored against the `burst` labels
 //! (and, where a cohort went viral, the `viral_spike` window).
 //!
 //! Every flag is a test with a false-discovery rate, not a fixed cut (the original's z-score on
@@ -9,6 +8,9 @@
 //! size):
 //! - **rate limits** and **off-hours**: a customer's share (rate-limited calls; calls at local
 //!   night) against `multiple` × the share of all other customers, by the exact binomial tail;
+//! - **cost spikes**: a customer-hour's calls against the customer's own baseline at that local
+//!   hour (Poisson tail; see [`spikes`], an interim detector until helper h2's burst detector
+//!   lands);
 //! - **concurrency**: each customer-hour's busiest minute against the hour's own calls spread
 //!   at random over its 60 minutes (Binomial(n, 1/60), Bonferroni over the minutes), so a busy
 //!   hour is not a flag, only calls bunched within it;
@@ -27,24 +29,16 @@ use anyhow::Result;
 use maud::Markup;
 use serde::{Deserialize, Serialize};
 
-use super::decisions::DecisionSettings;
 use super::{Analyzer, Columns, Context};
-use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::{Figure, Recommendation};
-pub use spikes::{CostSpike, CostSpikes};
+pub use spikes::{CostSpike, CostSpikes, Explained, SpikeScore};
 
 pub struct Abuse;
 
-/// The page's own table, plus the burst detector's settings of `[decisions]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AbuseSettings {
-    pub page: PageSettings,
-    pub detector: DecisionSettings,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PageSettings {
+pub struct AbuseSettings {
     /// Expected share of false discoveries among the customers (or customer-hours) flagged.
     pub fdr: f64,
     /// A customer is flagged when its rate-limited share is significantly above this multiple of
@@ -55,6 +49,11 @@ pub struct PageSettings {
     /// Local night: from this hour to `night_end_hour` (exclusive), across midnight.
     pub night_start_hour: u32,
     pub night_end_hour: u32,
+    /// A customer-hour is tested as a cost spike when it holds at least this many calls above
+    /// its baseline.
+    pub spike_min_excess_calls: u64,
+    /// Recommend acting on spikes whose excess cost reaches this (USD).
+    pub materiality_usd: f64,
     /// Rows of each table on the page (the JSON lists all).
     pub table_rows: u64,
 }
@@ -141,15 +140,10 @@ impl Analyzer for Abuse {
         "tier_price_usd",
     ]);
 
-    fn read_settings(file: &AnalysisFile) -> Result<AbuseSettings, ConfigError> {
-        Ok(AbuseSettings {
-            page: file.section(Self::NAME)?,
-            detector: file.section("decisions")?,
-        })
-    }
-
     fn check(s: &AbuseSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
-        let p = &s.page;
+        let p = s;
+        c.count("spike_min_excess_calls", p.spike_min_excess_calls, 1, 1_000_000)?;
+        c.range("materiality_usd", p.materiality_usd, 0.0, 1e12)?;
         c.range("fdr", p.fdr, 0.0001, 0.5)?;
         c.range("rate_limit_multiple", p.rate_limit_multiple, 1.0, 1000.0)?;
         c.range("off_hours_multiple", p.off_hours_multiple, 1.0, 1000.0)?;

@@ -45,7 +45,7 @@ fn rate_section(title: &str, what: &str, t: &RateTest, top: usize) -> Markup {
 }
 
 pub fn render(r: &AbuseResult, s: &AbuseSettings) -> Result<Markup> {
-    let top = s.page.table_rows as usize;
+    let top = s.table_rows as usize;
     let cc = &r.concurrency;
     let concurrency_rows: Vec<Vec<Cell>> = cc
         .customers
@@ -86,7 +86,7 @@ pub fn render(r: &AbuseResult, s: &AbuseSettings) -> Result<Markup> {
         (section("Summary", Some(&format!(
             "{} customers, {} calls over {} days. Every flag is a test at a false-discovery rate of {}: among the \
              flagged customers, at most that share are expected to be chance.",
-            h::count(r.customers as f64), h::count(r.calls as f64), r.window_days, s.page.fdr)), html! {
+            h::count(r.customers as f64), h::count(r.calls as f64), r.window_days, s.fdr)), html! {
             (cards(&Abuse::headline(r)))
         }))
         (section("Recommendations", None, recommendations(&r.recommendations)))
@@ -108,7 +108,7 @@ pub fn render(r: &AbuseResult, s: &AbuseSettings) -> Result<Markup> {
         (section("Cost spikes", Some(&format!(
             "{}. The excess is the calls above the baseline at the customer's average cost per call, set against \
              its monthly plan price; {} spikes reach the {} materiality floor.",
-            cs.method, cs.material, h::usd(s.detector.materiality_usd))), html! {
+            cs.method, cs.material, h::usd(s.materiality_usd))), html! {
             p { (h::count(cs.spikes.len() as f64)) " spikes over " (h::count(cs.hours_tested as f64))
                 " customer-hours of " (h::count(cs.customers as f64)) " customers: " strong { (h::usd(cs.excess_cost_usd)) }
                 " above baseline." }
@@ -126,12 +126,9 @@ pub fn render(r: &AbuseResult, s: &AbuseSettings) -> Result<Markup> {
             @match (&cs.burst_score, &cs.explained) {
                 (Some(b), Some(e)) => {
                     (table(&["", "Labelled", "Found", "Recall", "Flagged", "True", "Precision"], &[
-                        vec![Cell::text("Bursts"), Cell::count(b.labelled), Cell::count(b.detected),
+                        vec![Cell::text("Bursts"), Cell::count(b.labelled), Cell::count(b.found),
                              Cell::percent(b.recall), Cell::count(b.flagged), Cell::count(b.true_positives),
                              Cell::percent(b.precision)],
-                        vec![Cell::text("Material bursts"), Cell::count(b.material),
-                             Cell::count(b.material_detected), Cell::percent(b.material_recall),
-                             Cell::text(""), Cell::text(""), Cell::text("")],
                     ]))
                     (table(&["Spikes", "Labelled burst", "Viral cohort", "Unexplained", "Explained share",
                              "Viral customers with a spike"], &[vec![

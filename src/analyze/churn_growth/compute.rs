@@ -1,5 +1,4 @@
-//! The churn and growth figures from one customer-day query (the decisions page's
-//! [`customer_days`], each customer's series extended to the window's end): cohorts, weekly
+//! The churn and growth figures from one customer-day query (h2's [`customer_days`], each customer's series extended to the window's end): cohorts, weekly
 //! calls, trends and their Benjamini–Hochberg classes, the churn detector, and the scores.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,10 +10,10 @@ use super::{
     ChurnGrowthResult, ChurnGrowthSettings, ClassCounts, Cohort, CustomerGrowth, KindScore, OverallGrowth,
 };
 use crate::analyze::Context;
-use crate::analyze::decisions::daily::{self, Calendar, ChurnRisk, DayKind, Series, customer_days};
 use crate::analyze::frame::ratio;
-use crate::analyze::scenarios::labels::{Label, labels_beside};
-use crate::analyze::scenarios::score::churn_score;
+use crate::analyze::interim_h2::{
+    self as daily, Calendar, ChurnRisk, DayKind, Label, Series, customer_days, labels_beside,
+};
 use crate::analyze::stats::{Trend, benjamini_hochberg, log_linear_trend};
 use crate::report::html::{self as h, Recommendation, Severity};
 
@@ -25,7 +24,7 @@ pub fn analyze(ctx: &Context<'_>, s: &ChurnGrowthSettings) -> Result<ChurnGrowth
     let days = customer_days(ctx)?;
     let cal = Calendar::from_plan(ctx.config);
     let series = daily::series(&days, last_day, &cal);
-    let risks = daily::churn_risks(&series, s.detector.churn_lookback_days, s.detector.churn_p_value);
+    let risks = daily::churn_risks(&series, s.churn_lookback_days, s.churn_p_value);
     let weeks = ((last_day - first_day).num_days() + 1) / WEEK;
     let week_of = |d: NaiveDate| (d - first_day).num_days().div_euclid(WEEK);
 
@@ -122,7 +121,7 @@ fn customers(
     let risk_of: BTreeMap<&str, &ChurnRisk> = risks.iter().map(|r| (r.customer_id.as_str(), r)).collect();
     let trends: Vec<Option<Trend>> = series
         .iter()
-        .map(|sr| log_linear_trend(&sr.calls, &day_off(&sr.kinds), s.page.min_days as usize))
+        .map(|sr| log_linear_trend(&sr.calls, &day_off(&sr.kinds), s.min_days as usize))
         .collect();
     let tested: Vec<(usize, f64)> = trends
         .iter()
@@ -131,7 +130,7 @@ fn customers(
         .collect();
     let p_values: Vec<f64> = tested.iter().map(|&(_, p)| p).collect();
     let mut significant = vec![false; series.len()];
-    for (&(i, _), r) in tested.iter().zip(benjamini_hochberg(&p_values, p_values.len(), s.page.fdr)) {
+    for (&(i, _), r) in tested.iter().zip(benjamini_hochberg(&p_values, p_values.len(), s.fdr)) {
         significant[i] = r;
     }
     series
@@ -240,11 +239,11 @@ fn overall(
         .enumerate()
         .map(|(i, &w)| (i > 0 && weekly_calls[i - 1] > 0).then(|| w as f64 / weekly_calls[i - 1] as f64 - 1.0))
         .collect();
-    let trend = log_linear_trend(&calls, &off, s.page.min_days as usize);
+    let trend = log_linear_trend(&calls, &off, s.min_days as usize);
     // One series: significant at the page's false-discovery rate taken as its level.
     let class = match trend {
-        Some(t) if t.p_value <= s.page.fdr && t.slope > 0.0 => "growing",
-        Some(t) if t.p_value <= s.page.fdr && t.slope < 0.0 => "declining",
+        Some(t) if t.p_value <= s.fdr && t.slope > 0.0 => "growing",
+        Some(t) if t.p_value <= s.fdr && t.slope < 0.0 => "declining",
         Some(_) => "stable",
         None => "untested",
     };
@@ -256,7 +255,7 @@ fn overall(
     }
 }
 
-/// `churn` (the decisions page's detector, scored by the scenarios page's [`churn_score`]),
+/// `churn` (the churn detector's customers against the labelled ones),
 /// `decline` and `growth` (cohort labels: every customer of a labelled scenario should be
 /// declining, or growing).
 fn scores(rows: &[CustomerGrowth], risks: &[ChurnRisk], labels: &[Label], s: &ChurnGrowthSettings) -> Vec<KindScore> {
@@ -271,16 +270,26 @@ fn scores(rows: &[CustomerGrowth], risks: &[ChurnRisk], labels: &[Label], s: &Ch
         }
         m.into_iter().collect()
     };
-    let churn = churn_score(risks, labels, &scenario_of, &s.detector);
+    let churn_truth: BTreeSet<&str> = labels
+        .iter()
+        .filter(|l| l.kind == "churn" && scenario_of.contains_key(&l.subject))
+        .map(|l| l.subject.as_str())
+        .collect();
+    let churned: BTreeSet<&str> = risks.iter().filter(|r| r.churned).map(|r| r.customer_id.as_str()).collect();
+    let tp = churned.intersection(&churn_truth).count() as u64;
     let mut out = vec![KindScore {
         kind: "churn".into(),
-        method: churn.method,
-        labelled: churn.labelled,
-        flagged: churn.flagged,
-        true_positives: churn.true_positives,
-        precision: churn.precision,
-        recall: churn.recall,
-        false_alarms_by_scenario: by_scenario(&mut churn.false_alarms.iter().map(String::as_str)),
+        method: format!(
+            "Customers labelled `churn` against those silent to the window's end longer than their rate over the {} \
+             days before makes likely (Poisson, p below {}).",
+            s.churn_lookback_days, s.churn_p_value
+        ),
+        labelled: churn_truth.len() as u64,
+        flagged: churned.len() as u64,
+        true_positives: tp,
+        precision: ratio(tp as f64, churned.len() as f64),
+        recall: ratio(tp as f64, churn_truth.len() as f64),
+        false_alarms_by_scenario: by_scenario(&mut churned.difference(&churn_truth).copied()),
     }];
     for (kind, class) in [("decline", "declining"), ("growth", "growing")] {
         let labelled_scenarios: BTreeSet<&str> = labels
@@ -304,7 +313,7 @@ fn scores(rows: &[CustomerGrowth], risks: &[ChurnRisk], labels: &[Label], s: &Ch
             method: format!(
                 "Customers of the scenarios labelled `{kind}` against the customers whose trend is {class} \
                  (Benjamini–Hochberg at {}).",
-                s.page.fdr
+                s.fdr
             ),
             labelled: truth.len() as u64,
             flagged: flagged.len() as u64,

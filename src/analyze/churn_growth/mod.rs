@@ -12,7 +12,7 @@
 //!   slope survives Benjamini–Hochberg at `fdr` over every customer tested, else *stable*;
 //!   customers with fewer than `min_days` days are not classified (the original halved a short
 //!   window and called 94% of customers "growing");
-//! - churn is the decisions page's detector ([`churn_risks`](crate::analyze::decisions::daily::churn_risks)): silent to the window's end
+//! - churn is helper h2's detector for the decisions page ([`churn_risks`](crate::analyze::interim_h2::churn_risks), an interim copy): silent to the window's end
 //!   longer than its own recent rate makes likely. A customer's churn risk is *churned* (that
 //!   detector), else *declining* (its trend), else none; the revenue at risk is the monthly
 //!   tier price of those customers.
@@ -27,30 +27,27 @@ use chrono::NaiveDate;
 use maud::Markup;
 use serde::{Deserialize, Serialize};
 
-use super::decisions::DecisionSettings;
 use super::stats::Trend;
 use super::{Analyzer, Columns, Context};
-use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
+use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::{Figure, Recommendation};
 
 pub struct ChurnGrowth;
 
-/// The page's own table, plus the churn detector's settings of `[decisions]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChurnGrowthSettings {
-    pub page: PageSettings,
-    pub detector: DecisionSettings,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PageSettings {
+pub struct ChurnGrowthSettings {
     /// Expected share of false discoveries among the customers called growing or declining.
     pub fdr: f64,
     /// Fewest days (first call to the window's end) a customer needs for its trend to be tested.
     pub min_days: u64,
     /// Rows of each table on the page (the JSON lists all).
     pub table_rows: u64,
+    /// The churn detector: the days before the silence that give a customer's recent rate, and
+    /// the Poisson probability of its silence below which it has churned. (Interim: h2's
+    /// `[decisions]` keys of the same names, once that branch lands.)
+    pub churn_lookback_days: u64,
+    pub churn_p_value: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -153,7 +150,7 @@ impl Analyzer for ChurnGrowth {
     const SUMMARY: &'static str = "Cohort retention by first-seen week, growth rates per customer with a significance test, churned and declining customers, scored against the labels.";
     type Settings = ChurnGrowthSettings;
     type Output = ChurnGrowthResult;
-    /// What the customer-day query of [`customer_days`](crate::analyze::decisions::daily::customer_days) reads (it reads `scenario` too
+    /// What the customer-day query of [`customer_days`](crate::analyze::interim_h2::customer_days) reads (it reads `scenario` too
     /// when the data has it, for the labels and the calendar).
     const COLUMNS: Columns = Columns::Only(&[
         "timestamp",
@@ -163,17 +160,12 @@ impl Analyzer for ChurnGrowth {
         "tier_price_usd",
     ]);
 
-    fn read_settings(file: &AnalysisFile) -> Result<ChurnGrowthSettings, ConfigError> {
-        Ok(ChurnGrowthSettings {
-            page: file.section(Self::NAME)?,
-            detector: file.section("decisions")?,
-        })
-    }
-
     fn check(s: &ChurnGrowthSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
-        c.range("fdr", s.page.fdr, 0.0001, 0.5)?;
-        c.count("min_days", s.page.min_days, 7, 3650)?;
-        c.count("table_rows", s.page.table_rows, 1, 10_000)
+        c.range("fdr", s.fdr, 0.0001, 0.5)?;
+        c.count("min_days", s.min_days, 7, 3650)?;
+        c.count("table_rows", s.table_rows, 1, 10_000)?;
+        c.count("churn_lookback_days", s.churn_lookback_days, 1, 365)?;
+        c.range("churn_p_value", s.churn_p_value, 1e-9, 0.5)
     }
 
     fn analyze(ctx: &Context<'_>, s: &ChurnGrowthSettings) -> Result<ChurnGrowthResult> {

@@ -76,7 +76,7 @@ fn score_rows(scores: &[KindScore]) -> Vec<Vec<Cell>> {
 }
 
 pub fn render(r: &ChurnGrowthResult, s: &ChurnGrowthSettings) -> Result<Markup> {
-    let top = s.page.table_rows as usize;
+    let top = s.table_rows as usize;
     let week_names: Vec<String> = (0..r.weeks).map(|w| format!("+{w}")).collect();
     let heat = render_heatmap(&Heatmap {
         title: "Retention by first-seen week".into(),
@@ -158,7 +158,7 @@ pub fn render(r: &ChurnGrowthResult, s: &ChurnGrowthSettings) -> Result<Markup> 
          least-squares slope of ln(1 + calls per day) from its first day to the window's end (silence counts as 0), \
          with weekends and holidays as days off; it is growing or declining when it survives Benjamini–Hochberg at \
          a false-discovery rate of {} over every customer tested, and needs {} days.",
-        r.first_day, r.weeks, s.page.fdr, s.page.min_days
+        r.first_day, r.weeks, s.fdr, s.min_days
     );
     Ok(html! {
         (section("Summary", None, html! { (cards(&ChurnGrowth::headline(r))) }))
@@ -190,10 +190,10 @@ pub fn render(r: &ChurnGrowthResult, s: &ChurnGrowthSettings) -> Result<Markup> 
             }
         }))
         (section("Churn risk", Some(&format!(
-            "Churned: silent to the window's end longer than the customer's own recent rate makes likely (the \
-             decisions page's detector: Poisson, p below {} over the {} days before the silence). Declining: a \
+            "Churned: silent to the window's end longer than the customer's own recent rate makes likely (Poisson: \
+             p below {} over the {} days before the silence). Declining: a \
              significant downward trend. The revenue at risk is their monthly tier price.",
-            s.detector.churn_p_value, s.detector.churn_lookback_days)), html! {
+            s.churn_p_value, s.churn_lookback_days)), html! {
             @if at_risk.is_empty() { p.note { "No customer has churned or declines significantly." } }
             @else {
                 p { strong { (h::count(r.churned as f64)) } " churned, " strong { (h::count(r.declining_at_risk as f64)) }
