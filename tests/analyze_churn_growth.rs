@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use analyze_derived::{derived, setting};
 use analyze_support::fixture;
-use arrow::array::{Array, AsArray};
+use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use chrono::{DateTime, Datelike, NaiveDate};
 use common::{read_parquet_file, strings, timestamps_us};

@@ -3,6 +3,7 @@
 //! because that branch had not compiled by the deadline. When h2 lands, delete this file and
 //! import `crate::analyze::decisions::daily::*` and `crate::analyze::scenarios::labels::*`
 //! instead (the names and signatures are the same).
+#![allow(dead_code)] // Copied whole: some fields serve only h2's pages.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::Context;
-use crate::analyze::frame::{cost_micros, dates, floats, ints, strings};
+use crate::analyze::frame::{cost_micros, dates, floats, ints, strings, usd};
 use crate::config::CallsConfig;
 use crate::sim::calls::scenarios::Modifier;
 
