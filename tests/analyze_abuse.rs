@@ -14,8 +14,8 @@ use std::sync::Arc;
 use analyze_support::{analyze, fixture, process_dir};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use chrono::{DateTime, Datelike, Timelike};
-use statrs::distribution::{DiscreteCDF, Poisson};
 use common::{floats, strings, timestamps_us};
+use statrs::distribution::{DiscreteCDF, Poisson};
 use trafficsim::analyze::abuse::AbuseResult;
 
 const MINUTE_US: i64 = 60_000_000;
@@ -90,7 +90,10 @@ fn expected(b: &RecordBatch) -> Expected {
         c.calls += 1;
         c.limited += u64::from(status[i] == "rate_limited");
         let tz: chrono_tz::Tz = zones[i].parse().unwrap();
-        let h = DateTime::from_timestamp_micros(ts[i]).unwrap().with_timezone(&tz).hour();
+        let h = DateTime::from_timestamp_micros(ts[i])
+            .unwrap()
+            .with_timezone(&tz)
+            .hour();
         c.night += u64::from(h >= start || h < end);
         *minutes.entry((ids[i], ts[i].div_euclid(MINUTE_US))).or_default() += 1;
     }
@@ -141,7 +144,11 @@ fn expected(b: &RecordBatch) -> Expected {
 fn check_spikes(r: &AbuseResult, b: &RecordBatch) {
     let (ids, zones) = (strings(b, "customer_id"), strings(b, "timezone"));
     let (ts, cost) = (timestamps_us(b), floats(b, "cost_usd"));
-    let first_day = ts.iter().map(|&t| DateTime::from_timestamp_micros(t).unwrap().date_naive()).min().unwrap();
+    let first_day = ts
+        .iter()
+        .map(|&t| DateTime::from_timestamp_micros(t).unwrap().date_naive())
+        .min()
+        .unwrap();
     let first_hour = first_day.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() / 3600;
     let hours = r.window_days as usize * 24;
     let mut by: BTreeMap<&str, (Vec<u64>, f64, u64, &str)> = BTreeMap::new();
@@ -159,7 +166,9 @@ fn check_spikes(r: &AbuseResult, b: &RecordBatch) {
         let tz: chrono_tz::Tz = zone.parse().unwrap();
         let first = calls.iter().position(|&c| c > 0).unwrap();
         let slot = |h: usize| {
-            let l = DateTime::from_timestamp((first_hour + h as i64) * 3600, 0).unwrap().with_timezone(&tz);
+            let l = DateTime::from_timestamp((first_hour + h as i64) * 3600, 0)
+                .unwrap()
+                .with_timezone(&tz);
             (l.weekday().num_days_from_monday() >= 5, l.hour())
         };
         let mut slots: BTreeMap<(bool, u32), Vec<u64>> = BTreeMap::new();
@@ -209,14 +218,20 @@ fn check_spikes(r: &AbuseResult, b: &RecordBatch) {
     let keys: Vec<(String, i64, u32, u64)> = want.iter().map(|w| (w.0.clone(), w.1, w.2, w.3)).collect();
     assert_eq!(got, keys, "cost spikes");
     for s in &r.cost_spikes.spikes {
-        let w = want.iter().find(|w| w.0 == s.customer_id && w.1 == s.start_hour).unwrap();
+        let w = want
+            .iter()
+            .find(|w| w.0 == s.customer_id && w.1 == s.start_hour)
+            .unwrap();
         let (_, total_cost, n, _) = by[s.customer_id.as_str()];
         assert!((s.expected_calls - w.4).abs() < 1e-9);
         let excess = (w.3 as f64 - w.4).max(0.0) * total_cost / n as f64;
         assert!((s.excess_cost_usd - excess).abs() < 1e-6, "{s:?}");
     }
     assert!(
-        r.cost_spikes.spikes.windows(2).all(|w| w[0].share_of_price >= w[1].share_of_price),
+        r.cost_spikes
+            .spikes
+            .windows(2)
+            .all(|w| w[0].share_of_price >= w[1].share_of_price),
         "largest share of the plan first"
     );
 }
@@ -250,7 +265,10 @@ fn the_tests_match_a_fold_and_the_cost_spikes_are_the_decisions_bursts() {
     let b = r.cost_spikes.burst_score.as_ref().unwrap();
     assert!(b.labelled > 0 && b.recall > 0.0, "{b:?}");
     let ex = r.cost_spikes.explained.as_ref().unwrap();
-    assert_eq!(ex.by_burst_label + ex.by_viral_cohort + ex.unexplained, r.cost_spikes.spikes.len() as u64);
+    assert_eq!(
+        ex.by_burst_label + ex.by_viral_cohort + ex.unexplained,
+        r.cost_spikes.spikes.len() as u64
+    );
     let page = f.read("abuse.html");
     assert!(page.contains("Rate-limit abuse") && page.contains("Cost spikes"));
     common::assert_page_stands_alone("abuse", &page);
@@ -324,7 +342,8 @@ fn injected_abusers_are_flagged_and_no_one_else() {
     let root = process_dir("abusers");
     std::fs::create_dir_all(&root).unwrap();
     let data = root.join("calls.parquet");
-    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&data).unwrap(), batch.schema(), None).unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&data).unwrap(), batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     let reports = root.join("reports");
@@ -338,10 +357,9 @@ fn injected_abusers_are_flagged_and_no_one_else() {
     assert_eq!(e.concurrent, one(bunched));
     check_spikes(&r, &batch);
     assert!(
-        r.cost_spikes
-            .spikes
-            .iter()
-            .any(|x| x.customer_id == bursting && x.start_hour <= burst_hour && burst_hour < x.start_hour + i64::from(x.hours)),
+        r.cost_spikes.spikes.iter().any(|x| x.customer_id == bursting
+            && x.start_hour <= burst_hour
+            && burst_hour < x.start_hour + i64::from(x.hours)),
         "the injected burst is a spike"
     );
     let titles: Vec<&str> = r.recommendations.iter().map(|x| x.title.as_str()).collect();

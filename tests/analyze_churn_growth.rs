@@ -257,7 +257,12 @@ fn cohorts_weeks_trends_churn_and_scores_match_a_fold_over_the_rows() {
         let lo = (active + 1).saturating_sub(lookback);
         let rate = |want_off: bool| {
             let d: Vec<usize> = (lo..=active).filter(|&i| off(i) == want_off).collect();
-            (!d.is_empty()).then(|| d.iter().map(|&i| *c.days.get(&day(i)).unwrap_or(&0) as f64).sum::<f64>() / d.len() as f64)
+            (!d.is_empty()).then(|| {
+                d.iter()
+                    .map(|&i| *c.days.get(&day(i)).unwrap_or(&0) as f64)
+                    .sum::<f64>()
+                    / d.len() as f64
+            })
         };
         let (work, rest) = match (rate(false), rate(true)) {
             (Some(w), Some(o)) => (w, o),
@@ -298,14 +303,29 @@ fn cohorts_weeks_trends_churn_and_scores_match_a_fold_over_the_rows() {
         let flagged: BTreeSet<&str> = r
             .by_customer
             .iter()
-            .filter(|c| if *kind == "churn" { c.risk == *flag } else { c.class == *flag })
+            .filter(|c| {
+                if *kind == "churn" {
+                    c.risk == *flag
+                } else {
+                    c.class == *flag
+                }
+            })
             .map(|c| c.customer_id.as_str())
             .collect();
         let tp = flagged.intersection(truth).count() as u64;
-        assert_eq!((s.labelled, s.flagged, s.true_positives), (truth.len() as u64, flagged.len() as u64, tp), "{kind}");
+        assert_eq!(
+            (s.labelled, s.flagged, s.true_positives),
+            (truth.len() as u64, flagged.len() as u64, tp),
+            "{kind}"
+        );
         assert!((s.recall - tp as f64 / truth.len().max(1) as f64).abs() < 1e-12);
     }
-    let revenue: f64 = r.by_customer.iter().filter(|c| !c.risk.is_empty()).map(|c| c.tier_price_usd).sum();
+    let revenue: f64 = r
+        .by_customer
+        .iter()
+        .filter(|c| !c.risk.is_empty())
+        .map(|c| c.tier_price_usd)
+        .sum();
     assert!((r.monthly_revenue_at_risk - revenue).abs() < 1e-9);
     let page = f.read("churn_growth.html");
     assert!(page.contains("Retention by first-seen week"));

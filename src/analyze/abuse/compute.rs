@@ -15,7 +15,14 @@ use crate::analyze::stats::{benjamini_hochberg, excess_test};
 use crate::report::html::{self as h, Recommendation, Severity};
 
 pub fn analyze(ctx: &Context<'_>, s: &AbuseSettings) -> Result<AbuseResult> {
-    let first_hour = ctx.window.first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() / 3600;
+    let first_hour = ctx
+        .window
+        .first_day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+        / 3600;
     let p = s;
     let found = pass::run(
         &ctx.source.files,
@@ -108,7 +115,11 @@ fn rate_test(
             cost_usd: usd(c.cost_micros),
         })
         .collect();
-    flagged.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    flagged.sort_by(|a, b| {
+        a.p_value
+            .total_cmp(&b.p_value)
+            .then_with(|| a.customer_id.cmp(&b.customer_id))
+    });
     RateTest {
         method,
         overall_rate: ratio(events as f64, calls as f64),
@@ -136,9 +147,8 @@ fn concurrency(found: &Found, fdr: f64) -> Concurrency {
                 .iter()
                 .min_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.hour.cmp(&b.hour)))
                 .expect("a flagged customer has a flagged hour");
-            let start = DateTime::from_timestamp(worst.hour * 3600, 0).map_or_else(String::new, |t| {
-                t.format("%Y-%m-%dT%H:00").to_string()
-            });
+            let start = DateTime::from_timestamp(worst.hour * 3600, 0)
+                .map_or_else(String::new, |t| t.format("%Y-%m-%dT%H:00").to_string());
             ConcurrentCustomer {
                 customer_id: id.to_string(),
                 subscription_tier: found.customers.get(id).map_or_else(String::new, |c| c.tier.clone()),
@@ -188,7 +198,12 @@ fn recommendations(r: &AbuseResult, s: &AbuseSettings) -> Vec<Recommendation> {
             title: format!("{} customers hit rate limits far above the rest", rl.flagged.len()),
             message: format!(
                 "{} are rate-limited significantly more than {} × the other customers' share ({} overall).",
-                names(rl.flagged.iter().map(|f| format!("{} ({})", f.customer_id, h::percent(f.rate))), 5),
+                names(
+                    rl.flagged
+                        .iter()
+                        .map(|f| format!("{} ({})", f.customer_id, h::percent(f.rate))),
+                    5
+                ),
                 s.rate_limit_multiple,
                 h::percent(rl.overall_rate)
             ),
@@ -206,7 +221,12 @@ fn recommendations(r: &AbuseResult, s: &AbuseSettings) -> Vec<Recommendation> {
             message: format!(
                 "{} place significantly more than {} × the other customers' share of calls from {:02}:00 to {:02}:00 \
                  in their own time zone.",
-                names(oh.flagged.iter().map(|f| format!("{} ({})", f.customer_id, h::percent(f.rate))), 5),
+                names(
+                    oh.flagged
+                        .iter()
+                        .map(|f| format!("{} ({})", f.customer_id, h::percent(f.rate))),
+                    5
+                ),
                 s.off_hours_multiple,
                 s.night_start_hour,
                 s.night_end_hour

@@ -252,7 +252,10 @@ impl Counts {
         }
         self.hours_tested += hours.len() as u64;
         for ((id, hour), (calls, peak)) in hours {
-            let critical = *self.critical.entry(calls).or_insert_with(|| critical_peak(calls, spec.keep_p));
+            let critical = *self
+                .critical
+                .entry(calls)
+                .or_insert_with(|| critical_peak(calls, spec.keep_p));
             if peak >= critical {
                 self.peaks.push(PeakHour {
                     customer: self.names[id as usize].clone(),

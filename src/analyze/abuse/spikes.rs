@@ -341,7 +341,11 @@ fn score(
 
 /// One recommendation when a spike's excess reaches the materiality floor.
 pub fn recommendation(c: &CostSpikes, p: &AbuseSettings) -> Option<Recommendation> {
-    let material: Vec<&CostSpike> = c.spikes.iter().filter(|x| x.excess_cost_usd >= p.materiality_usd).collect();
+    let material: Vec<&CostSpike> = c
+        .spikes
+        .iter()
+        .filter(|x| x.excess_cost_usd >= p.materiality_usd)
+        .collect();
     let top = material.first()?;
     let total: f64 = material.iter().map(|x| x.excess_cost_usd).sum();
     Some(Recommendation {

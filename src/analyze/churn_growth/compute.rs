@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Result;
 use chrono::NaiveDate;
 
-use super::{
-    ChurnGrowthResult, ChurnGrowthSettings, ClassCounts, Cohort, CustomerGrowth, KindScore, OverallGrowth,
-};
+use super::{ChurnGrowthResult, ChurnGrowthSettings, ClassCounts, Cohort, CustomerGrowth, KindScore, OverallGrowth};
 use crate::analyze::Context;
 use crate::analyze::frame::ratio;
 use crate::analyze::interim_h2::{
@@ -275,7 +273,11 @@ fn scores(rows: &[CustomerGrowth], risks: &[ChurnRisk], labels: &[Label], s: &Ch
         .filter(|l| l.kind == "churn" && scenario_of.contains_key(&l.subject))
         .map(|l| l.subject.as_str())
         .collect();
-    let churned: BTreeSet<&str> = risks.iter().filter(|r| r.churned).map(|r| r.customer_id.as_str()).collect();
+    let churned: BTreeSet<&str> = risks
+        .iter()
+        .filter(|r| r.churned)
+        .map(|r| r.customer_id.as_str())
+        .collect();
     let tp = churned.intersection(&churn_truth).count() as u64;
     let mut out = vec![KindScore {
         kind: "churn".into(),
@@ -339,7 +341,11 @@ fn recommendations(r: &ChurnGrowthResult) -> Vec<Recommendation> {
         format!(
             "{}{}",
             shown.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         )
     };
     let (churned, lost) = sum("churned");
@@ -381,10 +387,7 @@ fn recommendations(r: &ChurnGrowthResult) -> Vec<Recommendation> {
         out.push(Recommendation {
             severity: Severity::Low,
             title: format!("{} customers below enterprise are growing", growing.len()),
-            message: format!(
-                "{} call significantly more each week.",
-                list(&growing)
-            ),
+            message: format!("{} call significantly more each week.", list(&growing)),
             action: "Offer them the next tier before their usage outgrows the plan's price.".into(),
             amount_usd: None,
         });

@@ -30,7 +30,11 @@ fn customer_row(c: &CustomerGrowth) -> Vec<Cell> {
         c.trend.map_or_else(|| Cell::text("–"), |t| Cell::number(t.p_value, 4)),
         Cell::text(&c.class),
         Cell::text(if c.silent_days > 0 {
-            format!("{} d (p = {})", c.silent_days, h::number(c.silence_p_value.unwrap_or(1.0), 4))
+            format!(
+                "{} d (p = {})",
+                c.silent_days,
+                h::number(c.silence_p_value.unwrap_or(1.0), 4)
+            )
         } else {
             String::new()
         }),
@@ -106,10 +110,12 @@ pub fn render(r: &ChurnGrowthResult, s: &ChurnGrowthSettings) -> Result<Markup> 
         .iter()
         .map(|c| {
             let mut row = vec![Cell::text(c.start.to_string()), Cell::count(c.customers)];
-            row.extend((0..r.weeks as usize).map(|k| match (c.active.get(k), c.retention.get(k)) {
-                (Some(a), Some(p)) => Cell::text(format!("{} ({})", h::percent(*p), a)),
-                _ => Cell::text(""),
-            }));
+            row.extend(
+                (0..r.weeks as usize).map(|k| match (c.active.get(k), c.retention.get(k)) {
+                    (Some(a), Some(p)) => Cell::text(format!("{} ({})", h::percent(*p), a)),
+                    _ => Cell::text(""),
+                }),
+            );
             row
         })
         .collect();
@@ -152,7 +158,8 @@ pub fn render(r: &ChurnGrowthResult, s: &ChurnGrowthSettings) -> Result<Markup> 
         });
         g
     };
-    let rows = |list: &[&CustomerGrowth]| -> Vec<Vec<Cell>> { list.iter().take(top).map(|c| customer_row(c)).collect() };
+    let rows =
+        |list: &[&CustomerGrowth]| -> Vec<Vec<Cell>> { list.iter().take(top).map(|c| customer_row(c)).collect() };
     let trend_note = format!(
         "Weeks are 7-day periods from {} (UTC); only the {} complete weeks count. A customer's trend is the \
          least-squares slope of ln(1 + calls per day) from its first day to the window's end (silence counts as 0), \

@@ -13,7 +13,10 @@ use statrs::distribution::{Binomial, DiscreteCDF};
 /// # Panics
 /// If `p` is not in [0, 1].
 pub fn binomial_upper_tail(k: u64, n: u64, p: f64) -> f64 {
-    assert!((0.0..=1.0).contains(&p), "binomial_upper_tail: p = {p} is not in [0, 1]");
+    assert!(
+        (0.0..=1.0).contains(&p),
+        "binomial_upper_tail: p = {p} is not in [0, 1]"
+    );
     if k == 0 {
         return 1.0;
     }
@@ -61,7 +64,11 @@ pub fn excess_test(k: u64, n: u64, reference: f64, multiple: f64) -> ExcessTest 
 /// If `tested` is less than the p-values given, or `q` is not in (0, 1).
 pub fn benjamini_hochberg(p_values: &[f64], tested: usize, q: f64) -> Vec<bool> {
     assert!(q > 0.0 && q < 1.0, "benjamini_hochberg: q = {q} is not in (0, 1)");
-    assert!(tested >= p_values.len(), "benjamini_hochberg: {tested} tested < {}", p_values.len());
+    assert!(
+        tested >= p_values.len(),
+        "benjamini_hochberg: {tested} tested < {}",
+        p_values.len()
+    );
     let mut order: Vec<usize> = (0..p_values.len()).collect();
     order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]).then(a.cmp(&b)));
     let m = tested as f64;
@@ -101,7 +108,10 @@ mod tests {
         let p = [0.039, 0.001, 0.5, 0.035, 0.02];
         assert_eq!(benjamini_hochberg(&p, 5, 0.05), vec![true, true, false, true, true]);
         // The same p-values among 100 tested: only 0.001 ≤ 1·0.05/100.
-        assert_eq!(benjamini_hochberg(&p, 100, 0.05), vec![false, true, false, false, false]);
+        assert_eq!(
+            benjamini_hochberg(&p, 100, 0.05),
+            vec![false, true, false, false, false]
+        );
         assert!(benjamini_hochberg(&[], 10, 0.05).is_empty());
     }
 }

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 pub use detection::{Confusion, CurvePoint, ScoreCounts, average_precision, pr_curve, roc_auc, thin};
-pub use excess::{ExcessTest, benjamini_hochberg, binomial_upper_tail, excess_test};
 pub use drift::{KsTest, bin_index, kolmogorov_q, ks_two_sample, psi, quantile_edges, quantile_edges_from_counts};
+pub use excess::{ExcessTest, benjamini_hochberg, binomial_upper_tail, excess_test};
 pub use means::{Moments, WelchTest, sample_size_two_means, welch_test};
 pub use proportions::{ProportionTest, power_two_proportions, sample_size_two_proportions, two_proportion_test};
 pub use ratio::{ClusterSums, RatioTest, ratio_test};
