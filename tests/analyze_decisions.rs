@@ -186,7 +186,12 @@ fn weekends_and_holidays_are_not_anomalies() {
     let hol = holidays();
     assert_eq!(r.holidays, hol, "the plan's holidays, from the weekend modifier");
     let b = &fixture().rows;
-    let (ids, sc, cost, ts) = (strings(b, "customer_id"), strings(b, "scenario"), floats(b, "cost_usd"), timestamps_us(b));
+    let (ids, sc, cost, ts) = (
+        strings(b, "customer_id"),
+        strings(b, "scenario"),
+        floats(b, "cost_usd"),
+        timestamps_us(b),
+    );
     // The weekend cohort's daily cost per customer, from the rows.
     let mut daily: BTreeMap<&str, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
     for i in 0..b.num_rows() {
@@ -215,7 +220,10 @@ fn weekends_and_holidays_are_not_anomalies() {
             }
         }
     }
-    assert!(naive_drops > 0, "calendar-blind baselines see weekend and holiday drops");
+    assert!(
+        naive_drops > 0,
+        "calendar-blind baselines see weekend and holiday drops"
+    );
     // The detector compares days off with days off: none of the cohort's days off is a drop, and
     // every anomaly's day kind is its calendar's.
     for a in &r.customer_day_anomalies.anomalies {
@@ -229,7 +237,10 @@ fn weekends_and_holidays_are_not_anomalies() {
                 "weekday"
             };
             assert_eq!(kind.as_str(), want, "{a:?}");
-            assert!(!(off(a.date) && a.direction == "drop"), "a day off flagged as a drop: {a:?}");
+            assert!(
+                !(off(a.date) && a.direction == "drop"),
+                "a day off flagged as a drop: {a:?}"
+            );
         } else if a.date.weekday().number_from_monday() >= 6 {
             assert_eq!(kind.as_str(), "weekend", "{a:?}");
         }
@@ -292,7 +303,15 @@ fn alerts_carry_real_amounts_and_respect_the_materiality_floor() {
             && a.recommendation.amount_usd == Some(x.excess_cost_usd)));
     }
     for c in r.churn_risks.iter().filter(|c| c.churned) {
-        let a = r.alerts.iter().find(|a| a.kind == "churn" && a.customer_id.as_ref() == Some(&c.customer_id)).unwrap();
-        assert_close(a.recommendation.amount_usd.unwrap(), price[c.customer_id.as_str()], "revenue at risk");
+        let a = r
+            .alerts
+            .iter()
+            .find(|a| a.kind == "churn" && a.customer_id.as_ref() == Some(&c.customer_id))
+            .unwrap();
+        assert_close(
+            a.recommendation.amount_usd.unwrap(),
+            price[c.customer_id.as_str()],
+            "revenue at risk",
+        );
     }
 }

@@ -120,7 +120,9 @@ fn labels_of(kind: &str) -> Vec<(String, i64, i64, f64)> {
 fn scenario_of() -> HashMap<String, String> {
     let b = &fixture().rows;
     let (ids, sc) = (strings(b, "customer_id"), strings(b, "scenario"));
-    (0..b.num_rows()).map(|i| (ids[i].to_string(), sc[i].to_string())).collect()
+    (0..b.num_rows())
+        .map(|i| (ids[i].to_string(), sc[i].to_string()))
+        .collect()
 }
 
 #[test]
@@ -138,7 +140,13 @@ fn bursts_are_scored_against_the_labels_by_hour() {
     let truth: Vec<(String, i64, i64)> = labels_of("burst")
         .into_iter()
         .filter(|l| scenarios.contains_key(&l.0))
-        .map(|(c, s, e, _)| (c, s.div_euclid(HOUR_US).max(first_hour), ((e - 1).div_euclid(HOUR_US) + 1).min(end_hour)))
+        .map(|(c, s, e, _)| {
+            (
+                c,
+                s.div_euclid(HOUR_US).max(first_hour),
+                ((e - 1).div_euclid(HOUR_US) + 1).min(end_hour),
+            )
+        })
         .filter(|t| t.1 < t.2)
         .collect();
     assert!(!truth.is_empty(), "the fixture's burst cohort bursts");
@@ -156,10 +164,17 @@ fn bursts_are_scored_against_the_labels_by_hour() {
             .sum();
         assert_eq!(x.calls, calls, "{x:?}");
         assert!(x.end_hour > x.start_hour, "{x:?}");
-        assert!(x.calls as f64 > x.expected_calls, "a burst is above its baseline: {x:?}");
+        assert!(
+            x.calls as f64 > x.expected_calls,
+            "a burst is above its baseline: {x:?}"
+        );
     }
     let overlaps = |c: &str, a: i64, e: i64| {
-        decisions.bursts.bursts.iter().any(|x| x.customer_id == c && x.start_hour < e && a < x.end_hour)
+        decisions
+            .bursts
+            .bursts
+            .iter()
+            .any(|x| x.customer_id == c && x.start_hour < e && a < x.end_hour)
     };
     let detected = truth.iter().filter(|t| overlaps(&t.0, t.1, t.2)).count() as u64;
     assert_eq!(d.detected, detected);
@@ -173,7 +188,11 @@ fn bursts_are_scored_against_the_labels_by_hour() {
         .collect();
     let tp = flagged
         .iter()
-        .filter(|x| truth.iter().any(|t| t.0 == x.customer_id && x.start_hour < t.2 && t.1 < x.end_hour))
+        .filter(|x| {
+            truth
+                .iter()
+                .any(|t| t.0 == x.customer_id && x.start_hour < t.2 && t.1 < x.end_hour)
+        })
         .count() as u64;
     assert_eq!(d.flagged, flagged.len() as u64);
     assert_eq!(d.true_positives, tp);
@@ -184,9 +203,18 @@ fn bursts_are_scored_against_the_labels_by_hour() {
     for m in &d.missed {
         let t = truth
             .iter()
-            .find(|t| t.0 == m.customer_id && DateTime::from_timestamp(t.1 * 3600, 0).unwrap().format("%Y-%m-%dT%H:00").to_string() == m.start)
+            .find(|t| {
+                t.0 == m.customer_id
+                    && DateTime::from_timestamp(t.1 * 3600, 0)
+                        .unwrap()
+                        .format("%Y-%m-%dT%H:00")
+                        .to_string()
+                        == m.start
+            })
             .expect("a missed burst is a label");
-        let calls: u64 = (t.1..t.2).map(|h| per_hour.get(&(t.0.as_str(), h)).copied().unwrap_or(0)).sum();
+        let calls: u64 = (t.1..t.2)
+            .map(|h| per_hour.get(&(t.0.as_str(), h)).copied().unwrap_or(0))
+            .sum();
         assert_eq!(m.calls, calls, "{m:?}");
     }
     assert!(d.material <= d.labelled && d.material_detected <= d.material);
@@ -218,15 +246,24 @@ fn churn_is_scored_against_the_churn_labels() {
     for r in &decisions.churn_risks {
         let l = last[r.customer_id.as_str()];
         assert_eq!(r.last_active_day, l, "{}", r.customer_id);
-        assert_eq!(i64::from(r.silent_days), (window_last - l).num_days(), "{}", r.customer_id);
+        assert_eq!(
+            i64::from(r.silent_days),
+            (window_last - l).num_days(),
+            "{}",
+            r.customer_id
+        );
         assert_close(r.p_value, (-r.expected_calls).exp(), "Poisson silence");
         assert_eq!(r.churned, r.p_value < 0.001, "{}", r.customer_id);
     }
     // Every customer silent at the end is listed; those active on the last day are not.
     let silent = last.values().filter(|&&l| l < window_last).count();
     assert_eq!(decisions.churn_risks.len(), silent);
-    let flagged: BTreeSet<String> =
-        decisions.churn_risks.iter().filter(|r| r.churned).map(|r| r.customer_id.clone()).collect();
+    let flagged: BTreeSet<String> = decisions
+        .churn_risks
+        .iter()
+        .filter(|r| r.churned)
+        .map(|r| r.customer_id.clone())
+        .collect();
     let tp = flagged.intersection(&truth).count() as u64;
     assert_eq!((c.flagged, c.true_positives), (flagged.len() as u64, tp));
     assert_close(c.recall, tp as f64 / truth.len() as f64, "churn recall");

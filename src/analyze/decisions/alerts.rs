@@ -93,7 +93,12 @@ pub fn alerts(
     patterns: &[Pattern],
     heavy: &[HeavyCaller],
 ) -> Vec<Alert> {
-    let price = |c: &str| budgets.iter().find(|b| b.customer_id == c).map_or(0.0, |b| b.tier_price_usd);
+    let price = |c: &str| {
+        budgets
+            .iter()
+            .find(|b| b.customer_id == c)
+            .map_or(0.0, |b| b.tier_price_usd)
+    };
     let mut b = Builder { s, out: Vec::new() };
     for x in budgets.iter().filter(|x| x.risk == Severity::Critical) {
         b.push(
@@ -192,16 +197,21 @@ pub fn alerts(
         );
     }
     for p in patterns.iter().filter(|p| p.calls > 0) {
-        let who = p
-            .top_customers
-            .first()
-            .map_or(String::new(), |c| format!("; most by {} ({})", c.customer_id, h::usd(c.cost_usd)));
+        let who = p.top_customers.first().map_or(String::new(), |c| {
+            format!("; most by {} ({})", c.customer_id, h::usd(c.cost_usd))
+        });
         b.push(
             "pattern",
             None,
             p.saving_usd,
             "Inefficient pattern",
-            format!("{}: {} calls cost {}{}.", p.description, h::count(p.calls as f64), h::usd(p.cost_usd), who),
+            format!(
+                "{}: {} calls cost {}{}.",
+                p.description,
+                h::count(p.calls as f64),
+                h::usd(p.cost_usd),
+                who
+            ),
             "Route these calls to a cheaper or faster model (see the rate optimization report).".into(),
         );
     }
@@ -234,7 +244,12 @@ pub fn alerts(
         y.recommendation
             .severity
             .cmp(&x.recommendation.severity)
-            .then_with(|| desc(x.recommendation.amount_usd.unwrap_or(0.0), y.recommendation.amount_usd.unwrap_or(0.0)))
+            .then_with(|| {
+                desc(
+                    x.recommendation.amount_usd.unwrap_or(0.0),
+                    y.recommendation.amount_usd.unwrap_or(0.0),
+                )
+            })
             .then_with(|| x.kind.cmp(&y.kind))
             .then_with(|| x.customer_id.cmp(&y.customer_id))
     });

@@ -159,4 +159,3 @@ pub(crate) fn heavy_callers(days: &[CustomerDay], s: &DecisionSettings) -> Vec<H
     out.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.customer_id.cmp(&b.customer_id)));
     out
 }
-

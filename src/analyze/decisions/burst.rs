@@ -88,7 +88,10 @@ pub fn detect_bursts_keeping(
     keep: &HashSet<String>,
 ) -> Result<(BurstSet, HashMap<String, KeptHours>)> {
     let has_tz = ctx.has_column("timezone");
-    let mut aggs = vec![len().cast(DataType::Int64).alias("calls"), cost_micros().sum().alias("cost_micros")];
+    let mut aggs = vec![
+        len().cast(DataType::Int64).alias("calls"),
+        cost_micros().sum().alias("cost_micros"),
+    ];
     if has_tz {
         aggs.push(col("timezone").min().alias("timezone"));
     }
@@ -100,7 +103,14 @@ pub fn detect_bursts_keeping(
             ])
             .agg(aggs),
     )?;
-    let first_hour = ctx.window.first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() / 3600;
+    let first_hour = ctx
+        .window
+        .first_day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+        / 3600;
     let hours = ctx.window.days as usize * 24;
     let (ids, hrs, calls, cost) = (
         strings(&df, "customer_id")?,

@@ -282,7 +282,10 @@ impl Analyzer for Decisions {
                 r.customer_day_anomalies.anomalies.len() as u64,
             ),
             Figure::count("Bursts", r.bursts.bursts.len() as u64),
-            Figure::count("Churned customers", r.churn_risks.iter().filter(|c| c.churned).count() as u64),
+            Figure::count(
+                "Churned customers",
+                r.churn_risks.iter().filter(|c| c.churned).count() as u64,
+            ),
             Figure::count("Customers over budget", r.portfolio.critical),
             Figure::percent("Portfolio health", r.portfolio.health),
             Figure::usd("Cost over budget", r.portfolio.cost_over_budget_usd),

@@ -34,7 +34,15 @@ pub(super) fn render(r: &DecisionsResult, s: &DecisionSettings) -> Result<Markup
             })
             .collect()
     };
-    let anomaly_head = ["Subject", "When", "Day kind", "Direction", "Cost", "Baseline (median)", "Robust z"];
+    let anomaly_head = [
+        "Subject",
+        "When",
+        "Day kind",
+        "Direction",
+        "Cost",
+        "Baseline (median)",
+        "Robust z",
+    ];
     let burst_rows: Vec<Vec<Cell>> = r
         .bursts
         .bursts
@@ -69,7 +77,11 @@ pub(super) fn render(r: &DecisionsResult, s: &DecisionSettings) -> Result<Markup
         })
         .collect();
     let alerts: Vec<Recommendation> = r.alerts.iter().map(|a| a.recommendation.clone()).collect();
-    let material = r.alerts.iter().filter(|a| a.recommendation.severity > Severity::Low).count();
+    let material = r
+        .alerts
+        .iter()
+        .filter(|a| a.recommendation.severity > Severity::Low)
+        .count();
     let budget_rows: Vec<Vec<Cell>> = r
         .budgets
         .iter()
@@ -228,4 +240,3 @@ fn charts(r: &DecisionsResult, s: &DecisionSettings) -> Result<Vec<String>> {
     })?;
     Ok(vec![histogram, bars])
 }
-

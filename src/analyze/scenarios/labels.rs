@@ -93,7 +93,6 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>> {
     Ok(out)
 }
 
-
 /// The labels beside the data at `scanned`, or none when there is no labels file.
 pub fn labels_beside(scanned: &Path) -> Result<(Option<PathBuf>, Vec<Label>)> {
     let file = find_labels(scanned);

@@ -204,7 +204,13 @@ impl Analyzer for Scenarios {
             (None, None)
         } else {
             (
-                Some(score::score_bursts(ctx, &s.detector, &labels, &customers, s.page.table_rows as usize)?),
+                Some(score::score_bursts(
+                    ctx,
+                    &s.detector,
+                    &labels,
+                    &customers,
+                    s.page.table_rows as usize,
+                )?),
                 Some(score::score_churn(ctx, &s.detector, &labels, &customers)?),
             )
         };
@@ -237,4 +243,3 @@ impl Analyzer for Scenarios {
         render::render(r)
     }
 }
-

@@ -137,4 +137,3 @@ fn signature_chart(sg: &Signature) -> Result<String> {
         ..Default::default()
     })?)
 }
-

@@ -30,7 +30,14 @@ pub(super) fn score_bursts(
     customers: &BTreeMap<String, String>,
     table_rows: usize,
 ) -> Result<BurstScore> {
-    let first_hour = ctx.window.first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() / 3600;
+    let first_hour = ctx
+        .window
+        .first_day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+        / 3600;
     let end_hour = first_hour + i64::from(ctx.window.days) * 24;
     let truth: Vec<Truth<'_>> = labels
         .iter()
@@ -154,7 +161,11 @@ pub fn churn_score(
         .filter(|l| l.kind == "churn" && customers.contains_key(&l.subject))
         .map(|l| l.subject.as_str())
         .collect();
-    let flagged: BTreeSet<&str> = risks.iter().filter(|r| r.churned).map(|r| r.customer_id.as_str()).collect();
+    let flagged: BTreeSet<&str> = risks
+        .iter()
+        .filter(|r| r.churned)
+        .map(|r| r.customer_id.as_str())
+        .collect();
     let tp = flagged.intersection(&truth).count() as u64;
     ChurnScore {
         method: format!(

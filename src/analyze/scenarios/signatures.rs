@@ -32,7 +32,11 @@ fn day_of(window_first: NaiveDate, us: i64) -> i64 {
     (date - window_first).num_days()
 }
 
-pub(super) fn signatures(ctx: &Context<'_>, labels: &[Label], customers: &BTreeMap<String, String>) -> Result<Vec<Signature>> {
+pub(super) fn signatures(
+    ctx: &Context<'_>,
+    labels: &[Label],
+    customers: &BTreeMap<String, String>,
+) -> Result<Vec<Signature>> {
     let first = ctx.window.first_day;
     let days = ctx.window.days as usize;
     let epoch_day = (first - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as f64;
@@ -202,4 +206,3 @@ fn feature_calls(ctx: &Context<'_>, scenario: &str, feature: &str) -> Result<Vec
         .map(|d| by_day.get(&d).copied().unwrap_or(0) as f64)
         .collect())
 }
-
