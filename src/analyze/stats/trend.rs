@@ -152,10 +152,11 @@ mod tests {
         assert!(t.is_none(), "2 parameters need at least 5 days");
         let c5: Vec<f64> = [0.0f64, 1.0, 1.0, 3.0, 4.0].iter().map(|y| y.exp() - 1.0).collect();
         let t = log_linear_trend(&c5, &[false; 5], 0).unwrap();
-        // y = ln(1 + c) = 0, 1, 1, 3, 4 on days 0..5: x̄ = 2, ȳ = 1.8, Sxy = 9, Sxx = 10 → slope 0.9; fit 0, 0.9, 1.8, 2.7, 3.6 → RSS 0 + 0.01
-        // + 0.64 + 0.09 + 0.16 = 0.9; σ² = 0.3; SE = √0.03.
-        assert!((t.slope - 0.9).abs() < 1e-12);
-        assert!((t.std_error - 0.03f64.sqrt()).abs() < 1e-12);
+        // y = ln(1 + c) = 0, 1, 1, 3, 4 on days 0..5: x̄ = 2, ȳ = 1.8, Sxy = 3.6 + 0.8 + 0 + 1.2
+        // + 4.4 = 10, Sxx = 10 → slope 1; fit −0.2, 0.8, 1.8, 2.8, 3.8 → residuals 0.2, 0.2,
+        // −0.8, 0.2, 0.2, RSS = 0.8; σ² = 0.8 / 3; SE = √(σ² / Sxx) = √(0.8 / 30).
+        assert!((t.slope - 1.0).abs() < 1e-12);
+        assert!((t.std_error - (0.8f64 / 30.0).sqrt()).abs() < 1e-12);
         assert_eq!(t.df, 3);
     }
 }
