@@ -76,10 +76,11 @@ fn budgets_match_tier_prices_prorated_to_active_days() {
         let alert = r
             .alerts
             .iter()
-            .find(|a| a.title == "Customer over budget" && a.message.contains(&s.customer_id))
+            .find(|a| a.kind == "over_budget" && a.customer_id.as_deref() == Some(s.customer_id.as_str()))
             .unwrap_or_else(|| panic!("alert for {}", s.customer_id));
-        assert_close(alert.amount_usd.unwrap(), s.cost_usd - s.budget_usd, "overspend");
-        assert!(alert.action.contains(&s.customer_id));
+        let rec = &alert.recommendation;
+        assert_close(rec.amount_usd.unwrap(), s.cost_usd - s.budget_usd, "overspend");
+        assert!(rec.message.contains(&s.customer_id) && rec.action.contains(&s.customer_id));
     }
 }
 
@@ -150,7 +151,7 @@ fn an_injected_spike_is_found_and_named() {
     assert!(
         r.alerts
             .iter()
-            .any(|a| a.title == "Cost spike" && a.message.contains(*victim)),
+            .any(|a| a.kind == "cost_spike" && a.recommendation.message.contains(*victim)),
         "an alert names the customer"
     );
     // The un-spiked data has no anomaly for that customer-day.
@@ -161,4 +162,156 @@ fn an_injected_spike_is_found_and_named() {
             .iter()
             .any(|a| a.subject == *victim && a.date == spike_day && a.direction == "spike")
     );
+}
+
+/// The run plan's holidays (days counted from its start date) of the `weekend_effect` scenario.
+fn holidays() -> Vec<NaiveDate> {
+    let root = common::repo().join("config");
+    let plan: toml::Table = toml::from_str(&fs::read_to_string(root.join("default.toml")).unwrap()).unwrap();
+    let start: NaiveDate = plan["run"]["start_date"].as_str().unwrap().parse().unwrap();
+    let sc: toml::Table =
+        toml::from_str(&fs::read_to_string(root.join("scenarios/weekend_effect.toml")).unwrap()).unwrap();
+    sc["modifiers"][0]["holidays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| start + chrono::Days::new(d.as_integer().unwrap() as u64))
+        .collect()
+}
+
+#[test]
+fn weekends_and_holidays_are_not_anomalies() {
+    use chrono::Datelike;
+    let r = result();
+    let hol = holidays();
+    assert_eq!(r.holidays, hol, "the plan's holidays, from the weekend modifier");
+    let b = &fixture().rows;
+    let (ids, sc, cost, ts) = (
+        strings(b, "customer_id"),
+        strings(b, "scenario"),
+        floats(b, "cost_usd"),
+        timestamps_us(b),
+    );
+    // The weekend cohort's daily cost per customer, from the rows.
+    let mut daily: BTreeMap<&str, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
+    for i in 0..b.num_rows() {
+        if sc[i] == "weekend_effect" {
+            *daily.entry(ids[i]).or_default().entry(day(ts[i])).or_default() += cost[i];
+        }
+    }
+    assert!(!daily.is_empty());
+    let off = |d: NaiveDate| d.weekday().number_from_monday() >= 6 || hol.contains(&d);
+    // The old rule, each day against the previous 7 calendar days (median and MAD), would call
+    // these customers' days off drops: the data has the dips the new rule must not flag.
+    let mut naive_drops = 0;
+    for days in daily.values() {
+        let v: Vec<(NaiveDate, f64)> = days.iter().map(|(d, c)| (*d, *c)).collect();
+        for t in 7..v.len() {
+            if !off(v[t].0) {
+                continue;
+            }
+            let mut h: Vec<f64> = v[t - 7..t].iter().map(|x| x.1).collect();
+            h.sort_by(f64::total_cmp);
+            let m = h[3];
+            let mut dev: Vec<f64> = h.iter().map(|x| (x - m).abs()).collect();
+            dev.sort_by(f64::total_cmp);
+            if dev[3] > 0.0 && 0.6745 * (v[t].1 - m) / dev[3] < -3.5 {
+                naive_drops += 1;
+            }
+        }
+    }
+    assert!(
+        naive_drops > 0,
+        "calendar-blind baselines see weekend and holiday drops"
+    );
+    // The detector compares days off with days off: none of the cohort's days off is a drop, and
+    // every anomaly's day kind is its calendar's.
+    for a in &r.customer_day_anomalies.anomalies {
+        let kind = a.day_kind.expect("customer-day anomalies carry their day kind");
+        if daily.contains_key(a.subject.as_str()) {
+            let want = if hol.contains(&a.date) {
+                "holiday"
+            } else if a.date.weekday().number_from_monday() >= 6 {
+                "weekend"
+            } else {
+                "weekday"
+            };
+            assert_eq!(kind.as_str(), want, "{a:?}");
+            assert!(
+                !(off(a.date) && a.direction == "drop"),
+                "a day off flagged as a drop: {a:?}"
+            );
+        } else if a.date.weekday().number_from_monday() >= 6 {
+            assert_eq!(kind.as_str(), "weekend", "{a:?}");
+        }
+    }
+}
+
+#[test]
+fn alerts_carry_real_amounts_and_respect_the_materiality_floor() {
+    let r = result();
+    let settings: toml::Table =
+        toml::from_str(&fs::read_to_string(common::repo().join("config/analysis.toml")).unwrap()).unwrap();
+    let d = &settings["decisions"];
+    let (floor, critical, high, medium) = (
+        d["materiality_usd"].as_float().unwrap(),
+        d["stake_critical"].as_float().unwrap(),
+        d["stake_high"].as_float().unwrap(),
+        d["stake_medium"].as_float().unwrap(),
+    );
+    assert!(!r.alerts.is_empty());
+    // Tier prices from the rows: the revenue each customer alert is weighed against.
+    let b = &fixture().rows;
+    let (ids, prices) = (strings(b, "customer_id"), floats(b, "tier_price_usd"));
+    let price: BTreeMap<&str, f64> = (0..b.num_rows()).map(|i| (ids[i], prices[i])).collect();
+    for a in &r.alerts {
+        let rec = &a.recommendation;
+        let amount = rec.amount_usd.expect("every alert states its amount");
+        assert!(amount > 0.0, "no $0.00 headline: {a:?}");
+        let want = if amount < floor {
+            Severity::Low
+        } else if let Some(c) = a.customer_id.as_ref().filter(|c| price[c.as_str()] > 0.0) {
+            let share = amount / price[c.as_str()];
+            assert_close(a.stake_share.unwrap(), share, "stake share");
+            assert_close(a.monthly_revenue_usd.unwrap(), price[c.as_str()], "revenue");
+            if share >= critical {
+                Severity::Critical
+            } else if share >= high {
+                Severity::High
+            } else if share >= medium {
+                Severity::Medium
+            } else {
+                Severity::Low
+            }
+        } else {
+            Severity::Medium
+        };
+        assert_eq!(rec.severity, want, "{a:?}");
+    }
+    // Ranked: severity first, then dollars at stake.
+    for w in r.alerts.windows(2) {
+        let (x, y) = (&w[0].recommendation, &w[1].recommendation);
+        assert!(
+            x.severity > y.severity || (x.severity == y.severity && x.amount_usd >= y.amount_usd),
+            "{x:?} before {y:?}"
+        );
+    }
+    // Each burst's alert states its excess cost; each churned customer's, its monthly revenue.
+    for x in &r.bursts.bursts {
+        assert!(r.alerts.iter().any(|a| a.kind == "burst"
+            && a.customer_id.as_deref() == Some(x.customer_id.as_str())
+            && a.recommendation.amount_usd == Some(x.excess_cost_usd)));
+    }
+    for c in r.churn_risks.iter().filter(|c| c.churned) {
+        let a = r
+            .alerts
+            .iter()
+            .find(|a| a.kind == "churn" && a.customer_id.as_ref() == Some(&c.customer_id))
+            .unwrap();
+        assert_close(
+            a.recommendation.amount_usd.unwrap(),
+            price[c.customer_id.as_str()],
+            "revenue at risk",
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! The scenarios page: signatures against folds over the rows, and the detector's score against
-//! an independent join of the labels with the decisions page's anomalies.
+//! The scenarios page: signatures against folds over the rows, and the burst and churn detectors'
+//! scores recomputed from labels.parquet and the rows, independently of the page.
 
 mod analyze_support;
 mod common;
@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use analyze_support::{assert_close, fixture};
 use chrono::{DateTime, NaiveDate};
 use common::{floats, read_parquet_file, strings, timestamps_us};
+use trafficsim::analyze::decisions::DecisionsResult;
 use trafficsim::analyze::scenarios::ScenariosResult;
 
 fn day(us: i64) -> NaiveDate {
@@ -92,71 +93,183 @@ fn signatures_follow_the_rows() {
     assert_eq!(z.points.iter().map(|p| p.1).sum::<f64>() as u64, z.calls);
 }
 
+const HOUR_US: i64 = 3_600_000_000;
+
+/// The labels of `kind` from labels.parquet: (subject, start µs, end µs, magnitude).
+fn labels_of(kind: &str) -> Vec<(String, i64, i64, f64)> {
+    let labels = read_parquet_file(&fixture().data.join("labels.parquet"));
+    let (k, subject) = (strings(&labels, "kind"), strings(&labels, "subject"));
+    let time = |name: &str| {
+        labels
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    let (start, end, magnitude) = (time("start"), time("end"), floats(&labels, "magnitude"));
+    (0..labels.num_rows())
+        .filter(|&i| k[i] == kind)
+        .map(|i| (subject[i].to_string(), start[i], end[i], magnitude[i]))
+        .collect()
+}
+
+/// Each customer's scenario, from the rows.
+fn scenario_of() -> HashMap<String, String> {
+    let b = &fixture().rows;
+    let (ids, sc) = (strings(b, "customer_id"), strings(b, "scenario"));
+    (0..b.num_rows())
+        .map(|i| (ids[i].to_string(), sc[i].to_string()))
+        .collect()
+}
+
 #[test]
-fn detection_is_scored_against_the_labelled_bursts() {
+fn bursts_are_scored_against_the_labels_by_hour() {
     let f = fixture();
-    let r = result();
-    let d = r.detection.as_ref().expect("the fixture has labels");
-    // Truth from labels.parquet: the UTC day each labelled burst starts, per customer.
-    let labels = read_parquet_file(&f.data.join("labels.parquet"));
-    let (kind, subject) = (strings(&labels, "kind"), strings(&labels, "subject"));
-    let start = labels
-        .column_by_name("start")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
-        .unwrap();
-    let truth: BTreeSet<(String, NaiveDate)> = (0..labels.num_rows())
-        .filter(|&i| kind[i] == "burst")
-        .map(|i| (subject[i].to_string(), day(start.value(i))))
-        .collect();
-    assert_eq!(d.labelled, truth.len() as u64);
-    assert!(d.labelled > 0, "the fixture's burst cohort bursts");
-    // Testable: the customer has at least `min_history` earlier days (the decisions settings).
-    let settings: toml::Table =
-        toml::from_str(&std::fs::read_to_string(common::repo().join("config/analysis.toml")).unwrap()).unwrap();
-    let min_history = settings["decisions"]["min_history"].as_integer().unwrap();
+    let d = result().detection.expect("the fixture has labels");
     let b = &f.rows;
-    let (ids, sc, ts) = (strings(b, "customer_id"), strings(b, "scenario"), timestamps_us(b));
-    let mut first: HashMap<&str, NaiveDate> = HashMap::new();
-    let mut scenario: HashMap<&str, &str> = HashMap::new();
-    for i in 0..b.num_rows() {
-        let e = first.entry(ids[i]).or_insert(day(ts[i]));
-        *e = (*e).min(day(ts[i]));
-        scenario.insert(ids[i], sc[i]);
-    }
-    let testable: Vec<&(String, NaiveDate)> = truth
-        .iter()
-        .filter(|(c, dd)| (*dd - first[c.as_str()]).num_days() >= min_history)
-        .collect();
-    assert_eq!(d.testable, testable.len() as u64);
-    // Spikes from the decisions page's own result.
-    let decisions = f.result("decisions");
-    let spikes: BTreeSet<(String, NaiveDate)> = decisions["customer_day_anomalies"]["anomalies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["robust_z"].as_f64().unwrap() > 0.0)
-        .map(|a| {
+    let ts = timestamps_us(b);
+    // The window in hours: whole UTC days from the first row's day to the last row's.
+    let (lo, hi) = (*ts.iter().min().unwrap(), *ts.iter().max().unwrap());
+    let first_hour = lo.div_euclid(86_400 * 1_000_000) * 24;
+    let end_hour = (hi.div_euclid(86_400 * 1_000_000) + 1) * 24;
+    let scenarios = scenario_of();
+    // Truth: every labelled burst of a customer in the data, as whole UTC hours inside the window.
+    let truth: Vec<(String, i64, i64)> = labels_of("burst")
+        .into_iter()
+        .filter(|l| scenarios.contains_key(&l.0))
+        .map(|(c, s, e, _)| {
             (
-                a["subject"].as_str().unwrap().to_string(),
-                a["date"].as_str().unwrap().parse().unwrap(),
+                c,
+                s.div_euclid(HOUR_US).max(first_hour),
+                ((e - 1).div_euclid(HOUR_US) + 1).min(end_hour),
             )
         })
+        .filter(|t| t.1 < t.2)
         .collect();
-    let detected = testable.iter().filter(|k| spikes.contains(**k)).count() as u64;
-    assert_eq!(d.detected, detected);
-    let flagged: Vec<&(String, NaiveDate)> = spikes
-        .iter()
-        .filter(|(c, _)| scenario.get(c.as_str()) == Some(&"burst_traffic"))
-        .collect();
-    assert_eq!(d.flagged, flagged.len() as u64);
-    let tp = flagged.iter().filter(|k| truth.contains(**k)).count() as u64;
-    assert_eq!(d.true_positives, tp);
-    assert_close(d.recall, detected as f64 / testable.len().max(1) as f64, "recall");
-    if !flagged.is_empty() {
-        assert_close(d.precision, tp as f64 / flagged.len() as f64, "precision");
+    assert!(!truth.is_empty(), "the fixture's burst cohort bursts");
+    assert_eq!(d.labelled, truth.len() as u64);
+    // Detections: the decisions page's own bursts, checked against the rows.
+    let decisions = f.typed::<DecisionsResult>("decisions");
+    let ids = strings(b, "customer_id");
+    let mut per_hour: HashMap<(&str, i64), u64> = HashMap::new();
+    for i in 0..b.num_rows() {
+        *per_hour.entry((ids[i], ts[i].div_euclid(HOUR_US))).or_default() += 1;
     }
+    for x in &decisions.bursts.bursts {
+        let calls: u64 = (x.start_hour..x.end_hour)
+            .map(|h| per_hour.get(&(x.customer_id.as_str(), h)).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(x.calls, calls, "{x:?}");
+        assert!(x.end_hour > x.start_hour, "{x:?}");
+        assert!(
+            x.calls as f64 > x.expected_calls,
+            "a burst is above its baseline: {x:?}"
+        );
+    }
+    let overlaps = |c: &str, a: i64, e: i64| {
+        decisions
+            .bursts
+            .bursts
+            .iter()
+            .any(|x| x.customer_id == c && x.start_hour < e && a < x.end_hour)
+    };
+    let detected = truth.iter().filter(|t| overlaps(&t.0, t.1, t.2)).count() as u64;
+    assert_eq!(d.detected, detected);
+    assert_close(d.recall, detected as f64 / truth.len() as f64, "recall");
+    // Precision over the customers of the scenario that labels bursts.
+    let flagged: Vec<_> = decisions
+        .bursts
+        .bursts
+        .iter()
+        .filter(|x| scenarios.get(&x.customer_id).map(String::as_str) == Some("burst_traffic"))
+        .collect();
+    let tp = flagged
+        .iter()
+        .filter(|x| {
+            truth
+                .iter()
+                .any(|t| t.0 == x.customer_id && x.start_hour < t.2 && t.1 < x.end_hour)
+        })
+        .count() as u64;
+    assert_eq!(d.flagged, flagged.len() as u64);
+    assert_eq!(d.true_positives, tp);
+    assert!(tp > 0, "some labelled burst is found");
+    assert_close(d.precision, tp as f64 / flagged.len() as f64, "precision");
+    // Missed bursts are exactly the labels not found, with the calls the rows hold in their hours.
+    assert_eq!(d.missed.len() as u64, (d.labelled - d.detected).min(50));
+    for m in &d.missed {
+        let t = truth
+            .iter()
+            .find(|t| {
+                t.0 == m.customer_id
+                    && DateTime::from_timestamp(t.1 * 3600, 0)
+                        .unwrap()
+                        .format("%Y-%m-%dT%H:00")
+                        .to_string()
+                        == m.start
+            })
+            .expect("a missed burst is a label");
+        let calls: u64 = (t.1..t.2)
+            .map(|h| per_hour.get(&(t.0.as_str(), h)).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(m.calls, calls, "{m:?}");
+    }
+    assert!(d.material <= d.labelled && d.material_detected <= d.material);
+    assert!(d.material_detected <= d.detected);
+}
+
+#[test]
+fn churn_is_scored_against_the_churn_labels() {
+    let f = fixture();
+    let c = result().churn.expect("the fixture has labels");
+    let scenarios = scenario_of();
+    let truth: BTreeSet<String> = labels_of("churn")
+        .into_iter()
+        .map(|l| l.0)
+        .filter(|s| scenarios.contains_key(s))
+        .collect();
+    assert!(!truth.is_empty(), "the fixture's decline cohort churns");
+    assert_eq!(c.labelled, truth.len() as u64);
+    // Each customer's last day with calls, from the rows.
+    let b = &f.rows;
+    let (ids, ts) = (strings(b, "customer_id"), timestamps_us(b));
+    let mut last: HashMap<&str, NaiveDate> = HashMap::new();
+    for i in 0..b.num_rows() {
+        let e = last.entry(ids[i]).or_insert(day(ts[i]));
+        *e = (*e).max(day(ts[i]));
+    }
+    let window_last = *last.values().max().unwrap();
+    let decisions = f.typed::<DecisionsResult>("decisions");
+    for r in &decisions.churn_risks {
+        let l = last[r.customer_id.as_str()];
+        assert_eq!(r.last_active_day, l, "{}", r.customer_id);
+        assert_eq!(
+            i64::from(r.silent_days),
+            (window_last - l).num_days(),
+            "{}",
+            r.customer_id
+        );
+        assert_close(r.p_value, (-r.expected_calls).exp(), "Poisson silence");
+        assert_eq!(r.churned, r.p_value < 0.001, "{}", r.customer_id);
+    }
+    // Every customer silent at the end is listed; those active on the last day are not.
+    let silent = last.values().filter(|&&l| l < window_last).count();
+    assert_eq!(decisions.churn_risks.len(), silent);
+    let flagged: BTreeSet<String> = decisions
+        .churn_risks
+        .iter()
+        .filter(|r| r.churned)
+        .map(|r| r.customer_id.clone())
+        .collect();
+    let tp = flagged.intersection(&truth).count() as u64;
+    assert_eq!((c.flagged, c.true_positives), (flagged.len() as u64, tp));
+    assert_close(c.recall, tp as f64 / truth.len() as f64, "churn recall");
+    assert_close(c.precision, tp as f64 / flagged.len().max(1) as f64, "churn precision");
+    assert_eq!(c.missed, truth.difference(&flagged).cloned().collect::<Vec<_>>());
+    assert_eq!(c.false_alarms, flagged.difference(&truth).cloned().collect::<Vec<_>>());
 }
 
 #[test]

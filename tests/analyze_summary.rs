@@ -77,7 +77,11 @@ fn the_figures_are_the_pages_figures() {
     assert_eq!(value(&s, "margin"), p.totals.margin_pct);
     let best = r.scenarios.iter().map(|x| x.monthly_saving_usd).fold(0.0, f64::max);
     assert_eq!(value(&s, "savings"), best);
-    let urgent = d.alerts.iter().filter(|a| a.severity >= Severity::High).count();
+    let urgent = d
+        .alerts
+        .iter()
+        .filter(|a| a.recommendation.severity >= Severity::High)
+        .count();
     assert_eq!(value(&s, "risks"), urgent as f64);
 }
 

@@ -154,12 +154,14 @@ fn the_original_generators_csv_runs_every_page_but_those_that_need_task_type_or_
             "organization",
             "profitability",
             "pricing",
-            "features"
+            "features",
+            "churn_growth"
         ]
     );
     assert_eq!(
         not_run(&m),
         BTreeMap::from([
+            ("abuse", vec!["timezone"]),
             ("understanding", vec!["task_type"]),
             ("performance", vec!["task_type"]),
             ("rate_optimization", vec!["task_type"]),
@@ -236,6 +238,8 @@ fn the_seed_era_csv_derives_total_tokens_and_needs_the_preset_to_count_successes
     assert_eq!(
         not_run(&m).keys().copied().collect::<Vec<_>>(),
         [
+            "abuse",
+            "churn_growth",
             "decisions",
             "performance",
             "pricing",

@@ -181,7 +181,7 @@ async fn every_route_answers_with_its_status_code() {
     assert_eq!(m["progress"]["days"], 1.0);
     assert_eq!(m["reports"]["rows"], 3000);
     assert_eq!(m["reports"]["stale"], false);
-    assert_eq!(m["reports"]["pages"].as_array().unwrap().len(), 12);
+    assert_eq!(m["reports"]["pages"].as_array().unwrap().len(), 14);
     assert_eq!(s["mounts"][1]["name"], "ticketing");
     assert_eq!(s["analysis"]["running"], serde_json::Value::Null);
     assert_eq!(s["live"], serde_json::Value::Null);
@@ -234,7 +234,7 @@ async fn every_route_answers_with_its_status_code() {
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(done["rows"], 3000, "the analysis read the complete files only");
     // The server had no analysis of its own to keep pages from: it ran every analyzer.
-    assert_eq!(done["ran"].as_array().unwrap().len(), 12);
+    assert_eq!(done["ran"].as_array().unwrap().len(), 14);
 
     // Now `only` re-runs one page and keeps the others' files as they were.
     let pricing = fs::read(calls.join("reports/pricing.html")).unwrap();
@@ -250,7 +250,7 @@ async fn every_route_answers_with_its_status_code() {
         serde_json::from_slice(&fs::read(calls.join("reports/manifest.json")).unwrap()).unwrap();
     assert_eq!(
         manifest["reports"].as_array().unwrap().len(),
-        12,
+        14,
         "every page is still listed"
     );
     for missing in ["/api/analyze/999", "/api/analyze/abc"] {

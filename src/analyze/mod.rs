@@ -40,9 +40,11 @@
 //!    `tests/foreign_data.rs` runs every analyzer on exactly its declared `COLUMNS`, so a
 //!    column read but not declared fails there.
 
+pub mod abuse;
 pub mod adapt;
 pub mod caching;
 pub mod checks;
+pub mod churn_growth;
 pub mod dataset;
 pub mod decisions;
 pub mod features;
@@ -95,6 +97,8 @@ pub const ANALYZERS: &[Registration] = &[
     register::<CallsConfig, features::Features>(),
     register::<CallsConfig, token_economics::TokenEconomics>(),
     register::<CallsConfig, regional::Regional>(),
+    register::<CallsConfig, churn_growth::ChurnGrowth>(),
+    register::<CallsConfig, abuse::Abuse>(),
     register::<CallsConfig, scenarios::Scenarios>(),
     register::<CallsConfig, replay::Replay>(),
 ];

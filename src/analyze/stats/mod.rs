@@ -9,7 +9,8 @@
 //! never NaN or infinity, which serde_json writes as `null` and then cannot read back as a number.
 //!
 //! One idea per file: [`proportions`] (two-proportion z-test, sample size, power), [`means`]
-//! (Welch's t-test, sample size), [`ratio`] (rates per attempt when users were randomized, by the
+//! (Welch's t-test, sample size), [`excess`] (a rate above a reference among many subjects:
+//! binomial tail, Benjamini–Hochberg), [`trend`] (a daily series' log-linear trend), [`ratio`] (rates per attempt when users were randomized, by the
 //! delta method), [`drift`] (PSI, two-sample Kolmogorov–Smirnov), [`detection`] (ROC AUC, the
 //! precision–recall curve, confusion counts). This file holds what they share: the Normal and
 //! Student's t distributions (from `statrs`), the Wilson interval and nearest-rank percentiles.
@@ -20,9 +21,11 @@
 
 pub mod detection;
 pub mod drift;
+pub mod excess;
 pub mod means;
 pub mod proportions;
 pub mod ratio;
+pub mod trend;
 
 #[cfg(test)]
 mod tests;
@@ -32,9 +35,11 @@ use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 pub use detection::{Confusion, CurvePoint, ScoreCounts, average_precision, pr_curve, roc_auc, thin};
 pub use drift::{KsTest, bin_index, kolmogorov_q, ks_two_sample, psi, quantile_edges, quantile_edges_from_counts};
+pub use excess::{ExcessTest, benjamini_hochberg, binomial_upper_tail, excess_test};
 pub use means::{Moments, WelchTest, sample_size_two_means, welch_test};
 pub use proportions::{ProportionTest, power_two_proportions, sample_size_two_proportions, two_proportion_test};
 pub use ratio::{ClusterSums, RatioTest, ratio_test};
+pub use trend::{Trend, log_linear_trend};
 
 /// The standard normal quantile Φ⁻¹(p) (statrs: −√2·erfc⁻¹(2p)); −∞ at 0 and +∞ at 1.
 ///
@@ -93,7 +98,7 @@ fn students_t(df: f64) -> StudentsT {
 /// Two-sided p-value of a t statistic: 2·(1 − F_t(|t|; df)) (statrs: the regularized incomplete
 /// beta function). For df above [`T_NORMAL_TRANSFORM_DF`], 2·(1 − Φ(z)) with z = |t| − (|t|³ +
 /// |t|)/(4df), the Cornish–Fisher expansion inverted to first order.
-fn t_two_sided_p(t: f64, df: f64) -> f64 {
+pub(crate) fn t_two_sided_p(t: f64, df: f64) -> f64 {
     let t = t.abs();
     if df > T_NORMAL_TRANSFORM_DF {
         return normal_two_sided_p(t - (t * t * t + t) / (4.0 * df));

@@ -7,6 +7,8 @@ use anyhow::Result;
 
 use super::{Evidence, ExecutiveSummary, SummaryItem, result_of};
 use crate::analyze::Page;
+use crate::analyze::abuse::AbuseResult;
+use crate::analyze::churn_growth::ChurnGrowthResult;
 use crate::analyze::decisions::DecisionsResult;
 use crate::analyze::frame::DAYS_PER_MONTH;
 use crate::analyze::profitability::ProfitabilityResult;
@@ -139,10 +141,15 @@ fn risks(pages: &[Page]) -> Result<SummaryItem> {
     let Some(r) = result_of::<DecisionsResult>(pages, "decisions")? else {
         return Ok(SummaryItem::not_run("risks", Q, evidence));
     };
-    let urgent: Vec<_> = r.alerts.iter().filter(|a| a.severity >= Severity::High).collect();
+    let urgent: Vec<_> = r
+        .alerts
+        .iter()
+        .map(|a| &a.recommendation)
+        .filter(|a| a.severity >= Severity::High)
+        .collect();
     // The most at stake among the urgent alerts (all alerts when none is urgent).
     let pool = if urgent.is_empty() {
-        r.alerts.iter().collect()
+        r.alerts.iter().map(|a| &a.recommendation).collect()
     } else {
         urgent.clone()
     };
@@ -161,6 +168,11 @@ fn risks(pages: &[Page]) -> Result<SummaryItem> {
         ),
         None => "No alert fired.".into(),
     };
+    let detail = [Some(detail), churn_risk(pages)?, abuse_risk(pages)?]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     Ok(SummaryItem {
         key: "risks".into(),
         question: Q.into(),
@@ -168,4 +180,37 @@ fn risks(pages: &[Page]) -> Result<SummaryItem> {
         detail,
         evidence,
     })
+}
+
+/// The churn page's risk in one sentence, when it ran and found any.
+fn churn_risk(pages: &[Page]) -> Result<Option<String>> {
+    let Some(r) = result_of::<ChurnGrowthResult>(pages, "churn_growth")? else {
+        return Ok(None);
+    };
+    Ok((r.churned + r.declining_at_risk > 0).then(|| {
+        format!(
+            "Churn: {} customers churned and {} declining, {} of monthly revenue at risk (Churn and growth page).",
+            h::count(r.churned as f64),
+            h::count(r.declining_at_risk as f64),
+            h::usd(r.monthly_revenue_at_risk)
+        )
+    }))
+}
+
+/// The abuse page's risk in one sentence, when it ran and flagged anything.
+fn abuse_risk(pages: &[Page]) -> Result<Option<String>> {
+    let Some(r) = result_of::<AbuseResult>(pages, "abuse")? else {
+        return Ok(None);
+    };
+    let flagged = r.rate_limits.flagged.len() + r.off_hours.flagged.len() + r.concurrency.customers.len();
+    let spikes = r.cost_spikes.material;
+    Ok((flagged as u64 + spikes > 0).then(|| {
+        format!(
+            "Abuse: {} customers flagged (rate limits, night use, bunched calls) and {} material cost spikes, {} above \
+             baseline (Abuse detection page).",
+            h::count(flagged as f64),
+            h::count(spikes as f64),
+            h::usd(r.cost_spikes.excess_cost_usd)
+        )
+    }))
 }
