@@ -9,8 +9,8 @@
 //! - **rate limits** and **off-hours**: a customer's share (rate-limited calls; calls at local
 //!   night) against `multiple` × the share of all other customers, by the exact binomial tail;
 //! - **cost spikes**: a customer-hour's calls against the customer's own baseline at that local
-//!   hour (Poisson tail; see [`spikes`], an interim detector until helper h2's burst detector
-//!   lands);
+//!   hour (Poisson tail; see [`spikes`], still apart from the decisions page's burst
+//!   detector);
 //! - **concurrency**: each customer-hour's busiest minute against the hour's own calls spread
 //!   at random over its 60 minutes (Binomial(n, 1/60), Bonferroni over the minutes), so a busy
 //!   hour is not a flag, only calls bunched within it;

@@ -3,8 +3,9 @@
 //! labelled data, the spikes scored against the `burst` labels and explained by an injected
 //! event (a labelled burst of the same customer, or a cohort that went viral).
 //!
-//! INTERIM: helper h2's hourly burst detector for the decisions page (`decisions::burst`) had
-//! not compiled by the deadline; this page then uses the same tests as its others. Each hour's
+//! A second hourly detector beside the decisions page's (`decisions::burst`, which adds
+//! 1–3 hour windows and a day-level scale); the two should become one. This one uses the
+//! page's own tests: Poisson tails kept by Benjamini–Hochberg. Each hour's
 //! baseline is the customer's trimmed mean at the same local hour on days of the same kind
 //! (working day, weekend: 48 slots), its largest tenth left out since spikes only add calls;
 //! the hour is tested by the Poisson tail P(X ≥ calls | baseline) when it holds at least

@@ -1,4 +1,4 @@
-//! The churn and growth figures from one customer-day query (h2's [`customer_days`], each customer's series extended to the window's end): cohorts, weekly
+//! The churn and growth figures from one customer-day query (the decisions page's [`customer_days`], each customer's series extended to the window's end): cohorts, weekly
 //! calls, trends and their Benjamini–Hochberg classes, the churn detector, and the scores.
 
 use std::collections::{BTreeMap, BTreeSet};

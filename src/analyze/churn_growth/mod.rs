@@ -44,8 +44,8 @@ pub struct ChurnGrowthSettings {
     /// Rows of each table on the page (the JSON lists all).
     pub table_rows: u64,
     /// The churn detector: the days before the silence that give a customer's recent rate, and
-    /// the Poisson probability of its silence below which it has churned. (Interim: h2's
-    /// `[decisions]` keys of the same names, once that branch lands.)
+    /// the Poisson probability of its silence below which it has churned. (The same as
+    /// `[decisions]`' keys of these names; the two tables should become one.)
     pub churn_lookback_days: u64,
     pub churn_p_value: f64,
 }
