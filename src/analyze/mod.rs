@@ -45,6 +45,7 @@ pub mod adapt;
 pub mod caching;
 pub mod checks;
 pub mod churn_growth;
+mod context;
 pub mod dataset;
 pub mod decisions;
 pub mod features;
@@ -66,10 +67,7 @@ pub mod ticketing;
 pub mod token_economics;
 pub mod understanding;
 
-use std::any::Any;
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result, bail};
 use maud::Markup;
@@ -81,8 +79,8 @@ use serde::de::DeserializeOwned;
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::Figure;
 use checks::{Check, CheckReport, CheckSettings};
+pub use context::Context;
 pub use dataset::{DataSource, SideTables, Window};
-use predictions::Predictions;
 
 /// Every analyzer of the calls workload, in page order.
 pub const ANALYZERS: &[Registration] = &[
@@ -188,110 +186,6 @@ pub trait Analyzer<C: 'static = CallsConfig>: 'static {
     /// The named one-sided checks this result proves or refutes (targets from the settings).
     fn checks(_output: &Self::Output, _settings: &Self::Settings) -> Vec<Check> {
         Vec::new()
-    }
-}
-
-/// What the analyzers share: the data as a lazy frame, its window, the run plan and what it names.
-pub struct Context<'a, C = CallsConfig> {
-    pub config: &'a C,
-    pub source: &'a DataSource,
-    pub window: Window,
-    /// The columns of the data as the analyzers read it (after any columns map).
-    present: Vec<String>,
-    /// Every column the workload's analyzers may read ([`Columns::All`]).
-    all_columns: &'static [&'static str],
-    calls: LazyFrame,
-    side: SideTables,
-    predictions: Option<&'a Predictions>,
-    replay: Option<&'a replay::ReplayRun>,
-    engine: Engine,
-    shared: SharedResults,
-}
-
-/// Results that several analyzers read, each computed by the first that asks ([`Context::shared`]).
-type SharedResults = Mutex<HashMap<&'static str, SharedResult>>;
-type SharedResult = Arc<dyn Any + Send + Sync>;
-
-impl<C> Context<'_, C> {
-    /// Whether the data has the column `name`.
-    pub fn has_column(&self, name: &str) -> bool {
-        self.present.iter().any(|c| c == name)
-    }
-
-    /// The columns of `wanted` the data lacks, in declaration order.
-    pub fn missing(&self, wanted: Columns) -> Vec<&'static str> {
-        wanted
-            .names(self.all_columns)
-            .iter()
-            .copied()
-            .filter(|c| !self.has_column(c))
-            .collect()
-    }
-
-    /// The calls dataset as a fresh lazy query (cheap to clone: it is a plan, not data).
-    pub fn calls(&self) -> LazyFrame {
-        self.calls.clone()
-    }
-
-    /// The workload's fact table as a fresh lazy query.
-    pub fn rows(&self) -> LazyFrame {
-        self.calls.clone()
-    }
-
-    /// A small table beside the fact table (ticketing: `events`, `users`, `labels`) as a fresh
-    /// lazy query.
-    pub fn table(&self, name: &str) -> Result<LazyFrame> {
-        self.side
-            .get(name)
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("the dataset has no `{name}` table"))
-    }
-
-    /// The `--replay` directory, when one was given.
-    pub fn replay(&self) -> Option<&replay::ReplayRun> {
-        self.replay
-    }
-
-    /// The checked `--predictions` file, when one was given.
-    pub fn predictions(&self) -> Option<&Predictions> {
-        self.predictions
-    }
-
-    /// The result named `key`, computed by `compute` the first time an analyzer asks for it and
-    /// shared after that: a query two pages read runs once (at 10M rows, where the analyzers run
-    /// one after the other, one scan fewer). No lock is held while computing (analyzers that
-    /// run side by side on rayon could otherwise wait on each other): two at once both compute,
-    /// and the first to finish is kept.
-    pub fn shared<T: Any + Send + Sync>(
-        &self,
-        key: &'static str,
-        compute: impl FnOnce() -> Result<T>,
-    ) -> Result<Arc<T>> {
-        let done = self.shared.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
-        let done = match done {
-            Some(done) => done,
-            None => {
-                let fresh: SharedResult = Arc::new(compute()?);
-                let mut all = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-                all.entry(key).or_insert(fresh).clone()
-            }
-        };
-        done.downcast::<T>()
-            .map_err(|_| anyhow::anyhow!("the shared result `{key}` was computed as another type"))
-    }
-
-    /// Runs a query. Large datasets use the streaming engine, so memory stays bounded.
-    pub fn collect(&self, query: LazyFrame) -> Result<DataFrame> {
-        Ok(query.collect_with_engine(self.engine)?.unwrap_single())
-    }
-
-    /// Runs several queries together: a scan they share (the same filtered rows) is read once.
-    pub fn collect_all(&self, queries: Vec<LazyFrame>) -> Result<Vec<DataFrame>> {
-        let Some(opt_state) = queries.first().map(|q| q.get_current_optimizations()) else {
-            return Ok(Vec::new());
-        };
-        let plans = queries.into_iter().map(|q| q.logical_plan).collect();
-        Ok(LazyFrame::collect_all_with_engine(plans, self.engine, opt_state)?)
     }
 }
 
@@ -550,7 +444,7 @@ pub fn run_analyzers<C: Sync + 'static>(
         predictions: predictions.as_ref(),
         replay: replay.as_ref(),
         engine,
-        shared: SharedResults::default(),
+        shared: context::SharedResults::default(),
     };
     let run = |p: &dyn Prepared<C>| p.run(&ctx).with_context(|| format!("analyzer `{}`", p.name()));
     // Small data: analyzers side by side (the budget is wall time). Large data: one at a time,
