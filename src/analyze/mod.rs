@@ -200,6 +200,9 @@ pub struct Page {
     pub body: Markup,
     /// The checks the analyzer proved or refuted (none for most FinOps pages).
     pub checks: Vec<Check>,
+    /// Wall seconds the analyzer took (its queries, fold and render): the manifest shows them,
+    /// so a slow page on large data is named rather than guessed.
+    pub seconds: f64,
 }
 
 /// An analyzer that did not run on this data, and why: the index lists it, and its page says so.
@@ -293,6 +296,7 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
                 reason,
             )));
         }
+        let start = std::time::Instant::now();
         let output = match A::analyze(ctx, &self.settings) {
             Ok(output) => output,
             // Foreign data can hold what no trafficsim dataset does: one page failing on it
@@ -314,6 +318,7 @@ impl<C: 'static, A: Analyzer<C>> Prepared<C> for WithSettings<C, A> {
             settings: serde_json::to_value(&self.settings)?,
             body: A::render(&output, &self.settings)?,
             checks: A::checks(&output, &self.settings),
+            seconds: start.elapsed().as_secs_f64(),
         })))
     }
 }
@@ -570,5 +575,6 @@ fn checks_page(report: &CheckReport, settings: &CheckSettings) -> Result<Page> {
         settings: serde_json::to_value(settings)?,
         body: report.render(),
         checks: Vec::new(),
+        seconds: 0.0,
     })
 }

@@ -59,4 +59,8 @@ pub struct ReportEntry {
     /// The JSON result, relative to the manifest.
     pub result: String,
     pub headline: Vec<Figure>,
+    /// Wall seconds the analyzer took on this run. Left out when `SOURCE_DATE_EPOCH` pins the
+    /// reports for a byte-identical rebuild, as it pins `generated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }

@@ -45,12 +45,21 @@ pub struct ReportInput<'a> {
 /// The time stamped on the reports: `SOURCE_DATE_EPOCH` (seconds) when set, so a run can be
 /// reproduced byte for byte (the reproducible-builds convention), else now.
 pub fn generated_at() -> String {
-    let time = std::env::var("SOURCE_DATE_EPOCH")
+    pinned_time()
+        .unwrap_or_else(Utc::now)
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn pinned_time() -> Option<DateTime<Utc>> {
+    std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
         .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
-        .unwrap_or_else(Utc::now);
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Whether `SOURCE_DATE_EPOCH` pins the reports (then nothing time-dependent is written).
+fn pinned_clock() -> bool {
+    pinned_time().is_some()
 }
 
 /// Renders the manifest and every file of the reports directory (relative path → contents).
@@ -154,6 +163,7 @@ fn manifest_of(input: &ReportInput<'_>) -> Manifest {
                 path: format!("{}.html", p.name),
                 result: format!("results/{}.json", p.name),
                 headline: p.headline.clone(),
+                seconds: (!pinned_clock()).then(|| (p.seconds * 1000.0).round() / 1000.0),
             })
             .collect(),
         not_run: input.not_run.to_vec(),

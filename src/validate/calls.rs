@@ -149,6 +149,10 @@ impl<'a> State<'a> {
             for id in ids.iter().flatten() {
                 self.call_ids.push(super::id_key(id, CALL_PREFIX));
             }
+        } else if let Some(ids) = batch.column_by_name("call_id").and_then(|a| a.as_string_view_opt()) {
+            for id in ids.iter().flatten() {
+                self.call_ids.push(super::id_key(id, CALL_PREFIX));
+            }
         }
 
         if let Some(customers) = coded("customer_id") {
@@ -464,6 +468,11 @@ fn null_or_empty(col: &dyn Array) -> usize {
         (0..s.len())
             .filter(|&i| s.is_valid(i) && offsets[i] == offsets[i + 1])
             .count()
+    } else if let Some(s) = col.as_string_view_opt() {
+        // A view's low 32 bits are its string's length.
+        (0..s.len())
+            .filter(|&i| s.is_valid(i) && s.views()[i] as u32 == 0)
+            .count()
     } else if let Some(dict) = col.as_dictionary_opt::<Int32Type>()
         && let Some(values) = dict.values().as_string_opt::<i32>()
     {
@@ -499,7 +508,11 @@ const CALL_PREFIX: &str = "call_";
 pub fn validate(path: &Path, catalogue: &Catalogue, model: &TrafficModel) -> Result<Report> {
     let mut state = State::new(catalogue, model, read::row_count_hint(path));
     let mut columns: Option<Vec<String>> = None;
-    read::for_each_batch_coded(path, &CALLS_SCHEMA, CODED, |batch| {
+    let strings = read::Strings {
+        dictionary: CODED,
+        views: true,
+    };
+    read::for_each_batch_coded(path, &CALLS_SCHEMA, strings, |batch| {
         if columns.is_none() {
             columns = Some(batch.schema().fields().iter().map(|f| f.name().clone()).collect());
         }

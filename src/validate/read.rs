@@ -76,13 +76,22 @@ pub fn read_dataset(path: &Path) -> Result<Batches> {
 /// The batches of a dataset of the table with schema `known`, read lazily, in file order: a
 /// CSV or Parquet file, a directory of Parquet files, or of day CSV files (`generate --date`).
 pub fn read_dataset_as(path: &Path, known: &SchemaRef) -> Result<Batches> {
-    read_dataset_coded(path, known, &[])
+    read_dataset_coded(path, known, Strings::default())
 }
 
-/// [`read_dataset_as`], with the string columns named in `dictionary` read from Parquet as
-/// dictionary arrays (Parquet's own dictionary pages, not a string per row): a pass that looks
-/// values up then does it once per distinct value. CSV columns stay strings.
-pub fn read_dataset_coded(path: &Path, known: &SchemaRef, dictionary: &'static [&'static str]) -> Result<Batches> {
+/// How a pass wants a Parquet file's string columns: those named in `dictionary` as dictionary
+/// arrays (Parquet's own dictionary pages, not a string per row), and with `views` the others as
+/// string views, which point into the decoded pages rather than copy every value into one
+/// growing buffer (at 10M rows, most of a full pass's time). CSV columns stay strings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Strings {
+    pub dictionary: &'static [&'static str],
+    pub views: bool,
+}
+
+/// [`read_dataset_as`], with the Parquet string columns read as `strings` says: a pass that
+/// looks values up in a dictionary column does it once per distinct value.
+pub fn read_dataset_coded(path: &Path, known: &SchemaRef, strings: Strings) -> Result<Batches> {
     if path.is_dir() {
         let mut files = parquet_files(path)?;
         if files.is_empty() {
@@ -95,7 +104,7 @@ pub fn read_dataset_coded(path: &Path, known: &SchemaRef, dictionary: &'static [
         let iter = files.into_iter().flat_map(move |f| {
             let read = match f.extension().is_some_and(|e| e == "csv") {
                 true => read_csv(&f, &known),
-                false => read_parquet(&f, dictionary),
+                false => read_parquet(&f, strings),
             };
             match read {
                 Ok(it) => it,
@@ -109,7 +118,7 @@ pub fn read_dataset_coded(path: &Path, known: &SchemaRef, dictionary: &'static [
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("csv") => read_csv(path, known),
-        Some("parquet") => read_parquet(path, dictionary),
+        Some("parquet") => read_parquet(path, strings),
         _ => bail!(
             "{}: not a dataset: give a .csv file, a .parquet file or a directory of Parquet files",
             path.display()
@@ -121,18 +130,18 @@ pub fn read_dataset_coded(path: &Path, known: &SchemaRef, dictionary: &'static [
 /// decoded on another thread: the checks replay rows in order on one core, and decoding (zstd,
 /// fresh pages) is the other half of the time. The first error, of reading or of `each`, stops both.
 pub fn for_each_batch(path: &Path, known: &SchemaRef, each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
-    for_each_batch_coded(path, known, &[], each)
+    for_each_batch_coded(path, known, Strings::default(), each)
 }
 
 /// [`for_each_batch`] over [`read_dataset_coded`]'s batches.
 pub fn for_each_batch_coded(
     path: &Path,
     known: &SchemaRef,
-    dictionary: &'static [&'static str],
+    strings: Strings,
     mut each: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<()> {
     // Opened here, so a missing or empty dataset fails before a thread is started.
-    let batches = read_dataset_coded(path, known, dictionary)?;
+    let batches = read_dataset_coded(path, known, strings)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(READ_AHEAD);
     std::thread::scope(|scope| {
         scope.spawn(move || {
@@ -151,24 +160,27 @@ pub fn for_each_batch_coded(
 const READ_AHEAD: usize = 2;
 
 /// A Parquet file's reader metadata, with its string columns named in `dictionary` typed as
-/// dictionaries (so the reader keeps the file's dictionary pages rather than a string per row).
-fn coded_metadata(file: &File, path: &Path, dictionary: &[&str]) -> Result<ArrowReaderMetadata> {
+/// dictionaries (so the reader keeps the file's dictionary pages rather than a string per row),
+/// and with `views` the other string columns as string views.
+fn coded_metadata(file: &File, path: &Path, dictionary: &[&str], views: bool) -> Result<ArrowReaderMetadata> {
     let unreadable = || format!("{}: not a readable Parquet file", path.display());
     let mut meta = ArrowReaderMetadata::load(file, ArrowReaderOptions::new()).with_context(unreadable)?;
     let schema = meta.schema().clone();
-    if schema
-        .fields()
-        .iter()
-        .any(|f| f.data_type() == &DataType::Utf8 && dictionary.contains(&f.name().as_str()))
-    {
+    let retyped = |f: &Field| match f.data_type() {
+        DataType::Utf8 if dictionary.contains(&f.name().as_str()) => Some(DataType::Dictionary(
+            Box::new(DataType::Int32),
+            Box::new(DataType::Utf8),
+        )),
+        DataType::Utf8 if views => Some(DataType::Utf8View),
+        _ => None,
+    };
+    if schema.fields().iter().any(|f| retyped(f).is_some()) {
         let fields: Vec<Field> = schema
             .fields()
             .iter()
-            .map(|f| match f.data_type() {
-                DataType::Utf8 if dictionary.contains(&f.name().as_str()) => f.as_ref().clone().with_data_type(
-                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                ),
-                _ => f.as_ref().clone(),
+            .map(|f| match retyped(f) {
+                Some(t) => f.as_ref().clone().with_data_type(t),
+                None => f.as_ref().clone(),
             })
             .collect();
         let coded = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
@@ -178,9 +190,9 @@ fn coded_metadata(file: &File, path: &Path, dictionary: &[&str]) -> Result<Arrow
     Ok(meta)
 }
 
-fn read_parquet(path: &Path, dictionary: &[&str]) -> Result<Batches> {
+fn read_parquet(path: &Path, strings: Strings) -> Result<Batches> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = coded_metadata(&file, path, dictionary)?;
+    let meta = coded_metadata(&file, path, strings.dictionary, strings.views)?;
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
         .with_batch_size(BATCH_ROWS)
         .build()?;
@@ -249,7 +261,7 @@ pub fn read_columns(path: &Path, columns: &[&str], dictionary: &[&str]) -> Resul
         })));
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = coded_metadata(&file, path, dictionary)?;
+    let meta = coded_metadata(&file, path, dictionary, false)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
     let schema = builder.schema().clone();
     if let Some(c) = missing(&|c| schema.index_of(c).is_ok()) {

@@ -68,11 +68,77 @@ pub struct KeptHours {
     pub expected: Vec<f64>,
 }
 
-/// One customer's hourly calls and cost, its time zone and average cost per call.
-struct Hourly {
+/// One customer's hourly calls and cost, and its time zone.
+pub(crate) struct Hourly {
     calls: Vec<f64>,
     cost: Vec<f64>,
     timezone: Option<String>,
+}
+
+/// Every customer's hourly calls and cost over the window, sorted by customer: one query that
+/// the decisions and scenarios pages share ([`Context::shared`]).
+pub(crate) struct CustomerHours {
+    /// The window's first hour, in hours since the epoch.
+    pub(crate) first_hour: i64,
+    pub(crate) hours: usize,
+    pub(crate) customers: Vec<(String, Hourly)>,
+}
+
+fn customer_hours(ctx: &Context<'_>) -> Result<std::sync::Arc<CustomerHours>> {
+    ctx.shared("customer_hours", || {
+        let has_tz = ctx.has_column("timezone");
+        let mut aggs = vec![
+            len().cast(DataType::Int64).alias("calls"),
+            cost_micros().sum().alias("cost_micros"),
+        ];
+        if has_tz {
+            aggs.push(col("timezone").min().alias("timezone"));
+        }
+        let df = ctx.collect(
+            ctx.calls()
+                .group_by([
+                    col("customer_id"),
+                    (col("timestamp").cast(DataType::Int64) / lit(HOUR_US)).alias("hour"),
+                ])
+                .agg(aggs),
+        )?;
+        let first_hour = ctx
+            .window
+            .first_day
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp()
+            / 3600;
+        let hours = ctx.window.days as usize * 24;
+        let (ids, hrs, calls, cost) = (
+            strings(&df, "customer_id")?,
+            ints(&df, "hour")?,
+            ints(&df, "calls")?,
+            ints(&df, "cost_micros")?,
+        );
+        let tzs = if has_tz { Some(strings(&df, "timezone")?) } else { None };
+        let mut per: HashMap<&str, Hourly> = HashMap::new();
+        for i in 0..df.height() {
+            let e = per.entry(ids[i].as_str()).or_insert_with(|| Hourly {
+                calls: vec![0.0; hours],
+                cost: vec![0.0; hours],
+                timezone: tzs.as_ref().map(|t| t[i].clone()),
+            });
+            let h = hrs[i] - first_hour;
+            if (0..hours as i64).contains(&h) {
+                e.calls[h as usize] += calls[i] as f64;
+                e.cost[h as usize] += usd(cost[i]);
+            }
+        }
+        let mut customers: Vec<(String, Hourly)> = per.into_iter().map(|(id, h)| (id.to_string(), h)).collect();
+        customers.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(CustomerHours {
+            first_hour,
+            hours,
+            customers,
+        })
+    })
 }
 
 /// Runs the detector on every customer of the window.
@@ -87,66 +153,21 @@ pub fn detect_bursts_keeping(
     s: &DecisionSettings,
     keep: &HashSet<String>,
 ) -> Result<(BurstSet, HashMap<String, KeptHours>)> {
-    let has_tz = ctx.has_column("timezone");
-    let mut aggs = vec![
-        len().cast(DataType::Int64).alias("calls"),
-        cost_micros().sum().alias("cost_micros"),
-    ];
-    if has_tz {
-        aggs.push(col("timezone").min().alias("timezone"));
-    }
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([
-                col("customer_id"),
-                (col("timestamp").cast(DataType::Int64) / lit(HOUR_US)).alias("hour"),
-            ])
-            .agg(aggs),
-    )?;
-    let first_hour = ctx
-        .window
-        .first_day
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
-        .timestamp()
-        / 3600;
-    let hours = ctx.window.days as usize * 24;
-    let (ids, hrs, calls, cost) = (
-        strings(&df, "customer_id")?,
-        ints(&df, "hour")?,
-        ints(&df, "calls")?,
-        ints(&df, "cost_micros")?,
-    );
-    let tzs = if has_tz { Some(strings(&df, "timezone")?) } else { None };
-    let mut per: HashMap<&str, Hourly> = HashMap::new();
-    for i in 0..df.height() {
-        let e = per.entry(ids[i].as_str()).or_insert_with(|| Hourly {
-            calls: vec![0.0; hours],
-            cost: vec![0.0; hours],
-            timezone: tzs.as_ref().map(|t| t[i].clone()),
-        });
-        let h = hrs[i] - first_hour;
-        if (0..hours as i64).contains(&h) {
-            e.calls[h as usize] += calls[i] as f64;
-            e.cost[h as usize] += usd(cost[i]);
-        }
-    }
+    let hourly = customer_hours(ctx)?;
+    let (first_hour, hours) = (hourly.first_hour, hourly.hours);
     // The baseline slot of every hour of the window, per time zone.
     let mut week_hours: HashMap<Option<String>, Vec<usize>> = HashMap::new();
     let mut out = Vec::new();
     let mut tested = 0u64;
     let mut kept = HashMap::new();
-    let mut customers: Vec<(&str, Hourly)> = per.into_iter().collect();
-    customers.sort_by(|a, b| a.0.cmp(b.0));
-    for (id, h) in &customers {
+    for (id, h) in &hourly.customers {
         let how = week_hours
             .entry(h.timezone.clone())
             .or_insert_with(|| hour_slot(first_hour, hours, h.timezone.as_deref()));
         let first = h.calls.iter().position(|&c| c > 0.0).unwrap_or(hours);
         tested += (hours - first) as u64;
         let cost_per_call = h.cost.iter().sum::<f64>() / h.calls.iter().sum::<f64>().max(1.0);
-        if keep.contains(*id) {
+        if keep.contains(id) {
             let mut e = vec![0.0; hours];
             e[first..].copy_from_slice(&baseline(&h.calls[first..], &how[first..]));
             kept.insert(
@@ -186,7 +207,7 @@ pub fn detect_bursts_keeping(
              and it holds at least {} calls above the baseline",
             s.burst_max_hours, s.burst_z, s.burst_min_excess_calls
         ),
-        customers: customers.len() as u64,
+        customers: hourly.customers.len() as u64,
         hours_tested: tested,
         bursts: out,
     };

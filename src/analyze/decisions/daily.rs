@@ -27,8 +27,13 @@ pub(crate) struct CustomerDay {
     pub(crate) cost_micros: i64,
 }
 
-/// Customer-days with calls, sorted by customer then date.
-pub(crate) fn customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
+/// Customer-days with calls, sorted by customer then date: one query that the decisions,
+/// scenarios and churn pages share ([`Context::shared`]).
+pub(crate) fn customer_days(ctx: &Context<'_>) -> Result<std::sync::Arc<Vec<CustomerDay>>> {
+    ctx.shared("customer_days", || query_customer_days(ctx))
+}
+
+fn query_customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
     let has_scenario = ctx.has_column("scenario");
     let mut aggs = vec![
         len().cast(DataType::Int64).alias("calls"),
