@@ -14,6 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    size_polars_group_tables();
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -22,6 +23,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Polars' streaming group-by aggregates the first 4,096 keys it meets in place and keeps the
+/// rows of every other key until the end of the input. At 10M calls there are 5,316 customers
+/// (52,698 at 100M), so a per-customer query held most of its input rows: memory grew with the
+/// rows (a per-customer group-by at 100M rows peaked at 1.9 GiB; with room for 524,288 keys,
+/// 0.17 GiB). A user's own `POLARS_HOT_TABLE_SIZE` is kept.
+fn size_polars_group_tables() {
+    const KEYS: &str = "524288";
+    if std::env::var_os("POLARS_HOT_TABLE_SIZE").is_none() {
+        // SAFETY: runs first in `main`, before any other thread exists.
+        unsafe { std::env::set_var("POLARS_HOT_TABLE_SIZE", KEYS) };
     }
 }
 

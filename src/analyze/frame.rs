@@ -114,6 +114,21 @@ pub fn ratio(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
 
+/// The number of distinct values of `column` in `rows` (a null counts as one), as a one-row
+/// frame with column `n`: a streaming group-by's groups, in memory bounded by the distinct
+/// values, where `n_unique` would hold the whole column (at 100M rows, gigabytes).
+pub fn distinct_query(rows: LazyFrame, column: &str) -> LazyFrame {
+    rows.select([col(column)])
+        .group_by([col(column)])
+        .agg([])
+        .select([len().cast(DataType::Int64).alias("n")])
+}
+
+/// The `n` of a [`distinct_query`]'s frame.
+pub fn distinct_count(df: &DataFrame) -> Result<u64> {
+    Ok(ints(df, "n")?.first().copied().unwrap_or(0) as u64)
+}
+
 /// The standard sums grouped by `keys`, sorted by the keys.
 pub fn totals_by(ctx: &Context<'_>, keys: &[&str]) -> Result<Vec<(Vec<String>, Totals)>> {
     let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();

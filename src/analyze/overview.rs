@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::frame::{dates, ints, strings};
+use super::frame::{dates, distinct_count, distinct_query, ints, strings};
 use super::{Analyzer, Columns, Context, DataSource, Window};
 use crate::config::{CallsConfig, ConfigError, SettingsCheck};
 use crate::report::chart::{LineChart, LineSeries, Unit, X, render_line_chart};
@@ -261,15 +261,12 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
         "model",
     ];
     let present: Vec<&str> = counted.into_iter().filter(|c| ctx.has_column(c)).collect();
-    let nu = |c: &str| col(c).n_unique().cast(DataType::Int64).alias(c);
     let with_scenario = ctx.source.columns.iter().any(|c| c.name == "scenario");
     let with_status = ctx.has_column("status");
     // One scan for all of them (the streaming engine reads the files once); the distinct
     // counts only over the columns the data has.
     let mut plans = vec![rows_per_day_query(ctx)];
-    if !present.is_empty() {
-        plans.push(ctx.calls().select(present.iter().map(|c| nu(c)).collect::<Vec<_>>()));
-    }
+    plans.extend(present.iter().map(|c| distinct_query(ctx.calls(), c)));
     if with_status {
         plans.push(rows_by_query(ctx, "status"));
     }
@@ -279,17 +276,11 @@ fn queries(ctx: &Context<'_>) -> Result<Queries> {
     let mut frames = ctx.collect_all(plans)?.into_iter();
     let mut next = || frames.next().context("a query's frame is missing");
     let rows_per_day = read_rows_per_day(&next()?)?;
-    let df = if present.is_empty() {
-        DataFrame::empty()
-    } else {
-        next()?
-    };
-    let one = |c: &str| -> Result<Option<u64>> {
-        if !present.contains(&c) {
-            return Ok(None);
-        }
-        Ok(Some(ints(&df, c)?.first().copied().unwrap_or(0) as u64))
-    };
+    let mut counts = std::collections::HashMap::new();
+    for c in &present {
+        counts.insert(*c, distinct_count(&next()?)?);
+    }
+    let one = |c: &str| -> Result<Option<u64>> { Ok(counts.get(c).copied()) };
     let distinct = Distinct {
         customers: one("customer_id")?,
         organizations: one("organization_id")?,

@@ -10,13 +10,14 @@ use foldhash::HashMap;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
 use rayon::prelude::*;
 
 use crate::analyze::dataset::SourceFile;
 use crate::analyze::frame::{SUCCESS, Totals};
+use crate::validate::coded::{Coded, Interner, text_column};
 use crate::validate::read::read_columns;
 
 const KEYS: [&str; 5] = ["timezone", "task_type", "provider", "model", "region"];
@@ -79,8 +80,7 @@ pub struct Found {
 /// Counts of one worker, names interned as small ids.
 #[derive(Default)]
 struct Counts {
-    ids: [HashMap<String, u32>; 5],
-    names: [Vec<String>; 5],
+    names: [Interner; 5],
     cells: HashMap<[u32; 5], Cell>,
     slots: HashMap<(u32, i64), (u64, i64)>,
 }
@@ -100,24 +100,10 @@ pub fn run(files: &[SourceFile]) -> Result<Found> {
     Ok(counts.found())
 }
 
-fn text(a: &StringArray, i: usize) -> &str {
-    if a.is_valid(i) { a.value(i) } else { "" }
-}
-
 impl Counts {
-    fn id(&mut self, k: usize, name: &str) -> u32 {
-        if let Some(&id) = self.ids[k].get(name) {
-            return id;
-        }
-        let id = self.names[k].len() as u32;
-        self.names[k].push(name.to_string());
-        self.ids[k].insert(name.to_string(), id);
-        id
-    }
-
     fn file(&mut self, path: &Path) -> Result<()> {
         let columns: Vec<&str> = KEYS.iter().chain(&VALUES).copied().collect();
-        for batch in read_columns(path, &columns, &[])? {
+        for batch in read_columns(path, &columns, &[KEYS.as_slice(), &["status"]].concat())? {
             self.batch(&batch?)
                 .with_context(|| format!("{}: cannot count the regions", path.display()))?;
         }
@@ -131,13 +117,14 @@ impl Counts {
                 .with_context(|| format!("no column `{name}`"))?;
             cast(c, to).with_context(|| format!("column `{name}` is {}, not {to}", c.data_type()))
         };
-        let keys = KEYS
-            .iter()
-            .map(|c| column(c, &DataType::Utf8))
-            .collect::<Result<Vec<_>>>()?;
-        let keys: Vec<&StringArray> = keys.iter().map(|a| a.as_string::<i32>()).collect();
-        let status = column("status", &DataType::Utf8)?;
-        let status = status.as_string::<i32>();
+        let mut keys = Vec::with_capacity(KEYS.len());
+        for (k, c) in KEYS.iter().enumerate() {
+            let ids = self.names[k].row_ids(text_column(batch, c)?.as_ref());
+            keys.push(ids.context("a text column")?);
+        }
+        let status = text_column(batch, "status")?;
+        let status = Coded::of(status.as_ref()).context("a text column")?;
+        let success: Vec<bool> = status.values.iter().map(|v| *v == Some(SUCCESS)).collect();
         let ts = cast(
             &column("timestamp", &DataType::Timestamp(TimeUnit::Microsecond, None))?,
             &DataType::Int64,
@@ -152,25 +139,15 @@ impl Counts {
             let a = ints[k].as_primitive::<Int64Type>();
             if a.is_valid(i) { a.value(i) } else { 0 }
         };
-        // Rows of one cell often follow each other: remember the last one.
-        let mut last: Option<([&str; 5], [u32; 5])> = None;
         for i in 0..batch.num_rows() {
-            let names: [&str; 5] = std::array::from_fn(|k| text(keys[k], i));
-            let key = match last {
-                Some((n, key)) if n == names => key,
-                _ => {
-                    let key = std::array::from_fn(|k| self.id(k, names[k]));
-                    last = Some((names, key));
-                    key
-                }
-            };
+            let key: [u32; 5] = std::array::from_fn(|k| keys[k][i]);
             let (latency, input, output) = (int(0, i), int(1, i), int(2, i));
             let micros = if cost.is_valid(i) {
                 (cost.value(i) * 1e6).round() as i64
             } else {
                 0
             };
-            let ok = text(status, i) == SUCCESS;
+            let ok = status.codes[i].is_some_and(|c| success[c as usize]);
             let cell = self.cells.entry(key).or_default();
             let t = &mut cell.totals;
             t.calls += 1;
@@ -196,7 +173,7 @@ impl Counts {
 
     fn merge(&mut self, other: Counts) {
         let map = |s: &mut Counts, key: [u32; 5]| -> [u32; 5] {
-            std::array::from_fn(|k| s.id(k, &other.names[k][key[k] as usize]))
+            std::array::from_fn(|k| s.names[k].id(other.names[k].name(key[k])))
         };
         for (key, cell) in &other.cells {
             let key = map(self, *key);
@@ -213,7 +190,7 @@ impl Counts {
             }
         }
         for (&(tz, slot), &(calls, cost)) in &other.slots {
-            let tz = self.id(0, &other.names[0][tz as usize]);
+            let tz = self.names[0].id(other.names[0].name(tz));
             let mine = self.slots.entry((tz, slot)).or_default();
             mine.0 += calls;
             mine.1 += cost;
@@ -221,7 +198,7 @@ impl Counts {
     }
 
     fn found(self) -> Found {
-        let name = |k: usize, id: u32| self.names[k][id as usize].clone();
+        let name = |k: usize, id: u32| self.names[k].name(id).to_string();
         let cells = self
             .cells
             .iter()

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::super::checks::{Check, CheckUnit};
-use super::super::frame::ints;
+use super::super::frame::{distinct_count, distinct_query, ints};
 use super::super::overview::{DayRows, NameRows, OverviewSettings, invariants, rows_by, rows_per_day};
 use super::super::{Analyzer, Context, DataSource, Window};
 use super::labels::{self, Label};
@@ -207,16 +207,9 @@ impl Analyzer<TicketingConfig> for Overview {
     }
 }
 
-/// Distinct values of `id`, as a streaming group-by's groups: `n_unique` would hold the column.
+/// Distinct values of `id` ([`distinct_query`]).
 fn distinct(ctx: &Context<'_, TicketingConfig>, id: &str) -> Result<u64> {
-    let df = ctx.collect(
-        ctx.rows()
-            .select([col(id)])
-            .group_by([col(id)])
-            .agg([])
-            .select([len().cast(DataType::Int64).alias("n")]),
-    )?;
-    Ok(ints(&df, "n")?.first().copied().unwrap_or(0) as u64)
+    distinct_count(&ctx.collect(distinct_query(ctx.rows(), id))?)
 }
 
 /// The counts, but `users_with_attempts` (see [`Overview::analyze`]).

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::dataset::SourceFile;
 use crate::analyze::frame::{SUCCESS, ratio, usd};
 use crate::analyze::stats::proportions::two_proportion_test;
+use crate::validate::coded::Coded;
 use crate::validate::read::read_columns;
 
 const COLUMNS: [&str; 6] = ["timestamp", "customer_id", "feature_id", "model", "status", "cost_usd"];
@@ -163,7 +164,7 @@ pub fn estimate(files: &[SourceFile], window_s: u64) -> Result<Retries> {
 
 impl Pass {
     fn file(&mut self, path: &Path, window_us: i64) -> Result<()> {
-        for batch in read_columns(path, &COLUMNS, &[])? {
+        for batch in read_columns(path, &COLUMNS, &COLUMNS[1..5])? {
             self.batch(&batch?, window_us)
                 .with_context(|| format!("{}: cannot pair the calls", path.display()))?;
         }
@@ -184,15 +185,30 @@ impl Pass {
         let ts = ts.as_primitive::<Int64Type>();
         let cost = column("cost_usd", &DataType::Float64)?;
         let cost = cost.as_primitive::<Float64Type>();
-        let keys = [
-            column("customer_id", &DataType::Utf8)?,
-            column("feature_id", &DataType::Utf8)?,
-            column("model", &DataType::Utf8)?,
-            column("status", &DataType::Utf8)?,
+        let coded = |name: &str| -> Result<Coded<'_>> {
+            let c = batch
+                .column_by_name(name)
+                .with_context(|| format!("no column `{name}`"))?;
+            Coded::of(c.as_ref()).with_context(|| format!("column `{name}` is {}, not text", c.data_type()))
+        };
+        let [customer, feature, model, status] = [
+            coded("customer_id")?,
+            coded("feature_id")?,
+            coded("model")?,
+            coded("status")?,
         ];
-        let [customer, feature, model, status] = [&keys[0], &keys[1], &keys[2], &keys[3]].map(|a| a.as_string::<i32>());
+        // Each batch value's global id (and whether a status is a failure), looked up once per
+        // distinct value; a null reads as "".
+        let mut global = |k: usize, c: &Coded<'_>| -> Vec<u64> {
+            c.values.iter().map(|v| self.id(k, v.unwrap_or(""))).collect()
+        };
+        let (customers, features, models) = (global(0, &customer), global(1, &feature), global(2, &model));
+        let failed_code: Vec<bool> = status.values.iter().map(|v| v.unwrap_or("") != SUCCESS).collect();
+        let blank = |k: usize, this: &mut Self| this.id(k, "");
+        let null_ids = [blank(0, self), blank(1, self), blank(2, self)];
+        let at = |c: &Coded<'_>, ids: &[u64], k: usize, i: usize| c.codes[i].map_or(null_ids[k], |code| ids[code as usize]);
         for i in 0..batch.num_rows() {
-            let failed = text(status, i) != SUCCESS;
+            let failed = status.codes[i].is_none_or(|code| failed_code[code as usize]);
             if failed {
                 self.tally.failures += 1;
             } else {
@@ -208,8 +224,8 @@ impl Pass {
                 },
             };
             let key = (
-                self.id(0, text(customer, i)),
-                (self.id(1, text(feature, i)) << 32) | self.id(2, text(model, i)),
+                at(&customer, &customers, 0, i),
+                (at(&feature, &features, 1, i) << 32) | at(&model, &models, 2, i),
             );
             if let Some(prev) = self.last.insert(key, call) {
                 self.tally.pair(prev, call, window_us);
@@ -217,11 +233,6 @@ impl Pass {
         }
         Ok(())
     }
-}
-
-/// Row `i` of a text column (a null reads as "").
-fn text(a: &arrow::array::StringArray, i: usize) -> &str {
-    if a.is_valid(i) { a.value(i) } else { "" }
 }
 
 #[cfg(test)]
