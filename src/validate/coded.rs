@@ -76,7 +76,13 @@ impl Interner {
         let coded = Coded::of(array)?;
         let ids: Vec<u32> = coded.values.iter().map(|v| self.id(v.unwrap_or(""))).collect();
         let null = self.id("");
-        Some(coded.codes.iter().map(|c| c.map_or(null, |c| ids[c as usize])).collect())
+        Some(
+            coded
+                .codes
+                .iter()
+                .map(|c| c.map_or(null, |c| ids[c as usize]))
+                .collect(),
+        )
     }
 }
 

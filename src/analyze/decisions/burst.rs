@@ -24,12 +24,11 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Timelike};
-use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{DecisionSettings, median};
 use crate::analyze::Context;
-use crate::analyze::frame::{cost_micros, desc, ints, strings, usd};
+use crate::analyze::frame::desc;
 
 pub const HOUR_US: i64 = 3_600_000_000;
 
@@ -68,77 +67,11 @@ pub struct KeptHours {
     pub expected: Vec<f64>,
 }
 
-/// One customer's hourly calls and cost, and its time zone.
+/// One customer's hourly calls and cost (USD), and its time zone.
 pub(crate) struct Hourly {
-    calls: Vec<f64>,
-    cost: Vec<f64>,
-    timezone: Option<String>,
-}
-
-/// Every customer's hourly calls and cost over the window, sorted by customer: one query that
-/// the decisions and scenarios pages share ([`Context::shared`]).
-pub(crate) struct CustomerHours {
-    /// The window's first hour, in hours since the epoch.
-    pub(crate) first_hour: i64,
-    pub(crate) hours: usize,
-    pub(crate) customers: Vec<(String, Hourly)>,
-}
-
-fn customer_hours(ctx: &Context<'_>) -> Result<std::sync::Arc<CustomerHours>> {
-    ctx.shared("customer_hours", || {
-        let has_tz = ctx.has_column("timezone");
-        let mut aggs = vec![
-            len().cast(DataType::Int64).alias("calls"),
-            cost_micros().sum().alias("cost_micros"),
-        ];
-        if has_tz {
-            aggs.push(col("timezone").min().alias("timezone"));
-        }
-        let df = ctx.collect(
-            ctx.calls()
-                .group_by([
-                    col("customer_id"),
-                    (col("timestamp").cast(DataType::Int64) / lit(HOUR_US)).alias("hour"),
-                ])
-                .agg(aggs),
-        )?;
-        let first_hour = ctx
-            .window
-            .first_day
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc()
-            .timestamp()
-            / 3600;
-        let hours = ctx.window.days as usize * 24;
-        let (ids, hrs, calls, cost) = (
-            strings(&df, "customer_id")?,
-            ints(&df, "hour")?,
-            ints(&df, "calls")?,
-            ints(&df, "cost_micros")?,
-        );
-        let tzs = if has_tz { Some(strings(&df, "timezone")?) } else { None };
-        let mut per: HashMap<&str, Hourly> = HashMap::new();
-        for i in 0..df.height() {
-            let e = per.entry(ids[i].as_str()).or_insert_with(|| Hourly {
-                calls: vec![0.0; hours],
-                cost: vec![0.0; hours],
-                timezone: tzs.as_ref().map(|t| t[i].clone()),
-            });
-            let h = hrs[i] - first_hour;
-            if (0..hours as i64).contains(&h) {
-                e.calls[h as usize] += calls[i] as f64;
-                e.cost[h as usize] += usd(cost[i]);
-            }
-        }
-        let mut customers: Vec<(String, Hourly)> = per.into_iter().map(|(id, h)| (id.to_string(), h)).collect();
-        customers.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(CustomerHours {
-            first_hour,
-            hours,
-            customers,
-        })
-    })
+    pub(crate) calls: Vec<f64>,
+    pub(crate) cost: Vec<f64>,
+    pub(crate) timezone: Option<String>,
 }
 
 /// Runs the detector on every customer of the window.
@@ -153,7 +86,7 @@ pub fn detect_bursts_keeping(
     s: &DecisionSettings,
     keep: &HashSet<String>,
 ) -> Result<(BurstSet, HashMap<String, KeptHours>)> {
-    let hourly = customer_hours(ctx)?;
+    let hourly = super::hours::customer_hours(ctx)?;
     let (first_hour, hours) = (hourly.first_hour, hourly.hours);
     // The baseline slot of every hour of the window, per time zone.
     let mut week_hours: HashMap<Option<String>, Vec<usize>> = HashMap::new();

@@ -199,14 +199,14 @@ impl Pass {
         ];
         // Each batch value's global id (and whether a status is a failure), looked up once per
         // distinct value; a null reads as "".
-        let mut global = |k: usize, c: &Coded<'_>| -> Vec<u64> {
-            c.values.iter().map(|v| self.id(k, v.unwrap_or(""))).collect()
-        };
+        let mut global =
+            |k: usize, c: &Coded<'_>| -> Vec<u64> { c.values.iter().map(|v| self.id(k, v.unwrap_or(""))).collect() };
         let (customers, features, models) = (global(0, &customer), global(1, &feature), global(2, &model));
         let failed_code: Vec<bool> = status.values.iter().map(|v| v.unwrap_or("") != SUCCESS).collect();
         let blank = |k: usize, this: &mut Self| this.id(k, "");
         let null_ids = [blank(0, self), blank(1, self), blank(2, self)];
-        let at = |c: &Coded<'_>, ids: &[u64], k: usize, i: usize| c.codes[i].map_or(null_ids[k], |code| ids[code as usize]);
+        let at =
+            |c: &Coded<'_>, ids: &[u64], k: usize, i: usize| c.codes[i].map_or(null_ids[k], |code| ids[code as usize]);
         for i in 0..batch.num_rows() {
             let failed = status.codes[i].is_none_or(|code| failed_code[code as usize]);
             if failed {
