@@ -139,8 +139,8 @@ impl Counts {
             let a = ints[k].as_primitive::<Int64Type>();
             if a.is_valid(i) { a.value(i) } else { 0 }
         };
-        for i in 0..batch.num_rows() {
-            let key: [u32; 5] = std::array::from_fn(|k| keys[k][i]);
+        let row_keys = (0..batch.num_rows()).map(|i| -> [u32; 5] { std::array::from_fn(|k| keys[k][i]) });
+        for (i, key) in row_keys.enumerate() {
             let (latency, input, output) = (int(0, i), int(1, i), int(2, i));
             let micros = if cost.is_valid(i) {
                 (cost.value(i) * 1e6).round() as i64
