@@ -28,6 +28,13 @@ pub fn is_success() -> Expr {
     col("status").eq(lit(SUCCESS))
 }
 
+/// The UTC start of hour `h` since the epoch. The hours the analyzers walk lie in the data's
+/// window, so they are in chrono's range; one past it (a foreign file's year 262,143) reads as
+/// the last representable time rather than a panic.
+pub fn hour_start(h: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(h.saturating_mul(3600), 0).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
 /// Micro-dollars to dollars.
 pub fn usd(micros: i64) -> f64 {
     micros as f64 / 1_000_000.0

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::Result;
-use chrono::{DateTime, Datelike, Timelike};
+use chrono::{Datelike, Timelike};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{DiscreteCDF, Poisson};
@@ -103,7 +103,7 @@ pub struct Explained {
 fn slots(first_hour: i64, hours: usize, tz: Option<chrono_tz::Tz>) -> Vec<usize> {
     (0..hours)
         .map(|h| {
-            let utc = DateTime::from_timestamp((first_hour + h as i64) * 3600, 0).expect("in range");
+            let utc = crate::analyze::frame::hour_start(first_hour + h as i64);
             let (wd, hr) = match tz {
                 Some(tz) => {
                     let l = utc.with_timezone(&tz);
@@ -180,7 +180,7 @@ pub fn cost_spikes(
         let (id, c) = list[i];
         let extend = matches!(open, Some((ci, end)) if ci == i && end == hour);
         if !extend {
-            let start = DateTime::from_timestamp((first_hour + hour as i64) * 3600, 0).expect("in range");
+            let start = crate::analyze::frame::hour_start(first_hour + hour as i64);
             spikes.push(CostSpike {
                 customer_id: id.clone(),
                 subscription_tier: c.tier.clone(),

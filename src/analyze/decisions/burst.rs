@@ -23,7 +23,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
-use chrono::{DateTime, Datelike, Timelike};
+use chrono::{Datelike, Timelike};
 use serde::{Deserialize, Serialize};
 
 use super::{DecisionSettings, median};
@@ -114,7 +114,7 @@ pub fn detect_bursts_keeping(
         for (a, b, expected, z) in detect(&h.calls[first..], &how[first..], s) {
             let (a, b) = (a + first, b + first);
             let n: f64 = h.calls[a..b].iter().sum();
-            let start = DateTime::from_timestamp((first_hour + a as i64) * 3600, 0).expect("in range");
+            let start = crate::analyze::frame::hour_start(first_hour + a as i64);
             out.push(Burst {
                 customer_id: id.to_string(),
                 start: start.format("%Y-%m-%dT%H:00").to_string(),
@@ -158,7 +158,7 @@ fn hour_slot(first_hour: i64, hours: usize, tz: Option<&str>) -> Vec<usize> {
     let tz: Option<chrono_tz::Tz> = tz.and_then(|t| t.parse().ok());
     (0..hours)
         .map(|h| {
-            let utc = DateTime::from_timestamp((first_hour + h as i64) * 3600, 0).expect("in range");
+            let utc = crate::analyze::frame::hour_start(first_hour + h as i64);
             let (wd, hr) = match tz {
                 Some(tz) => {
                     let l = utc.with_timezone(&tz);

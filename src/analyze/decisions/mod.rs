@@ -20,7 +20,7 @@ mod hours;
 mod render;
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use maud::Markup;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -405,7 +405,7 @@ fn hourly_anomalies(ctx: &Context<'_>, s: &DecisionSettings) -> Result<AnomalySe
                 m >= s.min_anomaly_cost
             };
             if material {
-                let at = DateTime::from_timestamp((first_hour + t as i64) * 3600, 0).expect("in range");
+                let at = crate::analyze::frame::hour_start(first_hour + t as i64);
                 found.push(Anomaly {
                     subject: "all traffic".into(),
                     date: at.date_naive(),

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::Result;
-use chrono::DateTime;
 
 use super::labels::Label;
 use super::{BurstScore, ChurnScore, MissedBurst, ScenarioBursts};
@@ -69,7 +68,7 @@ pub(super) fn score_bursts(
         material += u64::from(is_material);
         material_detected += u64::from(is_material && hit);
         if !hit {
-            let start = DateTime::from_timestamp(t.first * 3600, 0).expect("in range");
+            let start = crate::analyze::frame::hour_start(t.first);
             missed.push(MissedBurst {
                 customer_id: t.label.subject.clone(),
                 start: start.format("%Y-%m-%dT%H:00").to_string(),

@@ -308,10 +308,7 @@ pub fn hourly(ctx: &Context<'_, TicketingConfig>, frame: LazyFrame) -> Result<BT
         .collect())
 }
 
-/// The start of an hour since the epoch.
-pub fn hour_start(hour: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(hour.saturating_mul(HOUR_US)).unwrap_or_default()
-}
+pub use crate::analyze::frame::hour_start;
 
 /// The hour since the epoch that holds `t`.
 pub fn hour_of(t: DateTime<Utc>) -> i64 {
