@@ -30,7 +30,7 @@ use super::{DecisionSettings, median};
 use crate::analyze::Context;
 use crate::analyze::frame::desc;
 
-pub const HOUR_US: i64 = 3_600_000_000;
+pub use super::hours::HOUR_US;
 
 /// One detected burst: consecutive hours of a customer above its baseline.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -65,13 +65,6 @@ pub struct BurstSet {
 pub struct KeptHours {
     pub calls: Vec<f64>,
     pub expected: Vec<f64>,
-}
-
-/// One customer's hourly calls and cost (USD), and its time zone.
-pub(crate) struct Hourly {
-    pub(crate) calls: Vec<f64>,
-    pub(crate) cost: Vec<f64>,
-    pub(crate) timezone: Option<String>,
 }
 
 /// Runs the detector on every customer of the window.

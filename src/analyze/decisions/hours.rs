@@ -12,10 +12,19 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context as _, Result};
 use polars::prelude::*;
 
-use super::burst::{HOUR_US, Hourly};
 use crate::analyze::Context;
 use crate::analyze::frame::{cost_micros, usd};
 use crate::validate::coded::Interner;
+
+/// An hour in µs.
+pub const HOUR_US: i64 = 3_600_000_000;
+
+/// One customer's hourly calls and cost (USD), and its time zone.
+pub(crate) struct Hourly {
+    pub(crate) calls: Vec<f64>,
+    pub(crate) cost: Vec<f64>,
+    pub(crate) timezone: Option<String>,
+}
 
 /// Every customer's hours, sorted by customer.
 pub(crate) struct CustomerHours {
