@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::dataset::SourceFile;
 use crate::analyze::frame::{SUCCESS, ratio, usd};
 use crate::analyze::stats::proportions::two_proportion_test;
-use crate::validate::coded::Coded;
+use crate::validate::coded::{Coded, text_column};
 use crate::validate::read::read_columns;
 
 const COLUMNS: [&str; 6] = ["timestamp", "customer_id", "feature_id", "model", "status", "cost_usd"];
@@ -185,18 +185,16 @@ impl Pass {
         let ts = ts.as_primitive::<Int64Type>();
         let cost = column("cost_usd", &DataType::Float64)?;
         let cost = cost.as_primitive::<Float64Type>();
-        let coded = |name: &str| -> Result<Coded<'_>> {
-            let c = batch
-                .column_by_name(name)
-                .with_context(|| format!("no column `{name}`"))?;
-            Coded::of(c.as_ref()).with_context(|| format!("column `{name}` is {}, not text", c.data_type()))
-        };
-        let [customer, feature, model, status] = [
-            coded("customer_id")?,
-            coded("feature_id")?,
-            coded("model")?,
-            coded("status")?,
+        // Text as it is (a Parquet dictionary, or plain text), else cast (a CSV column typed
+        // as a number).
+        let arrays = [
+            text_column(batch, "customer_id")?,
+            text_column(batch, "feature_id")?,
+            text_column(batch, "model")?,
+            text_column(batch, "status")?,
         ];
+        let coded = |k: usize| Coded::of(arrays[k].as_ref()).context("a text column");
+        let [customer, feature, model, status] = [coded(0)?, coded(1)?, coded(2)?, coded(3)?];
         // Each batch value's global id (and whether a status is a failure), looked up once per
         // distinct value; a null reads as "".
         let mut global =
