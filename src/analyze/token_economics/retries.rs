@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::dataset::SourceFile;
 use crate::analyze::frame::{SUCCESS, ratio, usd};
 use crate::analyze::stats::proportions::two_proportion_test;
-use crate::validate::coded::{Coded, text_column};
+use crate::validate::coded::{Coded, Interner, text_column};
 use crate::validate::read::read_columns;
 
 const COLUMNS: [&str; 6] = ["timestamp", "customer_id", "feature_id", "model", "status", "cost_usd"];
@@ -95,18 +95,7 @@ struct Pass {
     tally: Tally,
     last: HashMap<(u64, u64), Call>,
     /// customer, feature and model names → ids.
-    ids: [HashMap<String, u64>; 3],
-}
-
-impl Pass {
-    fn id(&mut self, k: usize, name: &str) -> u64 {
-        if let Some(&id) = self.ids[k].get(name) {
-            return id;
-        }
-        let id = self.ids[k].len() as u64;
-        self.ids[k].insert(name.to_string(), id);
-        id
-    }
+    names: [Interner; 3],
 }
 
 /// Estimates the retries in `files`, taken in order.
@@ -193,19 +182,19 @@ impl Pass {
             text_column(batch, "model")?,
             text_column(batch, "status")?,
         ];
-        let coded = |k: usize| Coded::of(arrays[k].as_ref()).context("a text column");
-        let [customer, feature, model, status] = [coded(0)?, coded(1)?, coded(2)?, coded(3)?];
-        // Each batch value's global id (and whether a status is a failure), looked up once per
-        // distinct value; a null reads as "".
-        let mut global =
-            |k: usize, c: &Coded<'_>| -> Vec<u64> { c.values.iter().map(|v| self.id(k, v.unwrap_or(""))).collect() };
-        let (customers, features, models) = (global(0, &customer), global(1, &feature), global(2, &model));
+        // Each row's customer, feature and model id (a null reads as ""), looked up once per
+        // distinct value of the batch.
+        let [customers, features, models] = &mut self.names;
+        let row_ids = |names: &mut Interner, k: usize| names.row_ids(arrays[k].as_ref()).context("a text column");
+        let (customers, features, models) = (row_ids(customers, 0)?, row_ids(features, 1)?, row_ids(models, 2)?);
+        let keys = customers
+            .iter()
+            .zip(&features)
+            .zip(&models)
+            .map(|((&c, &f), &m)| (u64::from(c), (u64::from(f) << 32) | u64::from(m)));
+        let status = Coded::of(arrays[3].as_ref()).context("a text column")?;
         let failed_code: Vec<bool> = status.values.iter().map(|v| v.unwrap_or("") != SUCCESS).collect();
-        let blank = |k: usize, this: &mut Self| this.id(k, "");
-        let null_ids = [blank(0, self), blank(1, self), blank(2, self)];
-        let at =
-            |c: &Coded<'_>, ids: &[u64], k: usize, i: usize| c.codes[i].map_or(null_ids[k], |code| ids[code as usize]);
-        for i in 0..batch.num_rows() {
+        for (i, key) in keys.enumerate() {
             let failed = status.codes[i].is_none_or(|code| failed_code[code as usize]);
             if failed {
                 self.tally.failures += 1;
@@ -221,10 +210,6 @@ impl Pass {
                     0
                 },
             };
-            let key = (
-                at(&customer, &customers, 0, i),
-                (at(&feature, &features, 1, i) << 32) | at(&model, &models, 2, i),
-            );
             if let Some(prev) = self.last.insert(key, call) {
                 self.tally.pair(prev, call, window_us);
             }
