@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, NaiveDate};
 use polars::prelude::{
-    DataType, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet, TimeUnit,
-    TimeZone, col, len, lit,
+    DataType, Engine, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, PlRefPath, PolarsResult, ScanArgsParquet,
+    TimeUnit, TimeZone, col, len, lit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -442,7 +442,10 @@ pub fn window(calls: &LazyFrame, source: &DataSource) -> Result<Window> {
             ts().min().alias("first"),
             ts().max().alias("last"),
         ])
-        .collect()
+        // Streaming: the in-memory engine would hold the whole timestamp column (800 MB at
+        // 100M rows) for three numbers.
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
         .with_context(|| format!("{}: cannot read the timestamps", source.path.display()))?;
     let value = |name: &str| -> Result<Option<i64>> { Ok(df.column(name)?.i64()?.get(0)) };
     let rows = value("rows")?.unwrap_or(0);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use polars::prelude::{
-    DataType, Expr, LazyFrame, NonExistent, Schema, TimeUnit, TimeZone, UniqueKeepStrategy, col, lit, when,
+    DataType, Engine, Expr, LazyFrame, NonExistent, Schema, TimeUnit, TimeZone, UniqueKeepStrategy, col, lit, when,
 };
 
 use super::map::{ColumnsMap, Constant, Kind, Mapped, Source};
@@ -193,7 +193,8 @@ fn contains(
         .clone()
         .select([col(name).cast(DataType::String)])
         .unique(None, UniqueKeepStrategy::Any)
-        .collect()
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
         .map_err(|e| format!("cannot read column `{name}` of {}: {e}", data.display()))?;
     let values = distinct
         .column(name)
