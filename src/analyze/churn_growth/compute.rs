@@ -147,7 +147,7 @@ fn customers(
                 Some(t) if sig && t.slope < 0.0 => "declining",
                 Some(_) => "stable",
             };
-            let churn = risk_of.get(d0.customer.as_str());
+            let churn = risk_of.get(&*d0.customer);
             let risk = if churn.is_some_and(|r| r.churned) {
                 "churned"
             } else if class == "declining" {
@@ -156,10 +156,10 @@ fn customers(
                 ""
             };
             CustomerGrowth {
-                customer_id: d0.customer.clone(),
-                subscription_tier: d0.tier.clone(),
+                customer_id: d0.customer.to_string(),
+                subscription_tier: d0.tier.to_string(),
                 tier_price_usd: d0.tier_price,
-                scenario: d0.scenario.clone(),
+                scenario: d0.scenario.as_deref().map(str::to_string),
                 first_day: sr.first,
                 calls: sr.days.iter().map(|d| d.calls).sum(),
                 weekly_calls,

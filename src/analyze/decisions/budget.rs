@@ -31,8 +31,8 @@ pub(crate) fn budgets(days: &[CustomerDay], s: &DecisionSettings) -> Vec<BudgetS
                 Severity::Low
             };
             BudgetStatus {
-                customer_id: g[0].customer.clone(),
-                subscription_tier: g[0].tier.clone(),
+                customer_id: g[0].customer.to_string(),
+                subscription_tier: g[0].tier.to_string(),
                 tier_price_usd: g[0].tier_price,
                 first_day: first,
                 last_day: last,

@@ -86,27 +86,28 @@ pub fn detect_bursts_keeping(
     let mut out = Vec::new();
     let mut tested = 0u64;
     let mut kept = HashMap::new();
-    for (id, h) in &hourly.customers {
+    for (id, hourly) in &hourly.customers {
         let how = week_hours
-            .entry(h.timezone.clone())
-            .or_insert_with(|| hour_slot(first_hour, hours, h.timezone.as_deref()));
-        let first = h.calls.iter().position(|&c| c > 0.0).unwrap_or(hours);
+            .entry(hourly.timezone.clone())
+            .or_insert_with(|| hour_slot(first_hour, hours, hourly.timezone.as_deref()));
+        let (calls, cost) = (hourly.calls_f64(), hourly.cost_usd());
+        let first = calls.iter().position(|&c| c > 0.0).unwrap_or(hours);
         tested += (hours - first) as u64;
-        let cost_per_call = h.cost.iter().sum::<f64>() / h.calls.iter().sum::<f64>().max(1.0);
+        let cost_per_call = cost.iter().sum::<f64>() / calls.iter().sum::<f64>().max(1.0);
         if keep.contains(id) {
             let mut e = vec![0.0; hours];
-            e[first..].copy_from_slice(&baseline(&h.calls[first..], &how[first..]));
+            e[first..].copy_from_slice(&baseline(&calls[first..], &how[first..]));
             kept.insert(
                 id.to_string(),
                 KeptHours {
-                    calls: h.calls.clone(),
+                    calls: calls.clone(),
                     expected: e,
                 },
             );
         }
-        for (a, b, expected, z) in detect(&h.calls[first..], &how[first..], s) {
+        for (a, b, expected, z) in detect(&calls[first..], &how[first..], s) {
             let (a, b) = (a + first, b + first);
-            let n: f64 = h.calls[a..b].iter().sum();
+            let n: f64 = calls[a..b].iter().sum();
             let start = crate::analyze::frame::hour_start(first_hour + a as i64);
             out.push(Burst {
                 customer_id: id.to_string(),
@@ -115,7 +116,7 @@ pub fn detect_bursts_keeping(
                 end_hour: first_hour + b as i64,
                 calls: n as u64,
                 expected_calls: expected,
-                cost_usd: h.cost[a..b].iter().sum(),
+                cost_usd: cost[a..b].iter().sum(),
                 excess_cost_usd: (n - expected).max(0.0) * cost_per_call,
                 z,
             });

@@ -3,57 +3,89 @@
 //! customer-day anomaly detector that compares a day with earlier days of its own kind, and the
 //! churn detector that weighs a customer's trailing silence against its own recent rate.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::hours::customer_hours;
 use super::{Anomaly, AnomalySet, DecisionSettings, anomaly_set, robust_z};
 use crate::analyze::Context;
-use crate::analyze::frame::{cost_micros, dates, floats, ints, strings, usd};
+use crate::analyze::frame::{floats, strings, usd};
 use crate::config::CallsConfig;
 use crate::sim::calls::scenarios::Modifier;
 
-/// Cost and calls of one customer on one day, with the customer's tier.
+/// Cost and calls of one customer on one day, with the customer's tier. The names are shared
+/// (one allocation per customer, and per tier and scenario), as there are 1.6M customer-days
+/// at 100M rows.
 pub(crate) struct CustomerDay {
-    pub(crate) customer: String,
-    pub(crate) tier: String,
+    pub(crate) customer: Arc<str>,
+    pub(crate) tier: Arc<str>,
     pub(crate) tier_price: f64,
-    pub(crate) scenario: Option<String>,
+    pub(crate) scenario: Option<Arc<str>>,
     pub(crate) date: NaiveDate,
     pub(crate) calls: u64,
     pub(crate) cost_micros: i64,
 }
 
-/// Customer-days with calls, sorted by customer then date: one query that the decisions,
-/// scenarios and churn pages share ([`Context::shared`]).
-pub(crate) fn customer_days(ctx: &Context<'_>) -> Result<std::sync::Arc<Vec<CustomerDay>>> {
-    ctx.shared("customer_days", || query_customer_days(ctx))
+/// Customer-days with calls, sorted by customer then date, shared by the decisions, scenarios
+/// and churn pages ([`Context::shared`]). They are the customer-hour table's days (UTC, as the
+/// table's hours are), with each customer's attributes from one group-by on the customer.
+pub(crate) fn customer_days(ctx: &Context<'_>) -> Result<Arc<Vec<CustomerDay>>> {
+    ctx.shared("customer_days", || {
+        let hourly = customer_hours(ctx)?;
+        let attributes = customer_attributes(ctx)?;
+        let first_day = ctx.window.first_day;
+        let mut out = Vec::new();
+        for (id, h) in &hourly.customers {
+            let Some(a) = attributes.get(id.as_str()) else {
+                continue;
+            };
+            let customer: Arc<str> = Arc::from(id.as_str());
+            let days = h.calls.chunks(24).zip(h.cost_micros.chunks(24));
+            for (d, (calls, cost)) in days.enumerate() {
+                let calls: u64 = calls.iter().map(|&c| u64::from(c)).sum();
+                if calls == 0 {
+                    continue;
+                }
+                out.push(CustomerDay {
+                    customer: customer.clone(),
+                    tier: a.tier.clone(),
+                    tier_price: a.tier_price,
+                    scenario: a.scenario.clone(),
+                    date: first_day + chrono::Days::new(d as u64),
+                    calls,
+                    cost_micros: cost.iter().sum(),
+                });
+            }
+        }
+        Ok(out)
+    })
 }
 
-fn query_customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
+/// A customer's tier, its price and its scenario (the least of each over its rows: one per
+/// customer in trafficsim's data).
+struct Attributes {
+    tier: Arc<str>,
+    tier_price: f64,
+    scenario: Option<Arc<str>>,
+}
+
+fn customer_attributes(ctx: &Context<'_>) -> Result<HashMap<String, Attributes>> {
     let has_scenario = ctx.has_column("scenario");
     let mut aggs = vec![
-        len().cast(DataType::Int64).alias("calls"),
-        cost_micros().sum().alias("cost_micros"),
         col("subscription_tier").min().alias("tier"),
         col("tier_price_usd").min().alias("tier_price"),
     ];
     if has_scenario {
         aggs.push(col("scenario").min().alias("scenario"));
     }
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([col("customer_id"), col("timestamp").dt().date().alias("date")])
-            .agg(aggs),
-    )?;
-    let (ids, days, calls, cost, tiers, prices) = (
+    let df = ctx.collect(ctx.calls().group_by([col("customer_id")]).agg(aggs))?;
+    let (ids, tiers, prices) = (
         strings(&df, "customer_id")?,
-        dates(&df, "date")?,
-        ints(&df, "calls")?,
-        ints(&df, "cost_micros")?,
         strings(&df, "tier")?,
         floats(&df, "tier_price")?,
     );
@@ -62,19 +94,21 @@ fn query_customer_days(ctx: &Context<'_>) -> Result<Vec<CustomerDay>> {
     } else {
         None
     };
-    let mut out: Vec<CustomerDay> = (0..df.height())
-        .map(|i| CustomerDay {
-            customer: ids[i].clone(),
-            tier: tiers[i].clone(),
-            tier_price: prices[i],
-            scenario: scenarios.as_ref().map(|s| s[i].clone()),
-            date: days[i],
-            calls: calls[i] as u64,
-            cost_micros: cost[i],
+    // One allocation per distinct tier and scenario.
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut shared = |s: &str| -> Arc<str> { names.entry(s.to_string()).or_insert_with(|| Arc::from(s)).clone() };
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let a = Attributes {
+                tier: shared(&tiers[i]),
+                tier_price: prices[i],
+                scenario: scenarios.as_ref().map(|s| shared(&s[i])),
+            };
+            (id, a)
         })
-        .collect();
-    out.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.date.cmp(&b.date)));
-    Ok(out)
+        .collect())
 }
 
 /// What kind of day a date is for a customer: a working day, a weekend day or a holiday of its
@@ -218,7 +252,7 @@ pub(crate) fn customer_day_anomalies(all: &[Series<'_>], s: &DecisionSettings) -
                 };
                 if material {
                     found.push(Anomaly {
-                        subject: sr.days[0].customer.clone(),
+                        subject: sr.days[0].customer.to_string(),
                         date: sr.first + chrono::Days::new(t as u64),
                         hour: None,
                         day_kind: Some(sr.kinds[t]),
@@ -292,8 +326,8 @@ pub(crate) fn churn_risks(all: &[Series<'_>], lookback_days: u64, p_value: f64) 
             let p = (-expected).exp();
             let d0 = &sr.days[0];
             ChurnRisk {
-                customer_id: d0.customer.clone(),
-                subscription_tier: d0.tier.clone(),
+                customer_id: d0.customer.to_string(),
+                subscription_tier: d0.tier.to_string(),
                 tier_price_usd: d0.tier_price,
                 last_active_day: sr.first + chrono::Days::new(sr.last_active as u64),
                 silent_days: silent.len() as u32,
