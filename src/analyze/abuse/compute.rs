@@ -15,14 +15,6 @@ use crate::analyze::stats::{benjamini_hochberg, excess_test};
 use crate::report::html::{self as h, Recommendation, Severity};
 
 pub fn analyze(ctx: &Context<'_>, s: &AbuseSettings) -> Result<AbuseResult> {
-    let first_hour = ctx
-        .window
-        .first_day
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
-        .timestamp()
-        / 3600;
     let p = s;
     let found = pass::run(
         &ctx.source.files,
@@ -30,8 +22,6 @@ pub fn analyze(ctx: &Context<'_>, s: &AbuseSettings) -> Result<AbuseResult> {
             night_start: p.night_start_hour,
             night_end: p.night_end_hour,
             keep_p: p.fdr,
-            first_hour,
-            hours: ctx.window.days as usize * 24,
         },
     )?;
     let rate_limits = rate_test(
@@ -57,7 +47,7 @@ pub fn analyze(ctx: &Context<'_>, s: &AbuseSettings) -> Result<AbuseResult> {
         ),
     );
     let concurrency = concurrency(&found, p.fdr);
-    let cost_spikes = spikes::cost_spikes(ctx, s, &found.customers, first_hour)?;
+    let cost_spikes = spikes::cost_spikes(ctx, s, &found.customers)?;
     let mut out = AbuseResult {
         window_days: ctx.window.days,
         customers: found.customers.len() as u64,

@@ -45,10 +45,6 @@ pub struct PassSpec {
     /// Keep a customer-hour when its busiest minute's p-value can be at most this (no p-value
     /// above the false-discovery rate can be rejected, so the rest need not be kept).
     pub keep_p: f64,
-    /// The window's first hour (hours since the epoch) and its length: each customer's calls
-    /// per hour are kept for the cost spikes.
-    pub first_hour: i64,
-    pub hours: usize,
 }
 
 /// One customer's sums.
@@ -63,8 +59,6 @@ pub struct CustomerCounts {
     /// Calls whose local time (in the customer's `timezone`) is at night; 0 when the zone is unknown.
     pub night_calls: u64,
     pub known_zone: bool,
-    /// Calls per hour of the window.
-    pub hourly: Vec<u32>,
 }
 
 /// A customer-hour whose busiest minute may be too busy for chance.
@@ -229,13 +223,6 @@ impl Counts {
                 c.cost_micros += (cost.value(i) * 1e6).round() as i64;
             }
             c.night_calls += u64::from(night == Some(true));
-            let h = us.div_euclid(MINUTE_US * 60) - spec.first_hour;
-            if (0..spec.hours as i64).contains(&h) {
-                if c.hourly.is_empty() {
-                    c.hourly = vec![0; spec.hours];
-                }
-                c.hourly[h as usize] += 1;
-            }
             *minutes.entry((id, us.div_euclid(MINUTE_US))).or_default() += 1;
         }
         Ok(())
@@ -315,13 +302,6 @@ fn merge(mut a: Counts, b: Counts) -> Counts {
         mine.rate_limited += c.rate_limited;
         mine.cost_micros += c.cost_micros;
         mine.night_calls += c.night_calls;
-        if mine.hourly.is_empty() {
-            mine.hourly = c.hourly;
-        } else {
-            for (a, b) in mine.hourly.iter_mut().zip(&c.hourly) {
-                *a += b;
-            }
-        }
     }
     for (z, _) in &b.zones {
         a.zone_id(z);

@@ -25,6 +25,7 @@ use statrs::distribution::{DiscreteCDF, Poisson};
 use super::AbuseSettings;
 use super::pass::CustomerCounts;
 use crate::analyze::Context;
+use crate::analyze::decisions::hours::{Hourly, customer_hours};
 use crate::analyze::frame::{ratio, strings, usd};
 use crate::analyze::scenarios::labels::labels_beside;
 use crate::analyze::stats::benjamini_hochberg;
@@ -145,20 +146,24 @@ pub fn cost_spikes(
     ctx: &Context<'_>,
     p: &AbuseSettings,
     customers: &BTreeMap<String, CustomerCounts>,
-    first_hour: i64,
 ) -> Result<CostSpikes> {
-    let list: Vec<(&String, &CustomerCounts)> = customers.iter().filter(|(_, c)| !c.hourly.is_empty()).collect();
+    let table = customer_hours(ctx)?;
+    let first_hour = table.first_hour;
+    let list: Vec<(&String, &Hourly, Option<&CustomerCounts>)> = (table.customers.iter())
+        .map(|(id, h)| (id, h, customers.get(id)))
+        .collect();
     let mut zone_slots: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let (mut tested, mut candidates): (u64, Vec<Tested>) = (0, Vec::new());
-    for (i, (_, c)) in list.iter().enumerate() {
-        let hours = c.hourly.len();
+    for (i, (_, h, _)) in list.iter().enumerate() {
+        let hours = h.calls.len();
+        let zone = h.timezone.as_deref().unwrap_or("");
         let slot = zone_slots
-            .entry(c.timezone.as_str())
-            .or_insert_with(|| slots(first_hour, hours, c.timezone.parse().ok()));
-        let first = c.hourly.iter().position(|&x| x > 0).unwrap_or(hours);
-        let expected = baseline(&c.hourly[first..], &slot[first..]);
+            .entry(zone)
+            .or_insert_with(|| slots(first_hour, hours, zone.parse().ok()));
+        let first = h.calls.iter().position(|&x| x > 0).unwrap_or(hours);
+        let expected = baseline(&h.calls[first..], &slot[first..]);
         tested += (hours - first) as u64;
-        for (k, (&x, &e)) in c.hourly[first..].iter().zip(&expected).enumerate() {
+        for (k, (&x, &e)) in h.calls[first..].iter().zip(&expected).enumerate() {
             if f64::from(x) - e < p.spike_min_excess_calls as f64 {
                 continue;
             }
@@ -177,14 +182,14 @@ pub fn cost_spikes(
     let mut spikes: Vec<CostSpike> = Vec::new();
     let mut open: Option<(usize, usize)> = None;
     for (&(i, hour, x, e, pv), _) in candidates.iter().zip(&rejected).filter(|(_, r)| **r) {
-        let (id, c) = list[i];
+        let (id, h, c) = list[i];
         let extend = matches!(open, Some((ci, end)) if ci == i && end == hour);
         if !extend {
             let start = crate::analyze::frame::hour_start(first_hour + hour as i64);
             spikes.push(CostSpike {
                 customer_id: id.clone(),
-                subscription_tier: c.tier.clone(),
-                tier_price_usd: c.tier_price,
+                subscription_tier: c.map_or_else(String::new, |c| c.tier.clone()),
+                tier_price_usd: c.map_or(0.0, |c| c.tier_price),
                 start: start.format("%Y-%m-%dT%H:00").to_string(),
                 start_hour: first_hour + hour as i64,
                 hours: 0,
@@ -201,9 +206,13 @@ pub fn cost_spikes(
         s.calls += x;
         s.expected_calls += e;
         s.p_value = s.p_value.min(pv);
-        let per_call = ratio(usd(c.cost_micros), c.calls as f64);
+        let (cost, calls) = (
+            h.cost_micros.iter().sum(),
+            h.calls.iter().map(|&c| u64::from(c)).sum::<u64>(),
+        );
+        let per_call = ratio(usd(cost), calls as f64);
         s.excess_cost_usd = (s.calls as f64 - s.expected_calls).max(0.0) * per_call;
-        s.share_of_price = ratio(s.excess_cost_usd, c.tier_price);
+        s.share_of_price = ratio(s.excess_cost_usd, c.map_or(0.0, |c| c.tier_price));
         open = Some((i, hour + 1));
     }
     let (labels_file, burst_score, explained) = score(ctx, &mut spikes, first_hour)?;

@@ -16,7 +16,7 @@ pub mod alerts;
 pub mod budget;
 pub mod burst;
 pub mod daily;
-mod hours;
+pub(crate) mod hours;
 mod render;
 
 use anyhow::Result;
