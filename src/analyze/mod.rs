@@ -50,6 +50,7 @@ pub mod dataset;
 pub mod decisions;
 pub mod features;
 pub mod frame;
+pub mod grouped;
 pub mod latency;
 pub mod organization;
 pub mod overview;

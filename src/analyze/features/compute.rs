@@ -4,15 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
-use chrono::NaiveDate;
-use polars::prelude::*;
+use chrono::{DateTime, NaiveDate};
 
 use super::{
     AdoptionBand, BandCount, Bundle, FeatureEconomics, FeatureSettings, FeaturesResult, Quadrant, QuadrantSummary,
 };
 use crate::analyze::Context;
-use crate::analyze::frame::{CostGroup, Totals, dates, desc, ratio, strings, totals_aggs, usd};
+use crate::analyze::frame::{CostGroup, Totals, desc, ratio, usd};
+use crate::analyze::grouped::totals_by;
 use crate::report::html::{self as h, Recommendation, Severity};
+
 /// One customer's use of one feature (of one product).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureUse {
@@ -24,39 +25,24 @@ pub struct FeatureUse {
     pub last_day: NaiveDate,
 }
 
-/// Every (customer, product, feature) with its sums and first and last day, sorted.
+/// Every (customer, product, feature) with its sums and first and last day (UTC), sorted.
 pub(super) fn usage(ctx: &Context<'_>) -> Result<Vec<FeatureUse>> {
-    let day = || col("timestamp").dt().date();
-    let mut aggs = totals_aggs();
-    aggs.push(day().min().alias("first_day"));
-    aggs.push(day().max().alias("last_day"));
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([col("customer_id"), col("product_id"), col("feature_id")])
-            .agg(aggs),
-    )?;
-    let (customers, products, features) = (
-        strings(&df, "customer_id")?,
-        strings(&df, "product_id")?,
-        strings(&df, "feature_id")?,
-    );
-    let (first, last) = (dates(&df, "first_day")?, dates(&df, "last_day")?);
-    let mut rows: Vec<FeatureUse> = Totals::read(&df)?
+    let day = |us: i64| DateTime::from_timestamp_micros(us).map_or(NaiveDate::MIN, |t| t.date_naive());
+    Ok(totals_by(ctx, &["customer_id", "product_id", "feature_id"])?
         .into_iter()
-        .enumerate()
-        .map(|(i, totals)| FeatureUse {
-            customer_id: customers[i].clone(),
-            product_id: products[i].clone(),
-            feature_id: features[i].clone(),
-            totals,
-            first_day: first[i],
-            last_day: last[i],
+        .map(|g| {
+            let mut key = g.keys.into_iter();
+            let mut next = || key.next().unwrap_or_default();
+            FeatureUse {
+                customer_id: next(),
+                product_id: next(),
+                feature_id: next(),
+                totals: g.totals,
+                first_day: day(g.first_us),
+                last_day: day(g.last_us),
+            }
         })
-        .collect();
-    rows.sort_by(|a, b| {
-        (&a.customer_id, &a.product_id, &a.feature_id).cmp(&(&b.customer_id, &b.product_id, &b.feature_id))
-    });
-    Ok(rows)
+        .collect())
 }
 
 /// The analysis proper, over plain rows.

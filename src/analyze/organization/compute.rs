@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
-use polars::prelude::*;
 
 use super::{
     ChargebackLine, Efficiency, FeatureLine, GapLevel, OrganizationEfficiency, OrganizationResult,
     OrganizationSettings, Split,
 };
 use crate::analyze::Context;
-use crate::analyze::frame::{CostGroup, Totals, desc, ratio, strings, totals_aggs};
+use crate::analyze::frame::{CostGroup, Totals, desc, ratio};
+use crate::analyze::grouped::totals_by;
 use crate::report::html::{self as h, Recommendation, Severity};
 
 /// One customer's calls in one (organization, product, feature, environment) cell.
@@ -25,7 +25,8 @@ pub struct Usage {
     pub totals: Totals,
 }
 
-/// Every cell's sums (customers kept apart, so distinct customers can be counted per group).
+/// Every cell's sums (customers kept apart, so distinct customers can be counted per group),
+/// sorted by organization, product, feature, environment and customer.
 pub(super) fn usage(ctx: &Context<'_>) -> Result<Vec<Usage>> {
     let keys = [
         "organization_id",
@@ -34,41 +35,21 @@ pub(super) fn usage(ctx: &Context<'_>) -> Result<Vec<Usage>> {
         "environment",
         "customer_id",
     ];
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
-            .agg(totals_aggs()),
-    )?;
-    let k = keys.iter().map(|k| strings(&df, k)).collect::<Result<Vec<_>>>()?;
-    let mut rows: Vec<Usage> = Totals::read(&df)?
+    Ok(totals_by(ctx, &keys)?
         .into_iter()
-        .enumerate()
-        .map(|(i, totals)| Usage {
-            organization_id: k[0][i].clone(),
-            product_id: k[1][i].clone(),
-            feature_id: k[2][i].clone(),
-            environment: k[3][i].clone(),
-            customer_id: k[4][i].clone(),
-            totals,
+        .map(|g| {
+            let mut key = g.keys.into_iter();
+            let mut next = || key.next().unwrap_or_default();
+            Usage {
+                organization_id: next(),
+                product_id: next(),
+                feature_id: next(),
+                environment: next(),
+                customer_id: next(),
+                totals: g.totals,
+            }
         })
-        .collect();
-    rows.sort_by(|a, b| {
-        (
-            &a.organization_id,
-            &a.product_id,
-            &a.feature_id,
-            &a.environment,
-            &a.customer_id,
-        )
-            .cmp(&(
-                &b.organization_id,
-                &b.product_id,
-                &b.feature_id,
-                &b.environment,
-                &b.customer_id,
-            ))
-    });
-    Ok(rows)
+        .collect())
 }
 
 /// Sums and distinct customers of a group.
