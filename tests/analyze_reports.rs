@@ -108,6 +108,35 @@ fn bad_settings_fail_before_reading_data_and_name_the_key() {
 }
 
 #[test]
+fn the_churn_detector_is_set_in_one_table() {
+    let f = fixture();
+    let text = fs::read_to_string(common::repo().join("config/analysis.toml")).unwrap();
+    let bad = f.root.join("churn-analysis.toml");
+    let missing_data = f.root.join("no-such-data");
+    // The churn page reads `[decisions]`' keys, and checks them even when it runs alone.
+    fs::write(&bad, text.replace("churn_p_value = 0.001", "churn_p_value = 0.9")).unwrap();
+    analyze(
+        &missing_data,
+        &f.root.join("r"),
+        &["--analysis", bad.to_str().unwrap(), "--only", "churn_growth"],
+    )
+    .failure()
+    .stderr_has(
+        "churn-analysis.toml: `decisions.churn_p_value`: 0.9 is out of range: allowed is 0.000000000001 to 0.5",
+    );
+    // A second copy under `[churn_growth]` is refused, not silently ignored.
+    fs::write(
+        &bad,
+        text.replace("min_days = 14\n", "min_days = 14\nchurn_p_value = 0.001\n"),
+    )
+    .unwrap();
+    analyze(&missing_data, &f.root.join("r"), &["--analysis", bad.to_str().unwrap()])
+        .failure()
+        .stderr_has("unknown field `churn_p_value`");
+    assert!(!f.root.join("r").exists(), "nothing written on failure");
+}
+
+#[test]
 fn run_generates_then_analyzes() {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_trafficsim"))

@@ -105,7 +105,12 @@ pub struct SettingsCheck<'a> {
     section: &'a str,
 }
 
-impl SettingsCheck<'_> {
+impl<'a> SettingsCheck<'a> {
+    /// The same checks on another table of the file (a page that reads another page's keys).
+    pub fn table(self, name: &'a str) -> SettingsCheck<'a> {
+        SettingsCheck { section: name, ..self }
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{}.{key}", self.prefix, self.section)
     }

@@ -27,9 +27,10 @@ use chrono::NaiveDate;
 use maud::Markup;
 use serde::{Deserialize, Serialize};
 
+use super::decisions::{DecisionSettings, check_churn};
 use super::stats::Trend;
 use super::{Analyzer, Columns, Context};
-use crate::config::{CallsConfig, ConfigError, SettingsCheck};
+use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::{Figure, Recommendation};
 
 pub struct ChurnGrowth;
@@ -44,9 +45,11 @@ pub struct ChurnGrowthSettings {
     /// Rows of each table on the page (the JSON lists all).
     pub table_rows: u64,
     /// The churn detector: the days before the silence that give a customer's recent rate, and
-    /// the Poisson probability of its silence below which it has churned. (The same as
-    /// `[decisions]`' keys of these names; the two tables should become one.)
+    /// the Poisson probability of its silence below which it has churned. They are `[decisions]`'
+    /// keys, read from there: one detector, one place to set it.
+    #[serde(skip)]
     pub churn_lookback_days: u64,
+    #[serde(skip)]
     pub churn_p_value: f64,
 }
 
@@ -160,12 +163,20 @@ impl Analyzer for ChurnGrowth {
         "tier_price_usd",
     ]);
 
+    fn read_settings(file: &AnalysisFile) -> Result<ChurnGrowthSettings, ConfigError> {
+        let detector: DecisionSettings = file.section("decisions")?;
+        Ok(ChurnGrowthSettings {
+            churn_lookback_days: detector.churn_lookback_days,
+            churn_p_value: detector.churn_p_value,
+            ..file.section(Self::NAME)?
+        })
+    }
+
     fn check(s: &ChurnGrowthSettings, c: SettingsCheck<'_>, _: &CallsConfig) -> Result<(), ConfigError> {
         c.range("fdr", s.fdr, 0.0001, 0.5)?;
         c.count("min_days", s.min_days, 7, 3650)?;
         c.count("table_rows", s.table_rows, 1, 10_000)?;
-        c.count("churn_lookback_days", s.churn_lookback_days, 1, 365)?;
-        c.range("churn_p_value", s.churn_p_value, 1e-9, 0.5)
+        check_churn(s.churn_lookback_days, s.churn_p_value, c.table("decisions"))
     }
 
     fn analyze(ctx: &Context<'_>, s: &ChurnGrowthSettings) -> Result<ChurnGrowthResult> {

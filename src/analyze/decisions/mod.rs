@@ -186,6 +186,12 @@ pub struct HeavyCaller {
     pub cost_usd: f64,
 }
 
+/// The churn detector's two keys (read by the churn page too, from this table).
+pub(crate) fn check_churn(lookback_days: u64, p_value: f64, c: SettingsCheck<'_>) -> Result<(), ConfigError> {
+    c.count("churn_lookback_days", lookback_days, 1, 365)?;
+    c.range("churn_p_value", p_value, 1e-12, 0.5)
+}
+
 impl Analyzer for Decisions {
     const NAME: &'static str = "decisions";
     const TITLE: &'static str = "Real-time decisions";
@@ -229,8 +235,7 @@ impl Analyzer for Decisions {
         c.range("burst_z", s.burst_z, 0.5, 100.0)?;
         c.count("burst_min_excess_calls", s.burst_min_excess_calls, 1, 1_000_000)?;
         c.count("burst_max_hours", s.burst_max_hours, 1, 24)?;
-        c.count("churn_lookback_days", s.churn_lookback_days, 1, 365)?;
-        c.range("churn_p_value", s.churn_p_value, 1e-12, 0.5)?;
+        check_churn(s.churn_lookback_days, s.churn_p_value, c)?;
         c.range("materiality_usd", s.materiality_usd, 0.0, 1e9)?;
         c.range("stake_medium", s.stake_medium, 0.0, 1e3)?;
         c.range("stake_high", s.stake_high, 0.0, 1e3)?;

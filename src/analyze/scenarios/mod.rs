@@ -27,7 +27,7 @@ use anyhow::Result;
 use maud::Markup;
 use serde::{Deserialize, Serialize};
 
-use super::decisions::DecisionSettings;
+use super::decisions::{DecisionSettings, Decisions};
 use super::{Analyzer, Columns, Context};
 use crate::config::{AnalysisFile, CallsConfig, ConfigError, SettingsCheck};
 use crate::report::html::Figure;
@@ -174,8 +174,10 @@ impl Analyzer for Scenarios {
         })
     }
 
-    fn check(s: &ScenariosSettings, c: SettingsCheck<'_>, _config: &CallsConfig) -> Result<(), ConfigError> {
-        c.count("table_rows", s.page.table_rows, 1, 100_000)
+    fn check(s: &ScenariosSettings, c: SettingsCheck<'_>, config: &CallsConfig) -> Result<(), ConfigError> {
+        c.count("table_rows", s.page.table_rows, 1, 100_000)?;
+        // The detectors it scores are `[decisions]`', checked here too when that page is not run.
+        <Decisions as Analyzer<CallsConfig>>::check(&s.detector, c.table("decisions"), config)
     }
 
     fn analyze(ctx: &Context<'_>, s: &ScenariosSettings) -> Result<ScenariosResult> {
