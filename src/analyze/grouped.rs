@@ -103,6 +103,21 @@ fn key_name(k: usize) -> String {
     format!("key{k}")
 }
 
+/// The usage cells' keys: the organization page's cells, which the features page rolls up.
+const CELL_KEYS: [&str; 5] = [
+    "organization_id",
+    "product_id",
+    "feature_id",
+    "environment",
+    "customer_id",
+];
+
+/// The sums per (organization, product, feature, environment, customer) cell ([`CELL_KEYS`]),
+/// computed once for the organization and features pages ([`Context::shared`]).
+pub fn usage_cells(ctx: &Context<'_>) -> Result<Arc<Vec<Grouped>>> {
+    ctx.shared("usage_cells", || totals_by(ctx, &CELL_KEYS))
+}
+
 /// The sums of the calls per combination of the `keys` columns (1 to 5 of them, read as text),
 /// sorted by the keys.
 pub fn totals_by(ctx: &Context<'_>, keys: &[&str]) -> Result<Vec<Grouped>> {

@@ -2,6 +2,7 @@
 //! investment matrix, bundles and the recommendations.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate};
@@ -11,7 +12,7 @@ use super::{
 };
 use crate::analyze::Context;
 use crate::analyze::frame::{CostGroup, Totals, desc, ratio, usd};
-use crate::analyze::grouped::totals_by;
+use crate::analyze::grouped::{Grouped, totals_by, usage_cells};
 use crate::report::html::{self as h, Recommendation, Severity};
 
 /// One customer's use of one feature (of one product).
@@ -25,23 +26,39 @@ pub struct FeatureUse {
     pub last_day: NaiveDate,
 }
 
-/// Every (customer, product, feature) with its sums and first and last day (UTC), sorted.
+/// Every (customer, product, feature) with its sums and first and last day (UTC), sorted: the
+/// organization page's cells rolled up over organization and environment, or a fold of its own
+/// when the data lacks those two columns.
 pub(super) fn usage(ctx: &Context<'_>) -> Result<Vec<FeatureUse>> {
+    // Where the customer, product and feature are among the cells' keys.
+    let (cells, at) = if ctx.has_column("organization_id") && ctx.has_column("environment") {
+        (usage_cells(ctx)?, [4, 1, 2])
+    } else {
+        let keys = ["customer_id", "product_id", "feature_id"];
+        (Arc::new(totals_by(ctx, &keys)?), [0, 1, 2])
+    };
+    let names = |g: &Grouped| at.map(|i| g.keys.get(i).cloned().unwrap_or_default());
+    let mut rolled: BTreeMap<[String; 3], (Totals, i64, i64)> = BTreeMap::new();
+    for g in cells.iter() {
+        let (t, first, last) = rolled
+            .entry(names(g))
+            .or_insert((Totals::default(), i64::MAX, i64::MIN));
+        t.add(&g.totals);
+        (*first, *last) = ((*first).min(g.first_us), (*last).max(g.last_us));
+    }
     let day = |us: i64| DateTime::from_timestamp_micros(us).map_or(NaiveDate::MIN, |t| t.date_naive());
-    Ok(totals_by(ctx, &["customer_id", "product_id", "feature_id"])?
+    Ok(rolled
         .into_iter()
-        .map(|g| {
-            let mut key = g.keys.into_iter();
-            let mut next = || key.next().unwrap_or_default();
-            FeatureUse {
-                customer_id: next(),
-                product_id: next(),
-                feature_id: next(),
-                totals: g.totals,
-                first_day: day(g.first_us),
-                last_day: day(g.last_us),
-            }
-        })
+        .map(
+            |([customer_id, product_id, feature_id], (totals, first, last))| FeatureUse {
+                customer_id,
+                product_id,
+                feature_id,
+                totals,
+                first_day: day(first),
+                last_day: day(last),
+            },
+        )
         .collect())
 }
 

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::analyze::Context;
 use crate::analyze::frame::{CostGroup, Totals, desc, ratio};
-use crate::analyze::grouped::totals_by;
+use crate::analyze::grouped::usage_cells;
 use crate::report::html::{self as h, Recommendation, Severity};
 
 /// One customer's calls in one (organization, product, feature, environment) cell.
@@ -28,17 +28,11 @@ pub struct Usage {
 /// Every cell's sums (customers kept apart, so distinct customers can be counted per group),
 /// sorted by organization, product, feature, environment and customer.
 pub(super) fn usage(ctx: &Context<'_>) -> Result<Vec<Usage>> {
-    let keys = [
-        "organization_id",
-        "product_id",
-        "feature_id",
-        "environment",
-        "customer_id",
-    ];
-    Ok(totals_by(ctx, &keys)?
-        .into_iter()
+    // The cells come sorted by their keys, in this order.
+    Ok(usage_cells(ctx)?
+        .iter()
         .map(|g| {
-            let mut key = g.keys.into_iter();
+            let mut key = g.keys.iter().cloned();
             let mut next = || key.next().unwrap_or_default();
             Usage {
                 organization_id: next(),
