@@ -115,12 +115,13 @@ const CELL_KEYS: [&str; 5] = [
 /// The sums per (organization, product, feature, environment, customer) cell ([`CELL_KEYS`]),
 /// computed once for the organization and features pages ([`Context::shared`]).
 pub fn usage_cells(ctx: &Context<'_>) -> Result<Arc<Vec<Grouped>>> {
-    ctx.shared("usage_cells", || totals_by(ctx, &CELL_KEYS))
+    ctx.shared("usage_cells", || fold_totals(ctx, &CELL_KEYS))
 }
 
 /// The sums of the calls per combination of the `keys` columns (1 to 5 of them, read as text),
-/// sorted by the keys.
-pub fn totals_by(ctx: &Context<'_>, keys: &[&str]) -> Result<Vec<Grouped>> {
+/// sorted by the keys. For keys with many combinations; [`frame::totals_by`](crate::analyze::frame::totals_by),
+/// a Polars group-by, is faster where the combinations are few (providers, models).
+pub fn fold_totals(ctx: &Context<'_>, keys: &[&str]) -> Result<Vec<Grouped>> {
     if keys.is_empty() || keys.len() > MAX_KEYS {
         bail!("a fold takes 1 to {MAX_KEYS} key columns, not {}", keys.len());
     }

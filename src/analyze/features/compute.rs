@@ -12,7 +12,7 @@ use super::{
 };
 use crate::analyze::Context;
 use crate::analyze::frame::{CostGroup, Totals, desc, ratio, usd};
-use crate::analyze::grouped::{Grouped, totals_by, usage_cells};
+use crate::analyze::grouped::{Grouped, fold_totals, usage_cells};
 use crate::report::html::{self as h, Recommendation, Severity};
 
 /// One customer's use of one feature (of one product).
@@ -35,7 +35,7 @@ pub(super) fn usage(ctx: &Context<'_>) -> Result<Vec<FeatureUse>> {
         (usage_cells(ctx)?, [4, 1, 2])
     } else {
         let keys = ["customer_id", "product_id", "feature_id"];
-        (Arc::new(totals_by(ctx, &keys)?), [0, 1, 2])
+        (Arc::new(fold_totals(ctx, &keys)?), [0, 1, 2])
     };
     let names = |g: &Grouped| at.map(|i| g.keys.get(i).cloned().unwrap_or_default());
     let mut rolled: BTreeMap<[String; 3], (Totals, i64, i64)> = BTreeMap::new();
