@@ -138,10 +138,19 @@ pub fn distinct_count(df: &DataFrame) -> Result<u64> {
 
 /// The standard sums grouped by `keys`, sorted by the keys.
 pub fn totals_by(ctx: &Context<'_>, keys: &[&str]) -> Result<Vec<(Vec<String>, Totals)>> {
+    read_totals_by(&ctx.collect(totals_query(ctx, keys))?, keys)
+}
+
+/// The query of [`totals_by`], for a page that runs its queries together ([`Context::collect_all`]).
+pub fn totals_query(ctx: &Context<'_>, keys: &[&str]) -> LazyFrame {
     let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
-    let df = ctx.collect(ctx.calls().group_by(key_exprs).agg(totals_aggs()))?;
-    let key_values = keys.iter().map(|k| strings(&df, k)).collect::<Result<Vec<_>>>()?;
-    let totals = Totals::read(&df)?;
+    ctx.calls().group_by(key_exprs).agg(totals_aggs())
+}
+
+/// The frame of a [`totals_query`] as rows, sorted by the keys.
+pub fn read_totals_by(df: &DataFrame, keys: &[&str]) -> Result<Vec<(Vec<String>, Totals)>> {
+    let key_values = keys.iter().map(|k| strings(df, k)).collect::<Result<Vec<_>>>()?;
+    let totals = Totals::read(df)?;
     let mut rows: Vec<(Vec<String>, Totals)> = totals
         .into_iter()
         .enumerate()

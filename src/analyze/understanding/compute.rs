@@ -11,12 +11,36 @@ use super::{
 };
 use crate::analyze::Context;
 use crate::analyze::frame::{
-    CostGroup, Totals, cost_groups, cost_micros, dates, desc, ints, is_success, ratio, strings, totals_by, usd,
+    CostGroup, Totals, cost_groups, cost_micros, dates, desc, ints, is_success, ratio, read_totals_by, strings,
+    totals_query, usd,
 };
 use crate::report::html::{self as h, Recommendation, Severity};
 
+const MODEL_KEYS: [&str; 2] = ["provider", "model"];
+
 pub(super) fn analyze(ctx: &Context<'_>, s: &UnderstandingSettings) -> Result<UnderstandingResult> {
-    let models = totals_by(ctx, &["provider", "model"])?;
+    // One run of every query, so the files are read once for all of them.
+    let singles = ["organization_id", "product_id", "feature_id"];
+    let mut plans = vec![
+        totals_query(ctx, &MODEL_KEYS),
+        customers_query(ctx),
+        tasks_query(ctx),
+        daily_query(ctx),
+        hour_weekday_query(ctx),
+    ];
+    plans.extend(singles.iter().map(|k| totals_query(ctx, &[k])));
+    let frames = ctx.collect_all(plans)?;
+    let [
+        models,
+        customers_df,
+        tasks_df,
+        daily_df,
+        hour_weekday_df,
+        by_org,
+        by_product,
+        by_feature,
+    ] = <[DataFrame; 8]>::try_from(frames).map_err(|f| anyhow::anyhow!("8 queries gave {} frames", f.len()))?;
+    let models = read_totals_by(&models, &MODEL_KEYS)?;
     let mut all = Totals::default();
     models.iter().for_each(|(_, t)| all.add(t));
     let mut providers: Vec<(String, Totals)> = Vec::new();
@@ -37,15 +61,15 @@ pub(super) fn analyze(ctx: &Context<'_>, s: &UnderstandingSettings) -> Result<Un
         v.sort_by(|a, b| desc(a.cost.cost_usd, b.cost.cost_usd).then_with(|| a.cost.name.cmp(&b.cost.name)));
         v
     };
-    let single = |key: &str| -> Result<Vec<CostGroup>> {
-        let rows: Vec<(String, Totals)> = totals_by(ctx, &[key])?
+    let single = |df: &DataFrame, key: &str| -> Result<Vec<CostGroup>> {
+        let rows: Vec<(String, Totals)> = read_totals_by(df, &[key])?
             .into_iter()
             .map(|(k, t)| (k.into_iter().next().unwrap_or_default(), t))
             .collect();
         Ok(cost_groups(&rows))
     };
-    let by_customer = customers(ctx, all.cost_micros)?;
-    let (daily, daily_by_provider) = daily(ctx)?;
+    let by_customer = customers(&customers_df, all.cost_micros)?;
+    let (daily, daily_by_provider) = daily(ctx, &daily_df)?;
     let summary = Summary {
         calls: all.calls,
         successful_calls: all.successes,
@@ -76,14 +100,14 @@ pub(super) fn analyze(ctx: &Context<'_>, s: &UnderstandingSettings) -> Result<Un
         totals: summary,
         by_provider,
         by_model,
-        by_organization: single("organization_id")?,
-        by_product: single("product_id")?,
-        by_feature: single("feature_id")?,
+        by_organization: single(&by_org, singles[0])?,
+        by_product: single(&by_product, singles[1])?,
+        by_feature: single(&by_feature, singles[2])?,
         by_customer,
-        by_task: tasks(ctx)?,
+        by_task: tasks(&tasks_df)?,
         daily,
         daily_by_provider,
-        hour_weekday: hour_weekday(ctx)?,
+        hour_weekday: hour_weekday(&hour_weekday_df)?,
         forecast,
         efficiency,
         top_spenders,
@@ -91,21 +115,24 @@ pub(super) fn analyze(ctx: &Context<'_>, s: &UnderstandingSettings) -> Result<Un
     })
 }
 
-/// Every customer's cost with its tier and organization, dearest first.
-fn customers(ctx: &Context<'_>, total_micros: i64) -> Result<Vec<CustomerCost>> {
-    let df = ctx.collect(ctx.calls().group_by([col("customer_id")]).agg([
+fn customers_query(ctx: &Context<'_>) -> LazyFrame {
+    ctx.calls().group_by([col("customer_id")]).agg([
         len().cast(DataType::Int64).alias("calls"),
         cost_micros().sum().alias("cost_micros"),
         // One tier and organization per customer (a dataset invariant); min() keeps it stable.
         col("subscription_tier").min().alias("subscription_tier"),
         col("organization_id").min().alias("organization_id"),
-    ]))?;
+    ])
+}
+
+/// Every customer's cost with its tier and organization, dearest first.
+fn customers(df: &DataFrame, total_micros: i64) -> Result<Vec<CustomerCost>> {
     let (ids, tiers, orgs, calls, cost) = (
-        strings(&df, "customer_id")?,
-        strings(&df, "subscription_tier")?,
-        strings(&df, "organization_id")?,
-        ints(&df, "calls")?,
-        ints(&df, "cost_micros")?,
+        strings(df, "customer_id")?,
+        strings(df, "subscription_tier")?,
+        strings(df, "organization_id")?,
+        ints(df, "calls")?,
+        ints(df, "cost_micros")?,
     );
     let mut out: Vec<CustomerCost> = (0..df.height())
         .map(|i| CustomerCost {
@@ -121,16 +148,17 @@ fn customers(ctx: &Context<'_>, total_micros: i64) -> Result<Vec<CustomerCost>> 
     Ok(out)
 }
 
-fn tasks(ctx: &Context<'_>) -> Result<Vec<TaskTokens>> {
+fn tasks_query(ctx: &Context<'_>) -> LazyFrame {
+    ctx.calls()
+        .filter(is_success())
+        .group_by([col("task_type")])
+        .agg(crate::analyze::frame::totals_aggs())
+}
+
+fn tasks(df: &DataFrame) -> Result<Vec<TaskTokens>> {
     let rows = {
-        let df = ctx.collect(
-            ctx.calls()
-                .filter(is_success())
-                .group_by([col("task_type")])
-                .agg(crate::analyze::frame::totals_aggs()),
-        )?;
-        let names = strings(&df, "task_type")?;
-        names.into_iter().zip(Totals::read(&df)?).collect::<Vec<_>>()
+        let names = strings(df, "task_type")?;
+        names.into_iter().zip(Totals::read(df)?).collect::<Vec<_>>()
     };
     let mut out: Vec<TaskTokens> = rows
         .iter()
@@ -148,23 +176,24 @@ fn tasks(ctx: &Context<'_>) -> Result<Vec<TaskTokens>> {
     Ok(out)
 }
 
+fn daily_query(ctx: &Context<'_>) -> LazyFrame {
+    ctx.calls()
+        .group_by([col("timestamp").dt().date().alias("date"), col("provider")])
+        .agg([
+            len().cast(DataType::Int64).alias("calls"),
+            cost_micros().sum().alias("cost_micros"),
+        ])
+}
+
 /// Cost and calls of every day of the window (0 on a day without calls), in total and by provider.
-fn daily(ctx: &Context<'_>) -> Result<(Vec<DailyCost>, Vec<DailyProviderCost>)> {
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([col("timestamp").dt().date().alias("date"), col("provider")])
-            .agg([
-                len().cast(DataType::Int64).alias("calls"),
-                cost_micros().sum().alias("cost_micros"),
-            ]),
-    )?;
+fn daily(ctx: &Context<'_>, df: &DataFrame) -> Result<(Vec<DailyCost>, Vec<DailyProviderCost>)> {
     let mut by_day = std::collections::BTreeMap::<NaiveDate, (u64, i64)>::new();
     let mut by_provider = Vec::with_capacity(df.height());
-    for (((date, provider), n), c) in dates(&df, "date")?
+    for (((date, provider), n), c) in dates(df, "date")?
         .into_iter()
-        .zip(strings(&df, "provider")?)
-        .zip(ints(&df, "calls")?)
-        .zip(ints(&df, "cost_micros")?)
+        .zip(strings(df, "provider")?)
+        .zip(ints(df, "calls")?)
+        .zip(ints(df, "cost_micros")?)
     {
         let day = by_day.entry(date).or_default();
         day.0 += n as u64;
@@ -191,25 +220,26 @@ fn daily(ctx: &Context<'_>) -> Result<(Vec<DailyCost>, Vec<DailyProviderCost>)> 
     Ok((daily, by_provider))
 }
 
-fn hour_weekday(ctx: &Context<'_>) -> Result<Vec<HourWeekday>> {
+fn hour_weekday_query(ctx: &Context<'_>) -> LazyFrame {
     let ts = || col("timestamp").dt();
-    let df = ctx.collect(
-        ctx.calls()
-            .group_by([
-                ts().weekday().cast(DataType::Int64).alias("weekday"),
-                ts().hour().cast(DataType::Int64).alias("hour"),
-            ])
-            .agg([
-                len().cast(DataType::Int64).alias("calls"),
-                cost_micros().sum().alias("cost_micros"),
-            ]),
-    )?;
+    ctx.calls()
+        .group_by([
+            ts().weekday().cast(DataType::Int64).alias("weekday"),
+            ts().hour().cast(DataType::Int64).alias("hour"),
+        ])
+        .agg([
+            len().cast(DataType::Int64).alias("calls"),
+            cost_micros().sum().alias("cost_micros"),
+        ])
+}
+
+fn hour_weekday(df: &DataFrame) -> Result<Vec<HourWeekday>> {
     let mut grid = vec![(0u64, 0i64); 7 * 24];
-    for (((w, hr), n), c) in ints(&df, "weekday")?
+    for (((w, hr), n), c) in ints(df, "weekday")?
         .into_iter()
-        .zip(ints(&df, "hour")?)
-        .zip(ints(&df, "calls")?)
-        .zip(ints(&df, "cost_micros")?)
+        .zip(ints(df, "hour")?)
+        .zip(ints(df, "calls")?)
+        .zip(ints(df, "cost_micros")?)
     {
         if (1..=7).contains(&w) && (0..24).contains(&hr) {
             grid[((w - 1) * 24 + hr) as usize] = (n as u64, c);
