@@ -99,6 +99,29 @@ impl Fold {
     }
 }
 
+/// Streams the batches of `query` into `state`, one `add` at a time, and returns the state: a
+/// fold whose memory is the state's, never the rows'.
+pub fn fold_batches<T: Send + 'static>(
+    query: LazyFrame,
+    state: T,
+    add: impl Fn(&mut T, &DataFrame) -> PolarsResult<()> + Send + Sync + 'static,
+) -> Result<T> {
+    let state = Arc::new(Mutex::new(state));
+    let into = state.clone();
+    let sink = PlanCallback::new(move |df: DataFrame| {
+        add(&mut into.lock().unwrap_or_else(|e| e.into_inner()), &df)?;
+        // false: keep the batches coming.
+        Ok(false)
+    });
+    query
+        .sink_batches(sink, false, None)?
+        .collect_with_engine(Engine::Streaming)?;
+    Ok(Arc::try_unwrap(state)
+        .map_err(|_| anyhow::anyhow!("a fold's state is still shared after its query"))?
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner()))
+}
+
 fn key_name(k: usize) -> String {
     format!("key{k}")
 }
@@ -137,24 +160,11 @@ pub fn fold_totals(ctx: &Context<'_>, keys: &[&str]) -> Result<Vec<Grouped>> {
         i64_of(col("output_tokens")).alias("output_tokens"),
         i64_of(col("latency_ms")).alias("latency_ms"),
     ]);
-    let fold = Arc::new(Mutex::new(Fold {
+    let fold = Fold {
         names: vec![Interner::default(); keys.len()],
         index: FxHashMap::default(),
         groups: Vec::new(),
-    }));
-    let into = fold.clone();
-    let sink = PlanCallback::new(move |df: DataFrame| {
-        into.lock().unwrap_or_else(|e| e.into_inner()).add(&df)?;
-        // false: keep the batches coming.
-        Ok(false)
-    });
-    ctx.calls()
-        .select(columns)
-        .sink_batches(sink, false, None)?
-        .collect_with_engine(Engine::Streaming)?;
-    let fold = Arc::try_unwrap(fold)
-        .map_err(|_| anyhow::anyhow!("the group sums are still shared after the query"))?
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    };
+    let fold = fold_batches(ctx.calls().select(columns), fold, Fold::add)?;
     Ok(fold.finish())
 }

@@ -8,13 +8,14 @@
 //! customers × hours × 12 bytes, whatever the rows. The customer-days are summed from it
 //! ([`super::daily::customer_days`]), so no page groups the rows by day either.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use polars::prelude::*;
 
 use crate::analyze::Context;
 use crate::analyze::frame::{cost_micros, usd};
+use crate::analyze::grouped::fold_batches;
 use crate::validate::coded::Interner;
 
 /// An hour in µs.
@@ -133,22 +134,8 @@ pub(crate) fn customer_hours(ctx: &Context<'_>) -> Result<Arc<CustomerHours>> {
         if ctx.has_column("timezone") {
             columns.push(col("timezone"));
         }
-        let sums = Arc::new(Mutex::new(Sums::default()));
-        let into = sums.clone();
-        let sink = PlanCallback::new(move |df: DataFrame| {
-            let mut sums = into.lock().unwrap_or_else(|e| e.into_inner());
-            sums.add(&df, first_hour, hours)?;
-            // false: keep the batches coming.
-            Ok(false)
-        });
-        ctx.calls()
-            .select(columns)
-            .sink_batches(sink, false, None)?
-            .collect_with_engine(Engine::Streaming)?;
-        let sums = Arc::try_unwrap(sums)
-            .map_err(|_| anyhow::anyhow!("the customer-hour sums are still shared after the query"))?
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
+        let add = move |sums: &mut Sums, df: &DataFrame| sums.add(df, first_hour, hours);
+        let sums = fold_batches(ctx.calls().select(columns), Sums::default(), add)?;
         Ok(sums.finish(first_hour, hours))
     })
 }
