@@ -70,6 +70,11 @@ impl Interner {
         &self.names[id as usize]
     }
 
+    /// Every name, in the order of their ids.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
     /// Each row's id in a text column of a batch (a null reads as ""); `None` when the column is
     /// not text.
     pub(crate) fn row_ids(&mut self, array: &dyn Array) -> Option<Vec<u32>> {

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::analyze::dataset::SourceFile;
 use crate::analyze::stats::binomial_upper_tail;
+use crate::validate::coded::Interner;
 use crate::validate::read::read_columns;
 
 /// The columns the pass reads.
@@ -91,11 +92,11 @@ pub fn peak_p_value(calls: u64, peak: u64) -> f64 {
 
 #[derive(Default)]
 struct Counts {
-    ids: HashMap<String, u32>,
-    names: Vec<String>,
+    names: Interner,
     customers: Vec<CustomerCounts>,
-    zone_ids: HashMap<String, u32>,
-    zones: Vec<(String, Option<chrono_tz::Tz>)>,
+    zone_names: Interner,
+    /// Each interned zone's time-zone database entry (`None`: not a known zone).
+    zones: Vec<Option<chrono_tz::Tz>>,
     /// (zone, 15-minute slot) → whether it is night there (`None`: the zone is unknown).
     night: HashMap<(u32, i64), Option<bool>>,
     /// The least busiest-minute count that can reach `keep_p`, by the hour's calls.
@@ -122,23 +123,18 @@ fn text(a: &StringArray, i: usize) -> &str {
 
 impl Counts {
     fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+        let id = self.names.id(name);
+        if id as usize == self.customers.len() {
+            self.customers.push(CustomerCounts::default());
         }
-        let id = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.ids.insert(name.to_string(), id);
-        self.customers.push(CustomerCounts::default());
         id
     }
 
     fn zone_id(&mut self, zone: &str) -> u32 {
-        if let Some(&id) = self.zone_ids.get(zone) {
-            return id;
+        let id = self.zone_names.id(zone);
+        if id as usize == self.zones.len() {
+            self.zones.push(zone.parse::<chrono_tz::Tz>().ok());
         }
-        let id = self.zones.len() as u32;
-        self.zones.push((zone.to_string(), zone.parse::<chrono_tz::Tz>().ok()));
-        self.zone_ids.insert(zone.to_string(), id);
         id
     }
 
@@ -146,7 +142,7 @@ impl Counts {
         if let Some(&n) = self.night.get(&(zone, slot)) {
             return n;
         }
-        let tz = self.zones[zone as usize].1;
+        let tz = self.zones[zone as usize];
         let night = tz
             .and_then(|tz| DateTime::from_timestamp_micros(slot * SLOT_US).map(|t| t.with_timezone(&tz).hour()))
             .map(|local| local >= spec.night_start || local < spec.night_end);
@@ -245,7 +241,7 @@ impl Counts {
                 .or_insert_with(|| critical_peak(calls, spec.keep_p));
             if peak >= critical {
                 self.peaks.push(PeakHour {
-                    customer: self.names[id as usize].clone(),
+                    customer: self.names.name(id).to_string(),
                     hour,
                     calls,
                     peak_minute_calls: peak,
@@ -256,9 +252,8 @@ impl Counts {
     }
 
     fn found(self) -> Found {
-        let mut unknown: Vec<String> = self
-            .zones
-            .iter()
+        let mut unknown: Vec<String> = (self.zone_names.names().iter())
+            .zip(&self.zones)
             .filter(|(_, tz)| tz.is_none())
             .map(|(z, _)| z.clone())
             .collect();
@@ -266,7 +261,7 @@ impl Counts {
         let mut peaks = self.peaks;
         peaks.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.hour.cmp(&b.hour)));
         Found {
-            customers: self.names.into_iter().zip(self.customers).collect(),
+            customers: self.names.names().iter().cloned().zip(self.customers).collect(),
             hours_tested: self.hours_tested,
             peaks,
             unknown_zones: unknown,
@@ -287,7 +282,7 @@ fn critical_peak(calls: u64, p: f64) -> u64 {
 }
 
 fn merge(mut a: Counts, b: Counts) -> Counts {
-    for (name, c) in b.names.iter().zip(b.customers) {
+    for (name, c) in b.names.names().iter().zip(b.customers) {
         let id = a.id(name);
         let mine = &mut a.customers[id as usize];
         if mine.calls == 0 {
@@ -303,7 +298,7 @@ fn merge(mut a: Counts, b: Counts) -> Counts {
         mine.cost_micros += c.cost_micros;
         mine.night_calls += c.night_calls;
     }
-    for (z, _) in &b.zones {
+    for z in b.zone_names.names() {
         a.zone_id(z);
     }
     a.hours_tested += b.hours_tested;

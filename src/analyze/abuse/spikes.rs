@@ -182,7 +182,7 @@ pub fn cost_spikes(
     let mut spikes: Vec<CostSpike> = Vec::new();
     let mut open: Option<(usize, usize)> = None;
     for (&(i, hour, x, e, pv), _) in candidates.iter().zip(&rejected).filter(|(_, r)| **r) {
-        let (id, h, c) = list[i];
+        let (id, _, c) = list[i];
         let extend = matches!(open, Some((ci, end)) if ci == i && end == hour);
         if !extend {
             let start = crate::analyze::frame::hour_start(first_hour + hour as i64);
@@ -206,11 +206,7 @@ pub fn cost_spikes(
         s.calls += x;
         s.expected_calls += e;
         s.p_value = s.p_value.min(pv);
-        let (cost, calls) = (
-            h.cost_micros.iter().sum(),
-            h.calls.iter().map(|&c| u64::from(c)).sum::<u64>(),
-        );
-        let per_call = ratio(usd(cost), calls as f64);
+        let per_call = c.map_or(0.0, |c| ratio(usd(c.cost_micros), c.calls as f64));
         s.excess_cost_usd = (s.calls as f64 - s.expected_calls).max(0.0) * per_call;
         s.share_of_price = ratio(s.excess_cost_usd, c.map_or(0.0, |c| c.tier_price));
         open = Some((i, hour + 1));
